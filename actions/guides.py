@@ -1,0 +1,257 @@
+"""Procedure guides in knowledge/: parsing, validation, and the passages retrieval indexes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from actions.text import fold
+
+SECTIONS = ("Tóm tắt", "Cần chuẩn bị", "Các bước", "Lỗi thường gặp", "Phí và thời gian", "Hỏi ở đâu")
+REQUIRED_KEYS = ("id", "title", "summary", "aliases", "questions", "sources", "reviewed")
+PRECONDITIONS = {"vneid-level2", "payment-account", "e-signature", "smartphone-nfc"}
+# A district-level office named as a place to go. Districts were abolished on 1/7/2025.
+_DISTRICT = re.compile(
+    r"\b(cap huyen|cap quan|(ubnd|uy ban nhan dan|cong an|phong tu phap|phong|toa an|chi cuc|benh vien|"
+    r"bo phan mot cua)\s+(quan|huyen|thi xa)|quan/huyen|huyen/quan|quan, huyen|quan huyen)\b"
+)
+_DISTRICT_OK = re.compile(r"khong con|bai bo|da bo|cham dut|xoa bo")
+_STEP = re.compile(r"^\s*(\d+)[.)]\s+(.*)$")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a guide a resident can read on its own: a `##` section or a `###` problem."""
+
+    guide_id: str
+    heading: str
+    body: str
+    parent: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable id of the section inside the knowledge base."""
+        return f"{self.guide_id}#{fold(self.heading).replace(' ', '-')}"
+
+
+@dataclass(frozen=True)
+class Guide:
+    """A parsed guide: front matter plus sections."""
+
+    id: str
+    title: str
+    summary: str
+    aliases: tuple[str, ...]
+    questions: tuple[str, ...]
+    sources: tuple[dict[str, str], ...]
+    reviewed: dt.date
+    applies_from: dt.date | None
+    related: tuple[str, ...]
+    needs: tuple[str, ...]
+    sections: tuple[Section, ...] = field(default=())
+    path: Path | None = None
+
+    @property
+    def short_title(self) -> str:
+        """Title for buttons: the part before a colon or parenthesis."""
+        for sep in (":", " (", " – ", " - "):
+            if sep in self.title:
+                return self.title.split(sep)[0].strip()
+        return self.title
+
+    @property
+    def source_url(self) -> str:
+        """The first official source: the link shown under every answer."""
+        urls = [s.get("url", "") for s in self.sources]
+        official = [u for u in urls if ".gov.vn" in u]
+        return (official or urls or [""])[0]
+
+    @property
+    def steps(self) -> list[str]:
+        """The numbered steps of '## Các bước', one string per step."""
+        body = self.section("Các bước")
+        return parse_steps(body.body) if body else []
+
+    @property
+    def problems(self) -> list[Section]:
+        """The `###` blocks under '## Lỗi thường gặp'."""
+        return [s for s in self.sections if s.parent == "Lỗi thường gặp"]
+
+    def section(self, heading: str) -> Section | None:
+        """The `##` section with this heading, if present."""
+        return next((s for s in self.sections if s.heading == heading and not s.parent), None)
+
+
+class GuideError(ValueError):
+    """A guide file cannot be parsed."""
+
+
+def parse_steps(body: str) -> list[str]:
+    """Numbered list items of a section body; continuation lines join their item."""
+    steps: list[str] = []
+    for line in body.splitlines():
+        match = _STEP.match(line)
+        if match:
+            steps.append(match.group(2).strip())
+        elif steps and line.strip() and line.startswith((" ", "\t")):
+            steps[-1] += " " + line.strip()
+    return steps
+
+
+def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
+    if not text.startswith("---"):
+        raise GuideError(f"{path.name}: no YAML front matter")
+    parts = text.split("\n---", 1)
+    if len(parts) != 2:
+        raise GuideError(f"{path.name}: front matter is not closed by '---'")
+    try:
+        meta = yaml.safe_load(parts[0][3:])
+    except yaml.YAMLError as exc:
+        raise GuideError(f"{path.name}: broken front matter: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise GuideError(f"{path.name}: front matter is not a mapping")
+    return meta, parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
+
+
+def _sections(guide_id: str, body: str) -> list[Section]:
+    out: list[Section] = []
+    current, sub, lines, sub_lines = "", "", [], []  # type: ignore[var-annotated]
+
+    def flush_sub() -> None:
+        if sub and sub_lines:
+            out.append(Section(guide_id, sub, "\n".join(sub_lines).strip(), parent=current))
+
+    def flush() -> None:
+        if current:
+            out.append(Section(guide_id, current, "\n".join(lines).strip()))
+
+    for line in body.splitlines():
+        if line.startswith("## "):
+            flush_sub()
+            flush()
+            current, sub, lines, sub_lines = line[3:].strip(), "", [], []
+        elif line.startswith("### "):
+            flush_sub()
+            sub, sub_lines = line[4:].strip(), []
+            lines.append(line)
+        else:
+            lines.append(line)
+            if sub:
+                sub_lines.append(line)
+    flush_sub()
+    flush()
+    return out
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def parse_guide(path: Path) -> Guide:
+    """Parse one guide file; raise GuideError when its front matter is broken."""
+    meta, body = _split_front_matter(path.read_text(encoding="utf-8"), path)
+    missing = [k for k in REQUIRED_KEYS if not meta.get(k)]
+    if missing:
+        raise GuideError(f"{path.name}: missing front matter keys: {', '.join(missing)}")
+    try:
+        reviewed, applies_from = _date(meta["reviewed"]), _date(meta.get("applies_from"))
+    except ValueError as exc:
+        raise GuideError(f"{path.name}: bad date: {exc}") from exc
+    sources = meta["sources"]
+    if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+        raise GuideError(f"{path.name}: sources must be a list of {{name, url, facts}}")
+    guide_id = str(meta["id"])
+    return Guide(
+        id=guide_id,
+        title=str(meta["title"]).strip(),
+        summary=str(meta["summary"]).strip(),
+        aliases=_strings(meta.get("aliases")),
+        questions=_strings(meta.get("questions")),
+        sources=tuple({k: str(v) for k, v in s.items()} for s in sources),
+        reviewed=reviewed,  # type: ignore[arg-type]
+        applies_from=applies_from,
+        related=_strings(meta.get("related")),
+        needs=_strings(meta.get("needs")),
+        sections=tuple(_sections(guide_id, body)),
+        path=path,
+    )
+
+
+def guide_files(directory: Path) -> list[Path]:
+    """The guide files of a knowledge directory (README.md excluded)."""
+    return sorted(p for p in directory.glob("*.md") if p.name.lower() != "readme.md")
+
+
+def load_guides(directory: Path) -> dict[str, Guide]:
+    """Parse every guide in a directory, keyed by id."""
+    guides = [parse_guide(p) for p in guide_files(directory)]
+    return {g.id: g for g in guides}
+
+
+def fingerprint(directory: Path) -> str:
+    """Hash of every guide's bytes: the retrieval index is rebuilt when it changes."""
+    digest = hashlib.sha256()
+    for path in guide_files(directory):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def problems_in(guide: Guide, known_ids: set[str] | None = None, today: dt.date | None = None) -> list[str]:
+    """Everything wrong with a parsed guide, as readable sentences (empty when the guide is fine)."""
+    issues: list[str] = []
+    name = guide.path.name if guide.path else guide.id
+    if guide.path and guide.path.stem != guide.id:
+        issues.append(f"{name}: id '{guide.id}' differs from the file name")
+    if not any(s.get("url", "").startswith("https://") for s in guide.sources):
+        issues.append(f"{name}: no source with an https:// link")
+    if not any(".gov.vn" in s.get("url", "") for s in guide.sources):
+        issues.append(f"{name}: no official .gov.vn source")
+    if any(not s.get("name") or not s.get("url") for s in guide.sources):
+        issues.append(f"{name}: every source needs a name and a url")
+    if today and guide.reviewed > today:
+        issues.append(f"{name}: reviewed date {guide.reviewed} is in the future")
+    headings = [s.heading for s in guide.sections if not s.parent]
+    if headings != list(SECTIONS):
+        issues.append(f"{name}: sections must be {list(SECTIONS)}, found {headings}")
+    if not 3 <= len(guide.steps) <= 12:
+        issues.append(f"{name}: 'Các bước' needs 3–12 numbered steps, found {len(guide.steps)}")
+    issues += [f"{name}: step {i} is longer than 400 characters" for i, s in enumerate(guide.steps, 1) if len(s) > 400]
+    if len(guide.questions) < 5:
+        issues.append(f"{name}: at least 5 example questions are needed")
+    unknown = set(guide.needs) - PRECONDITIONS
+    if unknown:
+        issues.append(f"{name}: unknown preconditions {sorted(unknown)}")
+    if known_ids is not None:
+        missing = set(guide.related) - known_ids
+        if missing:
+            issues.append(f"{name}: related guides do not exist: {sorted(missing)}")
+    issues += district_mentions(guide)
+    return issues
+
+
+def district_mentions(guide: Guide) -> list[str]:
+    """Lines that send a resident to a district-level office."""
+    assert guide.path is not None
+    found = []
+    for number, line in enumerate(guide.path.read_text(encoding="utf-8").splitlines(), 1):
+        folded = fold(line)
+        if _DISTRICT.search(folded) and not _DISTRICT_OK.search(folded):
+            found.append(f"{guide.path.name}:{number}: names a district office (abolished 1/7/2025): {line.strip()}")
+    return found

@@ -1,0 +1,29 @@
+"""Handing a conversation to a person: the request event the channel gateways act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+HANDOFF_TEXT = (
+    "Mình sẽ chuyển bạn tới tình nguyện viên Tổ công nghệ số cộng đồng. Bạn chờ một chút, người hỗ trợ sẽ nhắn "
+    "lại ngay tại đây. Trong lúc chờ, bạn cứ viết rõ việc bạn cần làm nhé."
+)
+
+
+class ActionHandoff(Action):
+    """Tell the resident a person will take over, and flag the conversation for the gateways."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        topic = tracker.get_slot("topic")
+        dispatcher.utter_message(
+            text=HANDOFF_TEXT,
+            json_message={"kind": "handoff", "topic": topic, "reason": "resident_request"},
+        )
+        return [SlotSet("handoff_requested", True)]

@@ -1,0 +1,149 @@
+"""Answering questions from the guides: NLU intent signals fused with hybrid retrieval."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import replies
+from actions.retrieval.index import HybridIndex, get_index
+from actions.settings import get_settings
+from actions.text import has_diacritics
+
+logger = logging.getLogger(__name__)
+
+TOPIC_INTENT_PREFIX = "ask_"
+NON_TOPIC_INTENTS = {"out_of_scope", "greet", "thank", "goodbye", "request_human", "give_feedback"}
+# How much the intent classifier counts against retrieval when both have a view.
+NLU_WEIGHT = 0.6
+SECRET_WARNING = "⚠️ Bạn đừng gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai, kể cả trợ lý này và cán bộ."
+
+
+def guide_for_intent(intent: str | None) -> str | None:
+    """'ask_vneid_activate' → 'vneid-activate'; None for intents that are not topics."""
+    if not intent or not intent.startswith(TOPIC_INTENT_PREFIX):
+        return None
+    return intent[len(TOPIC_INTENT_PREFIX):].replace("_", "-")
+
+
+@dataclass
+class Decision:
+    """What to do with a question: answer one guide, ask which of a few, or say it is out of scope."""
+
+    kind: str
+    guide_id: str | None = None
+    section: str = ""
+    confidence: float = 0.0
+    candidates: list[str] = field(default_factory=list)
+
+
+def decide(text: str, ranking: list[dict[str, Any]], index: HybridIndex, threshold: float, margin: float) -> Decision:
+    """Fuse intent confidences with retrieval and choose answer / clarify / out-of-scope."""
+    nlu: dict[str, float] = {}
+    best_other, best_other_conf = None, 0.0
+    for item in ranking:
+        name, conf = item.get("name"), float(item.get("confidence") or 0.0)
+        gid = guide_for_intent(name)
+        if gid in index.guides:
+            nlu[gid] = max(nlu.get(gid, 0.0), conf)
+        elif name in NON_TOPIC_INTENTS and conf > best_other_conf:
+            best_other, best_other_conf = name, conf
+    hits = index.search(text, top=5)
+    dense_weight = 1.0 if has_diacritics(text) else 0.5
+    top_possible = index.max_score(dense_weight if index.encoder is not None else 0.0)
+    retrieval = {h.guide_id: min(1.0, h.score / top_possible) for h in hits}
+    sections = {h.guide_id: h.section for h in hits}
+    combined = {
+        g: NLU_WEIGHT * nlu.get(g, 0.0) + (1 - NLU_WEIGHT) * retrieval.get(g, 0.0) for g in set(nlu) | set(retrieval)
+    }
+    ordered = sorted(combined, key=combined.__getitem__, reverse=True)
+    if not ordered:
+        return Decision("out_of_scope")
+    top = ordered[0]
+    top_score = combined[top]
+    second = combined[ordered[1]] if len(ordered) > 1 else 0.0
+    if top_score >= threshold and top_score - second >= margin:
+        return Decision("answer", top, sections.get(top, ""), top_score, ordered[:3])
+    if best_other == "out_of_scope" and best_other_conf >= max(nlu.values(), default=0.0) and top_score < threshold:
+        return Decision("out_of_scope", confidence=best_other_conf, candidates=ordered[:3])
+    candidates = [g for g in ordered[:3] if combined[g] >= top_score * 0.35]
+    return Decision("clarify", confidence=top_score, candidates=candidates)
+
+
+def _warning_prefix(tracker: Tracker) -> str:
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return SECRET_WARNING + "\n\n" if metadata.get("shared_secret") else ""
+
+
+def send(dispatcher: CollectingDispatcher, message: dict[str, Any], prefix: str = "") -> None:
+    """Send a reply built by actions.replies."""
+    dispatcher.utter_message(text=prefix + message["text"], buttons=message.get("buttons") or [],
+                             json_message=message["custom"])
+
+
+class ActionAnswer(Action):
+    """Answer a free question from the best guide, or ask which topic the resident means."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        settings = get_settings()
+        index = get_index()
+        latest = tracker.latest_message or {}
+        text = latest.get("text") or ""
+        decision = decide(text, latest.get("intent_ranking") or [], index, settings.answer_threshold,
+                          settings.clarify_margin)
+        logger.debug("decision for %s: %s", tracker.sender_id, decision)
+        prefix = _warning_prefix(tracker)
+        if decision.kind == "answer" and decision.guide_id:
+            guide = index.guides[decision.guide_id]
+            section = guide.section(decision.section) or next(
+                (s for s in guide.sections if s.heading == decision.section), None)
+            send(dispatcher, replies.answer_message(guide, section, decision.confidence), prefix)
+            return [SlotSet("topic", guide.id)]
+        if decision.kind == "clarify" and decision.candidates:
+            send(dispatcher, replies.clarify_message([index.guides[g] for g in decision.candidates]), prefix)
+            return []
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
+
+
+class ActionChooseTopic(Action):
+    """A topic picked from buttons: its summary, or its steps when asked for."""
+
+    def name(self) -> str:
+        return "action_choose_topic"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        index = get_index()
+        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        guide = index.guides.get(str(entities.get("topic") or ""))
+        if guide is None:
+            send(dispatcher, replies.menu_message(index.guides, "Mình không tìm thấy mục đó. Bạn chọn lại giúp mình nhé:"))
+            return []
+        if entities.get("mode") == "steps":
+            send(dispatcher, replies.steps_message(guide))
+        else:
+            send(dispatcher, replies.answer_message(guide, None))
+        return [SlotSet("topic", guide.id)]
+
+
+class ActionMenu(Action):
+    """Show the topics the assistant can help with."""
+
+    def name(self) -> str:
+        return "action_menu"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        text = None
+        if intent and intent.startswith("nav_") and intent != "nav_menu":
+            text = "Hiện bạn chưa làm dở hướng dẫn nào. Bạn chọn một chủ đề, hoặc gõ câu hỏi của bạn nhé:"
+        send(dispatcher, replies.menu_message(get_index().guides, text))
+        return []

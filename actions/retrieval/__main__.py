@@ -1,0 +1,32 @@
+"""`python -m actions.retrieval`: build (or refresh) the cached index, with a progress bar; then a quick query."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from actions.retrieval.dense import make_encoder
+from actions.retrieval.index import HybridIndex
+from actions.settings import get_settings
+
+
+def main() -> None:
+    """Build the index and print what was indexed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("query", nargs="*", help="optional question to try against the index")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    s = get_settings()
+    started = time.perf_counter()
+    encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads)
+    index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, progress=True)
+    print(f"Index ready: {len(index.guides)} guides, {len(index.passages)} passages, "
+          f"dense={'off' if encoder is None else encoder.name}, {time.perf_counter() - started:.1f}s")
+    if args.query:
+        for hit in index.search(" ".join(args.query)):
+            print(f"  {hit.score:.4f}  {hit.guide_id:24} {hit.section}")
+
+
+if __name__ == "__main__":
+    main()

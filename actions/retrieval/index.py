@@ -1,0 +1,165 @@
+"""The retrieval index: guide passages, BM25, and cached dense vectors; hybrid search with rank fusion."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from actions.guides import Guide, load_guides, fingerprint
+from actions.retrieval.dense import Encoder
+from actions.retrieval.lexical import BM25
+from actions.text import has_diacritics
+
+logger = logging.getLogger(__name__)
+
+RRF_K = 20
+# Dense embeddings are unreliable on text typed without diacritics; halve their vote there.
+DENSE_WEIGHT_ACCENTED = 1.0
+DENSE_WEIGHT_UNACCENTED = 0.5
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A unit of retrieval: what it says, and which guide and section it answers from."""
+
+    guide_id: str
+    section: str  # section heading ("" for the guide's own description and example questions)
+    kind: str  # "about", "question" or "section"
+    text: str
+
+
+@dataclass(frozen=True)
+class GuideHit:
+    """A guide ranked for a query, with the section that matched best."""
+
+    guide_id: str
+    score: float
+    section: str
+    lexical_rank: int | None
+    dense_rank: int | None
+
+
+def passages_of(guide: Guide) -> list[Passage]:
+    """Everything searchable in one guide."""
+    about = " . ".join([guide.title, guide.summary, *guide.aliases])
+    out = [Passage(guide.id, "", "about", about)]
+    out += [Passage(guide.id, "", "question", q) for q in guide.questions]
+    for section in guide.sections:
+        if section.heading == "Lỗi thường gặp" and not section.parent:
+            continue  # its problems are indexed one by one
+        out.append(Passage(guide.id, section.heading, "section", f"{guide.title}. {section.heading}. {section.body}"))
+    return out
+
+
+def _ranks(scores: np.ndarray | dict[int, float], passages: list[Passage], limit: int = 50) -> dict[str, tuple[int, str]]:
+    """Guide → (rank, best section) from passage scores, best passage per guide."""
+    if isinstance(scores, dict):
+        order: Iterable[int] = sorted(scores, key=scores.__getitem__, reverse=True)
+    else:
+        order = np.argsort(-scores)[:limit].tolist()
+    ranked: dict[str, tuple[int, str]] = {}
+    for idx in order:
+        p = passages[idx]
+        if p.guide_id not in ranked:
+            ranked[p.guide_id] = (len(ranked) + 1, p.section)
+        if len(ranked) >= 10:
+            break
+    return ranked
+
+
+class HybridIndex:
+    """BM25 + dense index over the guides, with the dense vectors cached on disk."""
+
+    def __init__(self, guides: dict[str, Guide], passages: list[Passage], vectors: np.ndarray | None,
+                 encoder: Encoder | None) -> None:
+        self.guides = guides
+        self.passages = passages
+        self.vectors = vectors
+        self.encoder = encoder
+        self.bm25 = BM25([p.text for p in passages])
+
+    @classmethod
+    def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False) -> "HybridIndex":
+        """Load the index from cache, or build it (dense vectors with a progress bar) when knowledge/ changed."""
+        guides = load_guides(knowledge_dir)
+        passages = [p for g in guides.values() for p in passages_of(g)]
+        vectors = None
+        if encoder is not None:
+            vectors = _cached_vectors(knowledge_dir, cache_dir, encoder, passages, progress)
+        return cls(guides, passages, vectors, encoder)
+
+    def search(self, query: str, top: int = 5) -> list[GuideHit]:
+        """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings."""
+        lexical = _ranks(self.bm25.scores(query), self.passages)
+        dense: dict[str, tuple[int, str]] = {}
+        if self.encoder is not None and self.vectors is not None:
+            q = self.encoder.encode([query], "query")[0]
+            dense = _ranks(self.vectors @ q, self.passages)
+        weight = DENSE_WEIGHT_ACCENTED if has_diacritics(query) else DENSE_WEIGHT_UNACCENTED
+        fused: dict[str, float] = {}
+        for gid, (rank, _) in lexical.items():
+            fused[gid] = fused.get(gid, 0.0) + 1.0 / (RRF_K + rank)
+        for gid, (rank, _) in dense.items():
+            fused[gid] = fused.get(gid, 0.0) + weight / (RRF_K + rank)
+        hits = []
+        for gid in sorted(fused, key=fused.__getitem__, reverse=True)[:top]:
+            lex, den = lexical.get(gid), dense.get(gid)
+            section = (lex or den or (0, ""))[1] or ((den or (0, ""))[1])
+            hits.append(GuideHit(gid, fused[gid], section, lex[0] if lex else None, den[0] if den else None))
+        return hits
+
+    @staticmethod
+    def max_score(dense_weight: float = DENSE_WEIGHT_ACCENTED) -> float:
+        """The fused score of a guide ranked first by both lists."""
+        return (1.0 + dense_weight) / (RRF_K + 1)
+
+
+def _cached_vectors(knowledge_dir: Path, cache_dir: Path, encoder: Encoder, passages: list[Passage],
+                    progress: bool) -> np.ndarray:
+    key = hashlib.sha256(f"{fingerprint(knowledge_dir)}|{encoder.name}|v1".encode()).hexdigest()[:16]
+    path = cache_dir / f"dense-{key}.npy"
+    meta = cache_dir / f"dense-{key}.json"
+    if path.exists() and meta.exists():
+        stored = json.loads(meta.read_text())
+        if stored.get("passages") == len(passages):
+            return np.load(path)
+    logger.info("Building dense index for %d passages with %s", len(passages), encoder.name)
+    texts = [p.text for p in passages]
+    batches = [texts[i:i + 16] for i in range(0, len(texts), 16)]
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc="Embedding guide passages", unit="batch")  # type: ignore[assignment]
+    vectors = np.concatenate([encoder.encode(b, "passage") for b in batches]).astype(np.float32)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)
+    meta.write_text(json.dumps({"passages": len(passages), "model": encoder.name,
+                                "sample": asdict(passages[0]) if passages else None}, ensure_ascii=False))
+    return vectors
+
+
+_lock = threading.Lock()
+_index: HybridIndex | None = None
+
+
+def get_index() -> HybridIndex:
+    """The process-wide index, built on first use from settings."""
+    global _index
+    with _lock:
+        if _index is None:
+            from actions.retrieval.dense import make_encoder
+            from actions.settings import get_settings
+
+            s = get_settings()
+            encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads)
+            _index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder)
+    return _index

@@ -1,0 +1,30 @@
+"""Replies to messages the assistant cannot read: empty, only symbols or emoji, too long, or not text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+REPLIES = {
+    "empty": "Mình chưa nhận được nội dung. Bạn gõ câu hỏi bằng chữ giúp mình nhé.",
+    "no_text": "Mình chỉ đọc được chữ. Bạn gõ câu hỏi bằng chữ giúp mình nhé, ví dụ: \"kích hoạt VNeID thế nào?\"",
+    "too_long": "Tin nhắn dài quá, mình đọc không hết. Bạn viết ngắn gọn việc cần hỏi trong một hai câu giúp mình nhé.",
+    "non_text": "Mình chỉ đọc được tin nhắn chữ, chưa xem được ảnh, âm thanh hay tệp. Bạn gõ câu hỏi bằng chữ giúp mình nhé.",
+}
+
+
+class ActionBadInput(Action):
+    """A short, clear reply saying what the assistant can read."""
+
+    def name(self) -> str:
+        return "action_bad_input"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        entities = (tracker.latest_message or {}).get("entities") or []
+        problem = next((e.get("value") for e in entities if e.get("entity") == "problem"), "no_text")
+        dispatcher.utter_message(text=REPLIES.get(problem, REPLIES["no_text"]),
+                                 json_message={"kind": "bad_input", "problem": problem})
+        return []

