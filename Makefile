@@ -1,0 +1,46 @@
+# Trợ lý dịch vụ công — every command a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+APP_PY := .venv/app/bin/python
+QUESTIONS ?= ../shared/eval/dev.jsonl
+
+.PHONY: help setup index train serve stop run chat test test-unit test-integration eval bench lint validate
+
+help:  ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup:  ## Create both venvs (Rasa on 3.10, our code on 3.11) and build the local embedding model
+	@tools/stack.sh setup
+
+index: setup  ## Build the retrieval index over knowledge/ (cached; rebuilt when a guide changes)
+	@tools/stack.sh index
+
+train: setup  ## Train the Rasa model if it is missing or stale
+	@tools/stack.sh train
+
+serve: train index  ## Start action server + Rasa in the background on 127.0.0.1 (REST on :5005); returns once it answers
+	@tools/stack.sh serve
+
+stop:  ## Stop what `make serve` started
+	@tools/stack.sh stop
+
+run: serve  ## Set up everything and chat with the assistant in this terminal
+	@$(APP_PY) tools/chat.py; tools/stack.sh stop
+
+chat:  ## Chat with an already running assistant
+	@$(APP_PY) tools/chat.py
+
+test: train index  ## Run the whole test suite (unit, integration with real Redis and a trained model, conversation tests)
+	@tools/test.sh
+
+test-unit: setup  ## Only the fast offline unit tests
+	@$(APP_PY) -m pytest -m "not integration" -q
+
+eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> (default: ../shared/eval/dev.jsonl)
+	@$(APP_PY) tools/eval.py $(QUESTIONS)
+
+bench: train index  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa
+	@$(APP_PY) tools/bench.py
+
+lint:  ## ruff and mypy on our own code
+	@.venv/app/bin/ruff check actions bot tools tests && .venv/app/bin/mypy actions

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Set up, train, start and stop the assistant's processes. Called by the Makefile; see `make help`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+RUN=${RUN_DIR:-$ROOT/.run}; mkdir -p "$RUN"
+RASA_VENV="$ROOT/.venv/rasa"; APP_VENV="$ROOT/.venv/app"
+RASA_PORT=${RASA_PORT:-5005}; ACTIONS_PORT=${ACTIONS_PORT:-5055}
+MODEL=${MODEL:-models/assistant.tar.gz}
+RASA_CONFIG=${RASA_CONFIG:-config.yml}
+
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+find_python() {  # find_python 3.10 → a python3.10 executable
+  local v=$1 cand
+  for cand in "python$v" $(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$v".*/bin/python"$v" 2>/dev/null) \
+              /usr/bin/python"$v" /usr/local/bin/python"$v"; do
+    if command -v "$cand" >/dev/null 2>&1; then command -v "$cand"; return 0; fi
+  done
+  echo "Python $v not found: install it (e.g. pyenv install $v) and retry." >&2; return 1
+}
+
+stamp_ok() {  # stamp_ok NAME FILES... : true when the files have not changed since the stamp was written
+  local name=$1; shift
+  [ -f "$ROOT/.run/$name.stamp" ] && [ "$(cat "$@" | sha256sum | cut -c1-16)" = "$(cat "$ROOT/.run/$name.stamp")" ]
+}
+stamp_write() { local name=$1; shift; cat "$@" | sha256sum | cut -c1-16 > "$ROOT/.run/$name.stamp"; }
+
+setup() {
+  if ! stamp_ok venv-rasa requirements/rasa.txt requirements/rasa-dev.txt || [ ! -x "$RASA_VENV/bin/rasa" ]; then
+    log "Creating the Rasa venv (Python 3.10, ~3 min the first time)"
+    "$(find_python 3.10)" -m venv "$RASA_VENV"
+    "$RASA_VENV/bin/pip" install -q --upgrade pip
+    "$RASA_VENV/bin/pip" install -q -r requirements/rasa.txt -r requirements/rasa-dev.txt
+    stamp_write venv-rasa requirements/rasa.txt requirements/rasa-dev.txt
+  fi
+  if ! stamp_ok venv-app requirements/app.txt requirements/dev.txt || [ ! -x "$APP_VENV/bin/python" ]; then
+    log "Creating the app venv (Python 3.11: actions, retrieval, tests)"
+    "$(find_python 3.11)" -m venv "$APP_VENV"
+    "$APP_VENV/bin/pip" install -q --upgrade pip
+    # torch first and alone: 2.13.0 is the local CPU wheel; letting a resolver pick torch pulls CUDA builds
+    "$APP_VENV/bin/pip" install -q "$(grep -E '^torch==' requirements/app.txt)"
+    "$APP_VENV/bin/pip" install -q -r requirements/app.txt -r requirements/dev.txt
+    stamp_write venv-app requirements/app.txt requirements/dev.txt
+  fi
+  if [ "${EMBEDDING_BACKEND:-sentence-transformers}" = "sentence-transformers" ] && [ -z "${EMBEDDING_MODEL:-}" ]; then
+    "$APP_VENV/bin/python" tools/build_e5_model.py --out .cache/models/multilingual-e5-small-q4
+  fi
+}
+
+index() { "$APP_VENV/bin/python" -m actions.retrieval; }
+
+train_inputs() { find "$RASA_CONFIG" domain.yml data rasa_addons actions/text.py requirements/rasa.txt -type f -name '*.*' | sort; }
+
+train() {
+  local key; key=$(train_inputs | xargs cat | sha256sum | cut -c1-16)
+  if [ -f "$MODEL" ] && [ "$(cat "$MODEL.fingerprint" 2>/dev/null)" = "$key" ]; then
+    log "Model $MODEL is up to date"; return 0
+  fi
+  log "Training $MODEL from $RASA_CONFIG"
+  mkdir -p "$(dirname "$MODEL")"
+  "$RASA_VENV/bin/rasa" train --config "$RASA_CONFIG" --domain domain.yml --data data \
+    --out "$(dirname "$MODEL")" --fixed-model-name "$(basename "$MODEL" .tar.gz)" --quiet >"$RUN/train.log" 2>&1 \
+    || { tail -n 30 "$RUN/train.log" >&2; exit 1; }
+  echo "$key" > "$MODEL.fingerprint"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_http() {  # wait_http URL SECONDS
+  local url=$1 limit=$2 i
+  for ((i = 0; i < limit * 10; i++)); do
+    if curl -fsS -m 1 "$url" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+serve() {
+  export ACTION_ENDPOINT_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
+  export TRACKER_STORE_URL=${REDIS_URL:-memory://} LOCK_STORE_URL=${REDIS_URL:-memory://}
+  if ! pid_alive "$RUN/actions.pid"; then
+    SANIC_HOST=127.0.0.1 nohup "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+      >"$RUN/actions.log" 2>&1 & echo $! >"$RUN/actions.pid"
+  fi
+  if ! pid_alive "$RUN/rasa.pid"; then
+    nohup "$RASA_VENV/bin/rasa" run -i 127.0.0.1 -p "$RASA_PORT" --model "$MODEL" --endpoints endpoints.yml \
+      --credentials credentials.yml >"$RUN/rasa.log" 2>&1 & echo $! >"$RUN/rasa.pid"
+  fi
+  wait_http "http://127.0.0.1:$ACTIONS_PORT/health" 60 || { tail -n 20 "$RUN/actions.log" >&2; echo "action server did not start" >&2; exit 1; }
+  wait_http "http://127.0.0.1:$RASA_PORT/webhooks/rest/" 120 || { tail -n 20 "$RUN/rasa.log" >&2; echo "Rasa did not start" >&2; exit 1; }
+  # first message loads the model and the retrieval index; answer it before returning
+  curl -fsS -m 120 -X POST "http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook" -H 'content-type: application/json' \
+    -d '{"sender": "warmup", "message": "kích hoạt vneid"}' >/dev/null || { echo "warm-up message failed" >&2; exit 1; }
+  log "Assistant is up: REST webhook http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook (logs in .run/)"
+}
+
+stop() {
+  local name
+  for name in rasa actions; do
+    if pid_alive "$RUN/$name.pid"; then kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true; fi
+    rm -f "$RUN/$name.pid"
+  done
+  log "Stopped"
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  index) index ;;
+  train) train ;;
+  serve) serve ;;
+  stop) stop ;;
+  *) echo "usage: $0 setup|index|train|serve|stop" >&2; exit 2 ;;
+esac
