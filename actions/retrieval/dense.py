@@ -48,10 +48,12 @@ class SentenceTransformerEncoder:
         model = self._load()
         prompts = getattr(model, "prompts", {}) or {}
         if kind in prompts:
-            vectors = model.encode(list(texts), prompt_name=kind, batch_size=batch_size, normalize_embeddings=True)
+            vectors = model.encode(list(texts), prompt_name=kind, batch_size=batch_size, normalize_embeddings=True,
+                                   show_progress_bar=False)
         else:
             prefix = f"{kind}: " if "e5" in self.name.lower() else ""
-            vectors = model.encode([prefix + t for t in texts], batch_size=batch_size, normalize_embeddings=True)
+            vectors = model.encode([prefix + t for t in texts], batch_size=batch_size, normalize_embeddings=True,
+                                   show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -1,0 +1,226 @@
+"""Benchmark the assistant against plain Rasa on this machine; the LAST printed line is one JSON object.
+
+Measures, for our stack and for plain Rasa (Rasa's default pipeline/policies and its Redis tracker store, same
+data, same action server): cold start to first answer, REST turn latency sequential and with 20 concurrent
+conversations, turns/s, latency growth over a 200-turn conversation, and RSS of each process. Also the retrieval
+query latency inside the action server's code path. Both stacks keep their trackers in Redis (db 13).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
+RUN = ROOT / ".run" / "bench"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+ACTIONS_PORT, OURS_PORT, PLAIN_PORT = 5255, 5205, 5305
+CONCURRENCY, TURNS_PER_CONVERSATION, LONG_TURNS = 20, 10, 200
+
+# Messages a resident might send, written for the benchmark (not from any evaluation set).
+MESSAGES = [
+    "xin chào", "tôi quên mật khẩu vneid phải làm sao", "lam the nao de kich hoat tai khoan dinh danh",
+    "đăng ký khai sinh cho con online ở đâu", "nop ho so tren dich vu cong the nao", "cảm ơn bạn",
+    "thanh toán lệ phí bị trừ tiền mà chưa cập nhật", "xin phieu ly lich tu phap tren vneid",
+    "hôm nay thời tiết thế nào", "đăng ký tạm trú online cần gì", "sdt doi roi ko nhan dc otp",
+    "chữ ký số cá nhân làm ở đâu", "tổng đài hỗ trợ vneid số mấy", "ok", "có ai gọi bảo cập nhật vneid là lừa đảo không",
+    "làm lại căn cước bị mất", "menu", "tra cứu hồ sơ đã nộp ở đâu", "đăng ký kết hôn cần giấy tờ gì", "tạm biệt",
+]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            todo += [int(c) for c in children]
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+def start(cmd: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start a server process in its own process group."""
+    return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                            start_new_session=True)
+
+
+def stop(proc: subprocess.Popen | None) -> None:
+    """Stop a process group started by start()."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def first_answer(url: str, limit: float = 240) -> float:
+    """Seconds until the webhook answers a question with a non-empty reply."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        try:
+            r = httpx.post(url, json={"sender": f"cold-{uuid.uuid4().hex[:6]}", "message": "kích hoạt vneid thế nào"},
+                           timeout=60)
+            if r.status_code == 200 and r.json() and r.json()[0].get("text"):
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} gave no answer within {limit}s")
+
+
+async def conversation(client: httpx.AsyncClient, url: str, turns: int, offset: int) -> list[float]:
+    """One resident sending `turns` messages one after another; per-turn latencies in ms."""
+    sender, latencies = f"bench-{uuid.uuid4().hex[:10]}", []
+    for i in range(turns):
+        message = MESSAGES[(offset + i) % len(MESSAGES)]
+        started = time.perf_counter()
+        response = await client.post(url, json={"sender": sender, "message": message})
+        response.raise_for_status()
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile q (0–100) by nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+async def load(url: str) -> dict[str, float]:
+    """Sequential, concurrent and long-conversation measurements against one webhook."""
+    limits = httpx.Limits(max_connections=CONCURRENCY + 5)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await conversation(client, url, len(MESSAGES), 0)  # warm-up
+        sequential = await conversation(client, url, 60, 3)
+        started = time.perf_counter()
+        results = await asyncio.gather(*(conversation(client, url, TURNS_PER_CONVERSATION, i * 3)
+                                         for i in range(CONCURRENCY)))
+        wall = time.perf_counter() - started
+        concurrent = [x for r in results for x in r]
+        long = await conversation(client, url, LONG_TURNS, 0)
+    head, tail = statistics.median(long[:20]), statistics.median(long[-20:])
+    return {
+        "turn_median_ms_seq": round(statistics.median(sequential), 1),
+        "turn_p95_ms_seq": round(pct(sequential, 95), 1),
+        "turn_median_ms_c20": round(statistics.median(concurrent), 1),
+        "turn_p95_ms_c20": round(pct(concurrent, 95), 1),
+        "turns_per_s_c20": round(len(concurrent) / wall, 1),
+        "long_turn_1_20_ms": round(head, 1),
+        "long_turn_181_200_ms": round(tail, 1),
+        "growth_ratio_200": round(tail / head, 2),
+    }
+
+
+def retrieval_latency() -> float:
+    """p95 of the retrieval search alone, with the same settings as the action server."""
+    from actions.retrieval.index import get_index
+
+    index = get_index()
+    index.search("warm up")
+    times = []
+    for message in MESSAGES * 3:
+        started = time.perf_counter()
+        index.search(message)
+        times.append((time.perf_counter() - started) * 1000)
+    return round(pct(times, 95), 1)
+
+
+def train_plain(env: dict[str, str]) -> Path:
+    """Train the plain-Rasa comparison model (once; reused while its inputs are unchanged)."""
+    model = ROOT / "models" / "plain.tar.gz"
+    inputs = [ROOT / "config-plain.yml", ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
+    key = str(hash(tuple(p.read_bytes() for p in inputs)))
+    stamp = model.with_suffix(".fingerprint")
+    if model.exists() and stamp.exists() and stamp.read_text() == key:
+        return model
+    print("Training the plain-Rasa comparison model (default pipeline and policies; several minutes)…", flush=True)
+    subprocess.run([str(RASA), "train", "--config", "config-plain.yml", "--domain", "domain.yml", "--data", "data",
+                    "--out", "models", "--fixed-model-name", "plain", "--quiet"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stamp.write_text(key)
+    return model
+
+
+def main() -> None:
+    """Run both stacks one after the other and print the report."""
+    RUN.mkdir(parents=True, exist_ok=True)
+    from urllib.parse import urlparse
+
+    parsed = urlparse(REDIS_URL)
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "SANIC_HOST": "127.0.0.1",
+           "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
+           "TRACKER_STORE_URL": REDIS_URL, "LOCK_STORE_URL": "memory://",
+           "PLAIN_REDIS_HOST": parsed.hostname or "127.0.0.1", "PLAIN_REDIS_PORT": str(parsed.port or 6379),
+           "PLAIN_REDIS_DB": (parsed.path or "/13").lstrip("/") or "13"}
+    plain_model = train_plain(env)
+    report: dict[str, object] = {}
+    actions = rasa = plain = None
+    try:
+        # cold start: both processes from nothing to the first answered question
+        started = time.perf_counter()
+        actions = start([str(APP_PY), "-m", "rasa_sdk", "--actions", "actions", "--port", str(ACTIONS_PORT)],
+                        RUN / "actions.log", env)
+        rasa = start([str(RASA), "run", "-i", "127.0.0.1", "-p", str(OURS_PORT), "--model", "models/assistant.tar.gz",
+                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"], RUN / "rasa.log", env)
+        ours_url = f"http://127.0.0.1:{OURS_PORT}/webhooks/rest/webhook"
+        first_answer(ours_url)
+        report["cold_start_s"] = round(time.perf_counter() - started, 1)
+        print(f"ours: cold start {report['cold_start_s']} s; loading…", flush=True)
+        ours = asyncio.run(load(ours_url))
+        report["rss_mb_rasa"] = round(rss_mb(rasa.pid), 0)
+        report["rss_mb_actions"] = round(rss_mb(actions.pid), 0)
+        report["rss_mb_total"] = report["rss_mb_rasa"] + report["rss_mb_actions"]  # type: ignore[operator]
+        stop(rasa)
+        rasa = None
+        print(f"ours: {json.dumps(ours)}", flush=True)
+
+        started = time.perf_counter()
+        plain = start([str(RASA), "run", "-i", "127.0.0.1", "-p", str(PLAIN_PORT), "--model", str(plain_model),
+                       "--endpoints", "tools/plain/endpoints.yml", "--credentials", "tools/plain/credentials.yml"],
+                      RUN / "plain.log", env)
+        plain_url = f"http://127.0.0.1:{PLAIN_PORT}/webhooks/rest/webhook"
+        first_answer(plain_url)
+        plain_cold = round(time.perf_counter() - started, 1)
+        print(f"plain: cold start (Rasa only, action server already warm) {plain_cold} s; loading…", flush=True)
+        base = asyncio.run(load(plain_url))
+        report["plain_rss_mb_rasa"] = round(rss_mb(plain.pid), 0)
+        print(f"plain: {json.dumps(base)}", flush=True)
+    finally:
+        for proc in (rasa, plain, actions):
+            stop(proc)
+    os.environ.update({k: v for k, v in env.items() if k in ("OMP_NUM_THREADS", "HF_HUB_OFFLINE")})
+    report.update(ours)
+    report["retrieval_p95_ms"] = retrieval_latency()
+    report.update({f"plain_{k}": v for k, v in base.items()})
+    report["plain_cold_start_rasa_only_s"] = plain_cold
+    report["throughput_ratio_vs_plain"] = round(ours["turns_per_s_c20"] / base["turns_per_s_c20"], 2)
+    report["p95_ratio_vs_plain"] = round(base["turn_p95_ms_c20"] / ours["turn_p95_ms_c20"], 2)
+    report["embedding_backend"] = os.environ.get("EMBEDDING_BACKEND", "sentence-transformers")
+    print(json.dumps(report, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
