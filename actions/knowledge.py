@@ -21,7 +21,8 @@ TOPIC_INTENT_PREFIX = "ask_"
 NON_TOPIC_INTENTS = {"out_of_scope", "greet", "thank", "goodbye", "request_human", "give_feedback"}
 # How much the intent classifier counts against retrieval when both have a view.
 NLU_WEIGHT = 0.6
-SECRET_WARNING = "⚠️ Bạn đừng gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai, kể cả trợ lý này và cán bộ."
+# With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
+# threshold: a question the classifier does not recognise is never answered on retrieval alone, it is clarified.
 
 
 def guide_for_intent(intent: str | None) -> str | None:
@@ -75,14 +76,9 @@ def decide(text: str, ranking: list[dict[str, Any]], index: HybridIndex, thresho
     return Decision("clarify", confidence=top_score, candidates=candidates)
 
 
-def _warning_prefix(tracker: Tracker) -> str:
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    return SECRET_WARNING + "\n\n" if metadata.get("shared_secret") else ""
-
-
-def send(dispatcher: CollectingDispatcher, message: dict[str, Any], prefix: str = "") -> None:
+def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
     """Send a reply built by actions.replies."""
-    dispatcher.utter_message(text=prefix + message["text"], buttons=message.get("buttons") or [],
+    dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [],
                              json_message=message["custom"])
 
 
@@ -100,15 +96,14 @@ class ActionAnswer(Action):
         decision = decide(text, latest.get("intent_ranking") or [], index, settings.answer_threshold,
                           settings.clarify_margin)
         logger.debug("decision for %s: %s", tracker.sender_id, decision)
-        prefix = _warning_prefix(tracker)
         if decision.kind == "answer" and decision.guide_id:
             guide = index.guides[decision.guide_id]
             section = guide.section(decision.section) or next(
                 (s for s in guide.sections if s.heading == decision.section), None)
-            send(dispatcher, replies.answer_message(guide, section, decision.confidence), prefix)
+            send(dispatcher, replies.answer_message(guide, section, decision.confidence))
             return [SlotSet("topic", guide.id)]
         if decision.kind == "clarify" and decision.candidates:
-            send(dispatcher, replies.clarify_message([index.guides[g] for g in decision.candidates]), prefix)
+            send(dispatcher, replies.clarify_message([index.guides[g] for g in decision.candidates]))
             return []
         dispatcher.utter_message(response="utter_out_of_scope")
         return []

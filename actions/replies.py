@@ -40,7 +40,7 @@ def answer_message(guide: Guide, section: Section | None, confidence: float | No
     if guide.steps:
         buttons.append({"title": "Hướng dẫn từng bước", "payload": f'/choose_topic{{"topic": "{guide.id}", "mode": "steps"}}'})
     buttons += [MENU_BUTTON, HUMAN_BUTTON]
-    custom = {
+    custom: dict[str, Any] = {
         "kind": "answer",
         "guide_id": guide.id,
         "section": section.heading if section else "Tóm tắt",

@@ -8,6 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.text import input_problem
+
 REPLIES = {
     "empty": "Mình chưa nhận được nội dung. Bạn gõ câu hỏi bằng chữ giúp mình nhé.",
     "no_text": "Mình chỉ đọc được chữ. Bạn gõ câu hỏi bằng chữ giúp mình nhé, ví dụ: \"kích hoạt VNeID thế nào?\"",
@@ -23,8 +25,9 @@ class ActionBadInput(Action):
         return "action_bad_input"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        entities = (tracker.latest_message or {}).get("entities") or []
-        problem = next((e.get("value") for e in entities if e.get("entity") == "problem"), "no_text")
+        latest = tracker.latest_message or {}
+        metadata = latest.get("metadata") or {}
+        problem = metadata.get("input_problem") or input_problem(latest.get("text") or "") or "no_text"
         dispatcher.utter_message(text=REPLIES.get(problem, REPLIES["no_text"]),
                                  json_message={"kind": "bad_input", "problem": problem})
         return []

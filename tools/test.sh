@@ -20,7 +20,7 @@ echo "==> Rasa-side unit tests (Python 3.10)"
 echo "==> Conversation tests (tests/stories on the trained model)"
 rm -rf results/stories
 .venv/rasa/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \
-  --fail-on-prediction-errors --out results/stories --quiet
+  --fail-on-prediction-errors --e2e --out results/stories --quiet
 
 echo "==> Unit and integration tests (Python 3.11)"
 .venv/app/bin/python -m pytest tests --ignore=tests/rasa_addons -q -p no:cacheprovider

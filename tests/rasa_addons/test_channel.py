@@ -17,7 +17,14 @@ from rasa.core.channels.channel import UserMessage, register
 from rasa.shared.core.events import BotUttered
 from sanic import Sanic
 
-from rasa_addons.channel import BUSY_TEXT, MAX_STORED_CHARS, ReplyCollector, ResidentRestInput, prepare_text
+from rasa_addons.channel import (
+    BUSY_TEXT,
+    MAX_STORED_CHARS,
+    SECRET_WARNING,
+    ReplyCollector,
+    ResidentRestInput,
+    prepare_text,
+)
 
 CCCD = "001203004567"
 TWELVE_DIGITS = re.compile(r"\d(?:[ .\-]?\d){11}")
@@ -63,14 +70,28 @@ def test_prepare_text_masks_a_number_inside_the_kept_part() -> None:
     assert info == {"input_problem": "too_long", "pii_masked": True}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: prepare_text cuts before masking, so a CCCD split by the cut leaks its first digits"
-)
-@pytest.mark.parametrize("kept_digits", [7, 8, 11])
+@pytest.mark.parametrize("kept_digits", [6, 7, 8, 11])
 def test_prepare_text_never_passes_on_part_of_a_cccd(kept_digits: int) -> None:
-    text, _ = prepare_text("a" * (MAX_STORED_CHARS - kept_digits - 1) + " " + CCCD)
+    # masking runs before the cut, so a CCCD straddling MAX_STORED_CHARS is masked whole
+    text, info = prepare_text("a" * (MAX_STORED_CHARS - kept_digits - 1) + " " + CCCD)
 
     assert CCCD[:kept_digits] not in text
+    assert not any(ch.isdigit() for ch in text)
+    assert text.endswith(" [CCCD]")
+    assert info == {"pii_masked": True}
+
+
+@pytest.mark.parametrize("overflow", [1, 3, 6])
+def test_prepare_text_cut_falls_inside_the_placeholder_not_the_number(overflow: int) -> None:
+    # long enough that the masked text is still cut, right through the "[CCCD]" placeholder
+    raw = "a" * (MAX_STORED_CHARS + overflow - len("[CCCD]") - 1) + " " + CCCD
+
+    text, info = prepare_text(raw)
+
+    assert len(text) == MAX_STORED_CHARS
+    assert not any(ch.isdigit() for ch in text)
+    assert text.endswith(" " + "[CCCD]"[: len("[CCCD]") - overflow])
+    assert info == {"pii_masked": True, "input_problem": "too_long"}
 
 
 def test_prepare_text_normalises_unicode() -> None:
@@ -275,7 +296,7 @@ async def test_no_reply_is_an_empty_list(webhook: Webhook) -> None:
 
 
 async def test_personal_data_is_masked_before_rasa_sees_it(webhook: Webhook) -> None:
-    status, _ = await webhook.post(
+    status, replies = await webhook.post(
         {"sender": "resident-2", "message": f"CCCD {CCCD}, sđt 0912.345.678, mã otp 123456 sao không vào được"}
     )
 
@@ -285,6 +306,46 @@ async def test_personal_data_is_masked_before_rasa_sees_it(webhook: Webhook) -> 
     assert not re.search(r"\d{6}", received.text)
     assert received.text == "CCCD [CCCD], sđt [SĐT], mã otp [MÃ] sao không vào được"
     assert received.metadata == {"pii_masked": True, "shared_secret": True}
+    assert replies[-1]["text"] == SECRET_WARNING
+
+
+WARNING_REPLY = {"text": SECRET_WARNING, "custom": {"kind": "warning"}}
+
+
+@pytest.mark.parametrize("message", ["mã OTP là 483920", "mã xác nhận 4821 nhập sao", "  482913 ", "passcode 1234"])
+async def test_shared_secret_adds_one_warning_after_the_dialogue_replies(webhook: Webhook, message: str) -> None:
+    status, replies = await webhook.post({"sender": "resident-5", "message": message})
+
+    assert status == 200
+    assert replies == [
+        {"recipient_id": "resident-5", "text": "Xin chào bạn!", "buttons": BUTTONS, "custom": {"kind": "smalltalk"}},
+        {"recipient_id": "resident-5", "text": "Bạn cần hỏi thủ tục nào ạ?", "custom": {"kind": "smalltalk"}},
+        {"recipient_id": "resident-5", **WARNING_REPLY},
+    ]
+    [received] = webhook.agent.received
+    assert not re.search(r"\d{4}", received.text)
+    assert received.metadata["shared_secret"] is True
+
+
+async def test_shared_secret_is_warned_about_even_when_the_dialogue_is_silent(webhook: Webhook) -> None:
+    async def silent(message: UserMessage) -> None:
+        return None
+
+    webhook.agent.behaviour = silent
+
+    assert await webhook.post({"sender": "resident-6", "message": "otp 123456"}) == (
+        200,
+        [{"recipient_id": "resident-6", **WARNING_REPLY}],
+    )
+
+
+@pytest.mark.parametrize("message", [f"CCCD {CCCD}", "sđt 0912 345 678", "lệ phí 50.000 đồng", "mã hồ sơ H09-240228-0005"])
+async def test_personal_data_that_is_not_a_secret_gets_no_warning(webhook: Webhook, message: str) -> None:
+    status, replies = await webhook.post({"sender": "resident-7", "message": message})
+
+    assert status == 200
+    assert SECRET_WARNING not in [r["text"] for r in replies]
+    assert len(replies) == 2
 
 
 async def test_client_metadata_and_channel_are_passed_on(webhook: Webhook) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from addons_support import PROJECT_DIR
 from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
 from rasa.shared.core.domain import Domain
@@ -58,13 +57,13 @@ def test_clarify_button_payload_keeps_its_topic(domain: Domain) -> None:
     assert parsed == {"intent": "choose_topic", "entities": {"topic": "vneid-activate"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='BUG: actions/replies.py sends \'/choose_topic{"topic": …, "mode": "steps"}\' for the '
-    "'Hướng dẫn từng bước' button, but domain.yml declares no `mode` entity, so Rasa drops it and "
-    "action_choose_topic shows the summary again instead of the steps",
-)
 def test_step_by_step_button_keeps_its_mode(domain: Domain) -> None:
+    # actions/replies.py sends this for the 'Hướng dẫn từng bước' button; domain.yml declares `mode` for it
     parsed = parse_payload('/choose_topic{"topic": "vneid-activate", "mode": "steps"}', domain)
 
-    assert parsed["entities"] == {"topic": "vneid-activate", "mode": "steps"}
+    assert parsed == {"intent": "choose_topic", "entities": {"topic": "vneid-activate", "mode": "steps"}}
+
+
+def test_domain_entities(domain: Domain) -> None:
+    # the guard no longer sends the reason for bad_input as a `problem` entity
+    assert set(domain.entities) == {"topic", "mode"}

@@ -9,9 +9,11 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from rasa_addons.nlu import BAD_INPUT_INTENT, MAX_CHARS, RAW_TEXT, InputGuard, VietnameseNormalizer, input_problem
+from actions.text import MAX_MESSAGE_CHARS, input_problem
+from rasa_addons.nlu import BAD_INPUT_INTENT, RAW_TEXT, InputGuard, VietnameseNormalizer, is_payload
 
 CHOOSE_TOPIC = '/choose_topic{"topic": "vneid-activate"}'
+BAD_INPUT = {"name": BAD_INPUT_INTENT, "confidence": 1.0}
 
 
 def message(text: Any = None, metadata: dict[str, Any] | None = None, **data: Any) -> Message:
@@ -39,8 +41,8 @@ def through_pipeline(text: Any, metadata: dict[str, Any] | None = None) -> Messa
     return guarded(msg)
 
 
-def problem_of(msg: Message) -> str | None:
-    return next((e["value"] for e in msg.get(ENTITIES) or [] if e.get("entity") == "problem"), None)
+def intent_of(msg: Message) -> str | None:
+    return (msg.get(INTENT) or {}).get("name")
 
 
 # --- VietnameseNormalizer -------------------------------------------------------------------------------------
@@ -56,6 +58,8 @@ def problem_of(msg: Message) -> str | None:
         ("cho mình xin sđt tổng đài", "cho minh xin so dien thoai tong dai"),
         ("nộp hs trên dvc ntn", "nop ho so tren dich vu cong nhu the nao"),
         ("<b>Đăng ký</b> tạm trú", "dang ky tam tru"),
+        ("/ làm cccd ở đâu", "lam can cuoc cong dan o dau"),
+        ("/hỏi chút", "hoi chut"),
     ],
 )
 def test_normalizer_folds_diacritics_and_expands_abbreviations(text: str, expected: str) -> None:
@@ -71,6 +75,32 @@ def test_normalizer_keeps_the_raw_text() -> None:
 
 def test_with_and_without_diacritics_reach_the_classifier_as_the_same_text() -> None:
     assert normalised("đăng ký tài khoản dịch vụ công").get(TEXT) == normalised("dk tk dvc").get(TEXT)
+
+
+# --- is_payload -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CHOOSE_TOPIC,
+        '/choose_topic{"topic": "vneid-activate", "mode": "steps"}',
+        "/request_human",
+        "/nav_menu",
+        "  /nav_menu\n",
+        "/choose_topic{}",
+    ],
+)
+def test_is_payload_accepts_well_formed_intent_payloads(text: str) -> None:
+    assert is_payload(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/", "//", "/?", "/😀", "/ làm cccd ở đâu", "/hỏi chút", "/nav_menu giúp mình", "/Nav_Menu", "nav_menu", "", None, 42],
+)
+def test_is_payload_rejects_anything_else(text: Any) -> None:
+    assert not is_payload(text)
 
 
 @pytest.mark.parametrize("payload", [CHOOSE_TOPIC, "/request_human", "/nav_menu"])
@@ -100,7 +130,7 @@ def test_normalizer_cuts_overlong_text_but_keeps_all_of_the_raw_text() -> None:
 
     msg = normalised(raw)
 
-    assert len(msg.get(TEXT)) <= MAX_CHARS
+    assert len(msg.get(TEXT)) <= MAX_MESSAGE_CHARS
     assert msg.get(RAW_TEXT) == raw
 
 
@@ -128,17 +158,23 @@ def test_normalizer_rewrites_training_examples_too() -> None:
         ("🙏 🙏", "no_text"),
         ("!!!", "no_text"),
         ("??? ...", "no_text"),
-        ("a" * (MAX_CHARS + 1), "too_long"),
+        ("a" * (MAX_MESSAGE_CHARS + 1), "too_long"),
         (None, "non_text"),
         (42, "non_text"),
         ("xin chào", None),
         ("toi ko nhan dc ma otp", None),
         ("cảm ơn 👍", None),
-        ("a" * MAX_CHARS, None),
+        ("[MÃ]", "empty"),
+        ("[SĐT] [CCCD]", "empty"),
+        ("a" * MAX_MESSAGE_CHARS, None),
     ],
 )
 def test_input_problem(text: Any, problem: str | None) -> None:
     assert input_problem(text) == problem
+
+
+# The guard no longer attaches the reason as a `problem` entity (domain.yml has no such entity any more):
+# action_bad_input works the reason out again from the text and the channel metadata.
 
 
 @pytest.mark.parametrize(
@@ -151,50 +187,56 @@ def test_input_problem(text: Any, problem: str | None) -> None:
         ("👍", "no_text"),
         ("!!!", "no_text"),
         ("<script></script>", "empty"),
+        ("[MÃ]", "empty"),  # a bare OTP, masked by the channel
         ("hỏi " * 600, "too_long"),
     ],
 )
 def test_guard_marks_unreadable_messages_as_bad_input(text: str, problem: str) -> None:
     msg = through_pipeline(text)
 
-    assert msg.get(INTENT) == {"name": BAD_INPUT_INTENT, "confidence": 1.0}
-    assert msg.get(INTENT_RANKING_KEY) == [{"name": BAD_INPUT_INTENT, "confidence": 1.0}]
-    assert problem_of(msg) == problem
+    assert msg.get(INTENT) == BAD_INPUT
+    assert msg.get(INTENT_RANKING_KEY) == [BAD_INPUT]
+    assert msg.get(ENTITIES) is None
+    # the reason action_bad_input will recompute from the same text
+    assert input_problem(text) == problem
 
 
-def test_guard_output_reaches_the_parse_result() -> None:
+def test_guard_output_reaches_the_parse_result_without_entities() -> None:
     parsed = through_pipeline("🙂🙂").as_dict(only_output_properties=True)
 
-    assert parsed[INTENT]["name"] == BAD_INPUT_INTENT
-    assert parsed[ENTITIES] == [{"entity": "problem", "value": "no_text", "start": 0, "end": 0}]
+    assert parsed[INTENT] == BAD_INPUT
+    assert parsed[INTENT_RANKING_KEY] == [BAD_INPUT]
+    assert not parsed.get(ENTITIES)
 
 
 def test_guard_sees_the_original_length_not_the_cut_text() -> None:
-    # the normaliser cuts TEXT to MAX_CHARS, so the guard must judge by RAW_TEXT
-    msg = through_pipeline("x" * (MAX_CHARS + 10))
+    # the normaliser cuts TEXT to MAX_MESSAGE_CHARS, so the guard must judge by RAW_TEXT
+    msg = through_pipeline("x" * (MAX_MESSAGE_CHARS + 10))
 
-    assert problem_of(msg) == "too_long"
+    assert input_problem(msg.get(TEXT)) is None
+    assert msg.get(INTENT) == BAD_INPUT
 
 
-def test_guard_uses_the_channel_problem_from_metadata() -> None:
-    msg = through_pipeline("", metadata={"input_problem": "non_text"})
+@pytest.mark.parametrize("problem", ["non_text", "too_long", "empty"])
+def test_guard_uses_the_channel_problem_from_metadata(problem: str) -> None:
+    msg = through_pipeline("", metadata={"input_problem": problem})
 
-    assert msg.get(INTENT)["name"] == BAD_INPUT_INTENT
-    assert problem_of(msg) == "non_text"
+    assert msg.get(INTENT) == BAD_INPUT
+    assert msg.get(ENTITIES) is None
 
 
 def test_channel_problem_wins_over_readable_text() -> None:
     # the channel cut a 5000-character message; what is left still reads as words
     msg = through_pipeline("dang ky khai sinh", metadata={"input_problem": "too_long"})
 
-    assert problem_of(msg) == "too_long"
+    assert msg.get(INTENT) == BAD_INPUT
 
 
-def test_message_without_text_is_non_text() -> None:
+def test_message_without_text_is_bad_input() -> None:
     msg = guarded(message())
 
-    assert msg.get(INTENT)["name"] == BAD_INPUT_INTENT
-    assert problem_of(msg) == "non_text"
+    assert msg.get(INTENT) == BAD_INPUT
+    assert msg.get(ENTITIES) is None
 
 
 @pytest.mark.parametrize("metadata", [None, {}, {"input_channel": "zalo"}, "not a dict"])
@@ -224,28 +266,31 @@ def test_guard_handles_a_batch_independently() -> None:
 
     InputGuard().process(batch)
 
-    assert [problem_of(m) for m in batch] == [None, "no_text", "empty"]
+    assert [intent_of(m) for m in batch] == [None, BAD_INPUT_INTENT, BAD_INPUT_INTENT]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: any text starting with '/' skips the guard, not only intent payloads; the trained model "
-    "classifies '/', '/?' and '/😀' as affirm (0.62) and the bot answers 'Dạ vâng…'",
-)
-@pytest.mark.parametrize(
-    ("text", "problem"), [("/", "no_text"), ("//", "no_text"), ("/?", "no_text"), ("/😀", "no_text")]
-)
-def test_guard_marks_a_slash_followed_by_symbols_as_bad_input(text: str, problem: str) -> None:
+@pytest.mark.parametrize("text", ["/", "//", "/?", "/😀", "/ !!!"])
+def test_guard_marks_a_slash_followed_by_symbols_as_bad_input(text: str) -> None:
+    # only well-formed '/intent{...}' payloads skip the guard; the model used to call these affirm
     msg = through_pipeline(text)
 
-    assert msg.get(INTENT) == {"name": BAD_INPUT_INTENT, "confidence": 1.0}
-    assert problem_of(msg) == problem
+    assert msg.get(INTENT) == BAD_INPUT
+    assert input_problem(text) == "no_text"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: any text starting with '/' skips the normaliser, so '/ làm cccd ở đâu' reaches the classifier "
-    "unfolded and unexpanded (the trained model says greet 0.34 for '/ hỏi chút')",
-)
 def test_normalizer_folds_a_question_that_merely_starts_with_a_slash() -> None:
-    assert "can cuoc cong dan" in normalised("/ làm cccd ở đâu").get(TEXT)
+    msg = normalised("/ làm cccd ở đâu")
+
+    assert "can cuoc cong dan" in msg.get(TEXT)
+    assert msg.get(RAW_TEXT) == "/ làm cccd ở đâu"
+
+
+def test_guard_leaves_a_readable_question_that_starts_with_a_slash_to_the_classifier() -> None:
+    classified = {"name": "ask_can_cuoc", "confidence": 0.9}
+    msg = message("/ làm cccd ở đâu")
+    VietnameseNormalizer().process([msg])
+    msg.set(INTENT, classified, add_to_output=True)
+
+    guarded(msg)
+
+    assert msg.get(INTENT) == classified
