@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit test-integration eval bench lint validate
+.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ test-unit: setup  ## Only the fast offline unit tests
 
 eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> (default: ../shared/eval/dev.jsonl)
 	@$(APP_PY) tools/eval.py $(QUESTIONS)
+
+eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policies (config-plain.yml), for comparison
+	@export RASA_CONFIG=config-plain.yml MODEL=models/plain.tar.gz RASA_PORT=5006 ACTIONS_PORT=5056 RUN_DIR=.run/plain; \
+	tools/stack.sh train && tools/stack.sh index && tools/stack.sh serve && \
+	$(APP_PY) tools/eval.py $(QUESTIONS) --url http://127.0.0.1:5006/webhooks/rest/webhook; s=$$?; tools/stack.sh stop; exit $$s
 
 bench: train index  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa
 	@$(APP_PY) tools/bench.py

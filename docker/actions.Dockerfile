@@ -55,4 +55,5 @@ RUN OMP_NUM_THREADS="$(nproc)" python -m actions.retrieval
 
 EXPOSE 5055
 
-CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "--port", "5055"]
+# actions.server = rasa_sdk plus loading the retrieval index right after start-up
+CMD ["python", "-m", "actions.server", "--port", "5055"]

@@ -145,18 +145,12 @@ def retrieval_latency() -> float:
 
 
 def train_plain(env: dict[str, str]) -> Path:
-    """Train the plain-Rasa comparison model (once; reused while its inputs are unchanged)."""
+    """Train the plain-Rasa comparison model if missing or stale (tools/stack.sh keeps a fingerprint)."""
     model = ROOT / "models" / "plain.tar.gz"
-    inputs = [ROOT / "config-plain.yml", ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
-    key = str(hash(tuple(p.read_bytes() for p in inputs)))
-    stamp = model.with_suffix(".fingerprint")
-    if model.exists() and stamp.exists() and stamp.read_text() == key:
-        return model
-    print("Training the plain-Rasa comparison model (default pipeline and policies; several minutes)…", flush=True)
-    subprocess.run([str(RASA), "train", "--config", "config-plain.yml", "--domain", "domain.yml", "--data", "data",
-                    "--out", "models", "--fixed-model-name", "plain", "--quiet"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    stamp.write_text(key)
+    print("Plain-Rasa comparison model (default pipeline and policies; trains once, several minutes)…", flush=True)
+    subprocess.run([str(ROOT / "tools" / "stack.sh"), "train"], cwd=ROOT, check=True,
+                   env={**env, "RASA_CONFIG": "config-plain.yml", "MODEL": "models/plain.tar.gz",
+                        "RUN_DIR": str(RUN)})
     return model
 
 
@@ -181,7 +175,7 @@ def main() -> None:
     try:
         # cold start: both processes from nothing to the first answered question
         started = time.perf_counter()
-        actions = start([str(APP_PY), "-m", "rasa_sdk", "--actions", "actions", "--port", str(ACTIONS_PORT)],
+        actions = start([str(APP_PY), "-m", "actions.server", "--port", str(ACTIONS_PORT)],
                         RUN / "actions.log", env)
         rasa = start([str(RASA), "run", "-i", "127.0.0.1", "-p", str(OURS_PORT), "--model", "models/assistant.tar.gz",
                       "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"], RUN / "rasa.log", env)

@@ -84,7 +84,7 @@ serve() {
   export ACTION_ENDPOINT_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
   export TRACKER_STORE_URL=${REDIS_URL:-memory://} LOCK_STORE_URL=${REDIS_URL:-memory://}
   if ! pid_alive "$RUN/actions.pid"; then
-    SANIC_HOST=127.0.0.1 nohup "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+    SANIC_HOST=127.0.0.1 nohup "$APP_VENV/bin/python" -m actions.server --port "$ACTIONS_PORT" \
       >"$RUN/actions.log" 2>&1 & echo $! >"$RUN/actions.pid"
   fi
   if ! pid_alive "$RUN/rasa.pid"; then

