@@ -89,7 +89,10 @@ _CMND = re.compile(_START + r"\d{9}" + _END + _MONEY, re.IGNORECASE)
 _OTP = re.compile(_START + r"\d{6}" + _END + _MONEY, re.IGNORECASE)
 _OTP_NEAR = re.compile(_START + r"\d{3,4}(?:\s?\d{2,4})?" + _END + _MONEY, re.IGNORECASE)
 _OTP_WORDS = re.compile(r"\b(otp|ma xac (thuc|nhan)|ma kich hoat|passcode|mat khau)\b")
-_BARE_CODE = re.compile(r"\s*\d{4,8}\s*")
+_BARE_CODE = re.compile(r"\s*\d(?:[ .]?\d){3,7}\s*")
+# How far from "OTP"/"passcode" a shorter code still counts as that code (characters after / before the word).
+_NEAR_AFTER, _NEAR_BEFORE = 30, 12
+_HOTLINE = re.compile(r"1[89]00")
 
 
 def mask_pii(text: str) -> str:
@@ -102,9 +105,27 @@ def mask_pii(text: str) -> str:
     text = _PHONE.sub("[SĐT]", text)
     text = _CMND.sub("[CMND]", text)
     text = _OTP.sub("[MÃ]", text)
-    if _OTP_WORDS.search(fold(text)):
-        # a shorter code, or one written with a space, next to "OTP"/"passcode" is a secret too
-        text = _OTP_NEAR.sub("[MÃ]", text)
+    return _mask_near_otp_words(text)
+
+
+def _near_otp_word(text: str) -> list[re.Match[str]]:
+    """Short codes written just after (or just before) an "OTP"/"passcode" word; hotlines excluded."""
+    folded = fold(text)
+    if len(folded) != len(text):  # positions only line up on NFC text
+        return []
+    words = [(m.start(), m.end()) for m in _OTP_WORDS.finditer(folded)]
+    return [
+        m for m in _OTP_NEAR.finditer(text)
+        if not _HOTLINE.match(m.group())
+        and any(end <= m.start() <= end + _NEAR_AFTER or start - _NEAR_BEFORE <= m.end() <= start
+                for start, end in words)
+    ]
+
+
+def _mask_near_otp_words(text: str) -> str:
+    """A shorter code, or one written with a space, right next to "OTP"/"passcode" is a secret too."""
+    for match in reversed(_near_otp_word(text)):
+        text = text[: match.start()] + "[MÃ]" + text[match.end():]
     return text
 
 
@@ -112,7 +133,7 @@ def shares_secret(text: str) -> bool:
     """True when a resident seems to be sending an OTP or passcode: the bot should warn them."""
     if _BARE_CODE.fullmatch(text):
         return True
-    return bool(_OTP_WORDS.search(fold(text))) and bool(_OTP_NEAR.search(text) or _OTP.search(text))
+    return bool(_near_otp_word(nfc(text)))
 
 
 def contains_pii(text: str) -> bool:

@@ -38,7 +38,10 @@ class _MemoryBackend:
         self.data: Dict[str, List[str]] = {}
         self.values: Dict[str, str] = {}
 
-    async def append(self, key: str, items: List[str], ttl: Optional[int], side_key: str, side_value: str) -> None:
+    async def append(self, key: str, items: List[str], ttl: Optional[int], side_key: str, side_value: str,
+                     replace: bool = False) -> None:
+        if replace:
+            self.data[key] = []
         self.data.setdefault(key, []).extend(items)
         self.values[side_key] = side_value
 
@@ -64,9 +67,13 @@ class _RedisBackend:
 
         self.red = aioredis.from_url(url, decode_responses=True)
 
-    async def append(self, key: str, items: List[str], ttl: Optional[int], side_key: str, side_value: str) -> None:
+    async def append(self, key: str, items: List[str], ttl: Optional[int], side_key: str, side_value: str,
+                     replace: bool = False) -> None:
         async with self.red.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *items)
+            if replace:
+                pipe.delete(key)
+            if items:
+                pipe.rpush(key, *items)
             pipe.set(side_key, side_value)
             if ttl:
                 pipe.expire(key, ttl)
@@ -123,16 +130,22 @@ class ResidentTrackerStore(TrackerStore):
         return f"{self.key_prefix}:{sender_id}:slots"
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Append the events this tracker gained since it was loaded or last saved."""
+        """Append the events this tracker gained since it was loaded or last saved.
+
+        A tracker this store did not load (a new conversation, or Rasa's "replace events" API) replaces whatever
+        is stored under its id.
+        """
         events = list(tracker.events)
+        loaded = hasattr(tracker, _PERSISTED)
         new = events[getattr(tracker, _PERSISTED, 0):]
-        if new:
+        if new or not loaded:
             await self.backend.append(
                 self._key(tracker.sender_id), [json.dumps(_mask(e.as_dict()), ensure_ascii=False) for e in new],
                 self.ttl, self._slots_key(tracker.sender_id),
                 json.dumps(tracker.current_slot_values(), ensure_ascii=False, default=str),
+                replace=not loaded,
             )
-            if self.event_broker:
+            if self.event_broker and new:
                 for event in new:
                     body = {"sender_id": tracker.sender_id, **event.as_dict()}
                     self.event_broker.publish(body)

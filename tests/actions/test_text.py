@@ -304,11 +304,6 @@ def test_codes_a_resident_sends_are_masked(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["123 456", "1234 5678"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a message that is only a code written with a space ('123 456', as some SMS show it) is neither "
-    "masked nor flagged: _BARE_CODE allows no inner space, and _OTP_NEAR only applies next to an OTP word",
-)
 def test_bare_code_written_with_a_space_is_masked(text: str) -> None:
     assert mask_pii(text) == "[MÃ]"
     assert shares_secret(text)
@@ -320,12 +315,6 @@ def test_bare_code_written_with_a_space_is_masked(text: str) -> None:
         pytest.param("năm 2025 tôi không nhận được OTP", id="year"),
         pytest.param("gọi tổng đài 1900 0368 vì không nhận được OTP", id="hotline"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: once an OTP word appears anywhere, _OTP_NEAR masks every 3-8 digit number, not only one next to "
-    "the word: a year or hotline is masked and shares_secret() is True, so the channel tells a resident who "
-    "only says the OTP did not arrive not to share their OTP",
 )
 def test_numbers_far_from_an_otp_word_are_not_secrets(text: str) -> None:
     assert not shares_secret(text)

@@ -271,12 +271,6 @@ async def test_full_tracker_returns_every_event_of_every_session(stores: Stores)
     assert as_dicts(full.events) == [json.loads(r) for r in stores.raw(store, "resident-1")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (latent): saving a tracker the store did not load appends all its events to the stored ones; "
-    "Rasa's PUT /conversations/<id>/tracker/events saves a fresh tracker expecting it to replace the old one "
-    "(only reachable with `rasa run --enable-api`, which tools/stack.sh does not pass)",
-)
 async def test_saving_a_fresh_tracker_replaces_the_conversation(stores: Stores, domain: Domain) -> None:
     store = stores.make()
     await stores.converse(store, "resident-1", [session_start(), turn(0), turn(1)])
