@@ -48,4 +48,4 @@ bench: train index  ## Measure latency, throughput, growth, cold start and memor
 	@$(APP_PY) tools/bench.py
 
 lint:  ## ruff and mypy on our own code
-	@.venv/app/bin/ruff check actions bot tools tests && .venv/app/bin/mypy actions
+	@.venv/app/bin/ruff check actions rasa_addons tools tests && .venv/app/bin/mypy actions

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, List, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -36,11 +37,11 @@ class ReplyCollector(CollectingOutputChannel):
     """Collects each bot utterance as a single object with its metadata."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        reply: Dict[Text, Any] = {"recipient_id": recipient_id, "text": message.get("text") or ""}
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        reply: dict[str, Any] = {"recipient_id": recipient_id, "text": message.get("text") or ""}
         for key in ("buttons", "quick_replies", "image", "attachment", "elements"):
             if message.get(key):
                 reply[key] = message[key]
@@ -49,9 +50,9 @@ class ReplyCollector(CollectingOutputChannel):
         self.messages.append(reply)
 
 
-def prepare_text(raw: Any) -> tuple[str, Dict[Text, Any]]:
+def prepare_text(raw: Any) -> tuple[str, dict[str, Any]]:
     """Clean and mask an incoming message; return the text for Rasa and metadata about what was done."""
-    info: Dict[Text, Any] = {}
+    info: dict[str, Any] = {}
     if not isinstance(raw, str):
         info["input_problem"] = "non_text"
         return "", info
@@ -71,7 +72,7 @@ class ResidentRestInput(InputChannel):
     """REST input channel that masks personal data and returns one object per reply."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -111,7 +112,7 @@ class ResidentRestInput(InputChannel):
         return webhook
 
 
-def _busy(sender_id: str) -> List[Dict[str, Any]]:
+def _busy(sender_id: str) -> list[dict[str, Any]]:
     return [{"recipient_id": sender_id, "text": BUSY_TEXT, "custom": {"kind": "error"}}]
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Text
+from collections.abc import Iterable
+from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
@@ -35,27 +36,27 @@ class _MemoryBackend:
     """Lists of serialised events in this process."""
 
     def __init__(self) -> None:
-        self.data: Dict[str, List[str]] = {}
-        self.values: Dict[str, str] = {}
+        self.data: dict[str, list[str]] = {}
+        self.values: dict[str, str] = {}
 
-    async def append(self, key: str, items: List[str], ttl: Optional[int], side_key: str, side_value: str,
+    async def append(self, key: str, items: list[str], ttl: int | None, side_key: str, side_value: str,
                      replace: bool = False) -> None:
         if replace:
             self.data[key] = []
         self.data.setdefault(key, []).extend(items)
         self.values[side_key] = side_value
 
-    async def get(self, key: str) -> Optional[str]:
+    async def get(self, key: str) -> str | None:
         return self.values.get(key)
 
     async def length(self, key: str) -> int:
         return len(self.data.get(key, []))
 
-    async def tail(self, key: str, count: Optional[int]) -> List[str]:
+    async def tail(self, key: str, count: int | None) -> list[str]:
         items = self.data.get(key, [])
         return list(items if count is None else items[-count:])
 
-    async def keys(self, prefix: str) -> List[str]:
+    async def keys(self, prefix: str) -> list[str]:
         return [k for k in self.data if k.startswith(prefix)]
 
 
@@ -67,7 +68,7 @@ class _RedisBackend:
 
         self.red = aioredis.from_url(url, decode_responses=True)
 
-    async def append(self, key: str, items: List[str], ttl: Optional[int], side_key: str, side_value: str,
+    async def append(self, key: str, items: list[str], ttl: int | None, side_key: str, side_value: str,
                      replace: bool = False) -> None:
         async with self.red.pipeline(transaction=True) as pipe:
             if replace:
@@ -80,20 +81,20 @@ class _RedisBackend:
                 pipe.expire(side_key, ttl)
             await pipe.execute()
 
-    async def get(self, key: str) -> Optional[str]:
+    async def get(self, key: str) -> str | None:
         return await self.red.get(key)
 
     async def length(self, key: str) -> int:
         return int(await self.red.llen(key))
 
-    async def tail(self, key: str, count: Optional[int]) -> List[str]:
+    async def tail(self, key: str, count: int | None) -> list[str]:
         return await self.red.lrange(key, 0 if count is None else -count, -1)
 
-    async def keys(self, prefix: str) -> List[str]:
+    async def keys(self, prefix: str) -> list[str]:
         return [k async for k in self.red.scan_iter(match=f"{prefix}*", count=500)]
 
 
-def _mask(event: Dict[str, Any]) -> Dict[str, Any]:
+def _mask(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("event") == "user":
         if isinstance(event.get("text"), str):
             event["text"] = mask_pii(event["text"])
@@ -109,11 +110,11 @@ class ResidentTrackerStore(TrackerStore):
     def __init__(
         self,
         domain: Domain,
-        host: Optional[Text] = None,
-        event_broker: Optional[EventBroker] = None,
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
         window: int = DEFAULT_WINDOW,
-        key_prefix: Text = "tracker",
-        record_exp: Optional[float] = None,
+        key_prefix: str = "tracker",
+        record_exp: float | None = None,
         **kwargs: Any,
     ) -> None:
         url = host or "memory://"
@@ -123,10 +124,10 @@ class ResidentTrackerStore(TrackerStore):
         self.ttl = int(record_exp) if record_exp else None
         super().__init__(domain, event_broker, **kwargs)
 
-    def _key(self, sender_id: Text) -> str:
+    def _key(self, sender_id: str) -> str:
         return f"{self.key_prefix}:{sender_id}:events"
 
-    def _slots_key(self, sender_id: Text) -> str:
+    def _slots_key(self, sender_id: str) -> str:
         return f"{self.key_prefix}:{sender_id}:slots"
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -151,7 +152,7 @@ class ResidentTrackerStore(TrackerStore):
                     self.event_broker.publish(body)
         setattr(tracker, _PERSISTED, len(events))
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The current session, bounded to the last `window` events behind a slot-restoring prefix."""
         raw = await self.backend.tail(self._key(sender_id), self.window)
         if not raw:
@@ -161,7 +162,7 @@ class ResidentTrackerStore(TrackerStore):
                   and e.action_name == ACTION_SESSION_START_NAME]
         if starts:
             events = events[starts[-1]:]
-            prefix: List[Event] = []
+            prefix: list[Event] = []
         else:
             first_turn = next((i for i, e in enumerate(events) if isinstance(e, UserUttered)), len(events))
             events = events[first_turn:]
@@ -170,23 +171,23 @@ class ResidentTrackerStore(TrackerStore):
         setattr(tracker, _PERSISTED, len(tracker.events))
         return tracker
 
-    async def _prefix(self, sender_id: Text, window: List[Event]) -> List[Event]:
+    async def _prefix(self, sender_id: str, window: list[Event]) -> list[Event]:
         """Session start and the slot values of the last save.
 
         Replaying the window over the latest values gives the same final state as replaying the whole history:
         a slot set inside the window ends at its last value there, any other slot kept its value since.
         """
         stored = await self.backend.get(self._slots_key(sender_id))
-        slots: Dict[str, Any] = json.loads(stored) if stored else {}
+        slots: dict[str, Any] = json.loads(stored) if stored else {}
         names = {slot.name for slot in self.domain.slots}
         slots = {k: v for k, v in slots.items() if k in names and v is not None}
         ts = window[0].timestamp if window else None
-        prefix: List[Event] = [ActionExecuted(ACTION_SESSION_START_NAME, timestamp=ts), SessionStarted(timestamp=ts)]
+        prefix: list[Event] = [ActionExecuted(ACTION_SESSION_START_NAME, timestamp=ts), SessionStarted(timestamp=ts)]
         prefix += [SlotSet(name, value, timestamp=ts) for name, value in slots.items()]
         prefix.append(ActionExecuted(ACTION_LISTEN_NAME, timestamp=ts))
         return prefix
 
-    async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
         """Every stored event of the conversation, all sessions."""
         raw = await self.backend.tail(self._key(sender_id), None)
         if not raw:
@@ -196,7 +197,7 @@ class ResidentTrackerStore(TrackerStore):
         setattr(tracker, _PERSISTED, len(tracker.events))
         return tracker
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         """Conversation ids in the store."""
         prefix = f"{self.key_prefix}:"
         return [k[len(prefix):-len(":events")] for k in await self.backend.keys(prefix) if k.endswith(":events")]
