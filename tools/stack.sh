@@ -17,9 +17,12 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 find_python() {  # find_python 3.10 → a python3.10 executable
   local v=$1 cand
-  for cand in "python$v" $(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$v".*/bin/python"$v" 2>/dev/null) \
-              /usr/bin/python"$v" /usr/local/bin/python"$v"; do
-    if command -v "$cand" >/dev/null 2>&1; then command -v "$cand"; return 0; fi
+  # pyenv's shims exist for every version but fail unless that version is selected: try real binaries first
+  for cand in $(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$v".*/bin/python"$v" 2>/dev/null) \
+              /usr/bin/python"$v" /usr/local/bin/python"$v" "python$v"; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys' >/dev/null 2>&1; then
+      command -v "$cand"; return 0
+    fi
   done
   echo "Python $v not found: install it (e.g. pyenv install $v) and retry." >&2; return 1
 }
