@@ -56,6 +56,7 @@ class Guide:
     related: tuple[str, ...]
     needs: tuple[str, ...]
     sections: tuple[Section, ...] = field(default=())
+    stuck: dict[int, tuple[str, ...]] = field(default_factory=dict)
     path: Path | None = None
 
     @property
@@ -192,8 +193,20 @@ def parse_guide(path: Path) -> Guide:
         related=_strings(meta.get("related")),
         needs=_strings(meta.get("needs")),
         sections=tuple(_sections(guide_id, body)),
+        stuck=_stuck_map(meta.get("stuck"), path),
         path=path,
     )
+
+
+def _stuck_map(value: Any, path: Path) -> dict[int, tuple[str, ...]]:
+    if not value:
+        return {}
+    if not isinstance(value, dict):
+        raise GuideError(f"{path.name}: stuck must map step numbers to lists of references")
+    try:
+        return {int(step): _strings(refs) for step, refs in value.items()}
+    except (TypeError, ValueError) as exc:
+        raise GuideError(f"{path.name}: stuck keys must be step numbers: {exc}") from exc
 
 
 def guide_files(directory: Path) -> list[Path]:
@@ -245,6 +258,14 @@ def problems_in(guide: Guide, known_ids: set[str] | None = None, today: dt.date 
         missing = set(guide.related) - known_ids
         if missing:
             issues.append(f"{name}: related guides do not exist: {sorted(missing)}")
+    for step, refs in guide.stuck.items():
+        if not 1 <= step <= len(guide.steps):
+            issues.append(f"{name}: stuck refers to step {step}, but the guide has {len(guide.steps)} steps")
+        for ref in refs:
+            if "#" not in ref:
+                issues.append(f"{name}: stuck reference '{ref}' needs 'guide-id#heading' or '#heading'")
+            elif known_ids is not None and ref.split("#", 1)[0] and ref.split("#", 1)[0] not in known_ids:
+                issues.append(f"{name}: stuck reference '{ref}' names an unknown guide")
     issues += district_mentions(guide)
     return issues
 

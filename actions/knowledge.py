@@ -82,6 +82,21 @@ def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
                              json_message=message["custom"])
 
 
+def with_resume(tracker: Tracker, message: dict[str, Any]) -> dict[str, Any]:
+    """During a walkthrough, a reply to a side question first offers to go back to the step."""
+    step, total = tracker.get_slot("wt_step"), tracker.get_slot("wt_total")
+    if tracker.get_slot("wt_guide") and step and total:
+        button = {"title": f"Tiếp tục Bước {int(step)}/{int(total)}", "payload": "/nav_repeat"}
+        message = {**message, "buttons": [button, *message.get("buttons", [])],
+                   "custom": {**message["custom"], "resume_step": int(step)}}
+    return message
+
+
+def resume_events(tracker: Tracker) -> list[EventType]:
+    """After a side question, "tiếp tục" should show the step the resident was on, not skip it."""
+    return [SlotSet("wt_resume", True)] if tracker.get_slot("wt_guide") else []
+
+
 class ActionAnswer(Action):
     """Answer a free question from the best guide, or ask which topic the resident means."""
 
@@ -100,11 +115,11 @@ class ActionAnswer(Action):
             guide = index.guides[decision.guide_id]
             section = guide.section(decision.section) or next(
                 (s for s in guide.sections if s.heading == decision.section), None)
-            send(dispatcher, replies.answer_message(guide, section, decision.confidence))
-            return [SlotSet("topic", guide.id)]
+            send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, decision.confidence)))
+            return [SlotSet("topic", guide.id), *resume_events(tracker)]
         if decision.kind == "clarify" and decision.candidates:
-            send(dispatcher, replies.clarify_message([index.guides[g] for g in decision.candidates]))
-            return []
+            send(dispatcher, with_resume(tracker, replies.clarify_message([index.guides[g] for g in decision.candidates])))
+            return resume_events(tracker)
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
 
@@ -127,18 +142,3 @@ class ActionChooseTopic(Action):
         else:
             send(dispatcher, replies.answer_message(guide, None))
         return [SlotSet("topic", guide.id)]
-
-
-class ActionMenu(Action):
-    """Show the topics the assistant can help with."""
-
-    def name(self) -> str:
-        return "action_menu"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        text = None
-        if intent and intent.startswith("nav_") and intent != "nav_menu":
-            text = "Hiện bạn chưa làm dở hướng dẫn nào. Bạn chọn một chủ đề, hoặc gõ câu hỏi của bạn nhé:"
-        send(dispatcher, replies.menu_message(get_index().guides, text))
-        return []

@@ -38,7 +38,7 @@ def answer_message(guide: Guide, section: Section | None, confidence: float | No
     text = truncate("\n\n".join(parts), MAX_ANSWER_CHARS - len(footer) - 2) + "\n\n" + footer
     buttons = []
     if guide.steps:
-        buttons.append({"title": "Hướng dẫn từng bước", "payload": f'/choose_topic{{"topic": "{guide.id}", "mode": "steps"}}'})
+        buttons.append({"title": "Hướng dẫn từng bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}"}}'})
     buttons += [MENU_BUTTON, HUMAN_BUTTON]
     custom: dict[str, Any] = {
         "kind": "answer",

@@ -43,7 +43,7 @@ class Settings:
     torch_threads: int
     answer_threshold: float
     clarify_margin: float
-    commune_name: str
+    commune_id: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,7 +68,7 @@ class Settings:
             torch_threads=_threads(),
             answer_threshold=_float("ANSWER_THRESHOLD", 0.45),
             clarify_margin=_float("CLARIFY_MARGIN", 0.06),
-            commune_name=os.environ.get("COMMUNE_NAME", "xã"),
+            commune_id=os.environ.get("COMMUNE_ID", "vi-du"),
         )
 
 

@@ -38,6 +38,8 @@ MESSAGES = [
     "hôm nay thời tiết thế nào", "đăng ký tạm trú online cần gì", "sdt doi roi ko nhan dc otp",
     "chữ ký số cá nhân làm ở đâu", "tổng đài hỗ trợ vneid số mấy", "ok", "có ai gọi bảo cập nhật vneid là lừa đảo không",
     "làm lại căn cước bị mất", "menu", "tra cứu hồ sơ đã nộp ở đâu", "đăng ký kết hôn cần giấy tờ gì", "tạm biệt",
+    # a walkthrough: start, readiness answers, steps, stuck, back
+    "hướng dẫn tôi từng bước đăng ký tạm trú online", "có", "có", "tiếp", "tiếp", "tôi bị kẹt", "quay lại", "tiếp",
 ]
 
 

@@ -72,7 +72,7 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         torch_threads=1,
         answer_threshold=0.45,
         clarify_margin=0.06,
-        commune_name="xã Thử",
+        commune_id="vi-du",
     )
 
 

@@ -371,7 +371,7 @@ def test_get_index_builds_once_from_settings(few_guides: Path, tmp_path: Path, m
         torch_threads=1,
         answer_threshold=0.45,
         clarify_margin=0.06,
-        commune_name="xã",
+        commune_id="vi-du",
     )
     monkeypatch.setattr("actions.settings.get_settings", lambda: settings)
     monkeypatch.setattr(index_module, "_index", None)

@@ -18,7 +18,7 @@ ENV_KEYS = (
     "OMP_NUM_THREADS",
     "ANSWER_THRESHOLD",
     "CLARIFY_MARGIN",
-    "COMMUNE_NAME",
+    "COMMUNE_ID",
 )
 
 
@@ -44,10 +44,10 @@ def test_settings_read_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: 
     clean_env.setenv("ANSWER_THRESHOLD", "0.5")
     clean_env.setenv("CLARIFY_MARGIN", "")
     clean_env.setenv("OMP_NUM_THREADS", "2")
-    clean_env.setenv("COMMUNE_NAME", "xã Thử")
+    clean_env.setenv("COMMUNE_ID", "xa-thu")
     s = Settings.from_env()
     assert (s.knowledge_dir, s.index_dir) == (tmp_path, tmp_path / "idx")
-    assert (s.answer_threshold, s.clarify_margin, s.torch_threads, s.commune_name) == (0.5, 0.06, 2, "xã Thử")
+    assert (s.answer_threshold, s.clarify_margin, s.torch_threads, s.commune_id) == (0.5, 0.06, 2, "xa-thu")
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,8 @@ def test_person_and_feedback_requests_are_marked_for_channels(resident: Resident
 
 def test_secrets_are_masked_in_redis_and_the_resident_is_warned(resident: Resident, redis_db: redis.Redis) -> None:
     replies = resident.say("CCCD 001203004567, sđt 0912 345 678, mã OTP 482913 để kích hoạt vneid")
-    assert "OTP" in replies[0]["text"] and "đừng" in replies[0]["text"].lower()
+    assert replies[-1]["custom"]["kind"] == "warning"
+    assert "OTP" in replies[-1]["text"] and "đừng" in replies[-1]["text"].lower()
     stored = redis_db.lrange(f"tracker:{resident.sender}:events", 0, -1)
     assert stored, "the tracker must be in Redis"
     raw = "\n".join(stored)

@@ -1,0 +1,321 @@
+"""Step-by-step walkthroughs ("cầm tay chỉ việc"): readiness check, one step per message, stuck help, resume.
+
+State lives in slots (wt_*); the moves are pure functions in actions/walkthrough_flow.py. Every walkthrough reply
+carries `custom.kind == "walkthrough"` with an `event` (started, step, stuck, finished, abandoned) plus guide, step,
+start time and stuck steps, so the feedback log can compute completion rates and durations from the tracker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import replies
+from actions import walkthrough_flow as flow
+from actions.communes import get_commune
+from actions.guides import Guide
+from actions.knowledge import decide, guide_for_intent, send
+from actions.retrieval.index import get_index
+from actions.settings import get_settings
+from actions.text import truncate
+
+logger = logging.getLogger(__name__)
+
+NAV_BUTTONS = [
+    {"title": "Tiếp", "payload": "/nav_next"},
+    {"title": "Quay lại", "payload": "/nav_back"},
+    {"title": "Nhắc lại", "payload": "/nav_repeat"},
+    {"title": "Tôi bị kẹt", "payload": "/nav_stuck"},
+    {"title": "Xong rồi", "payload": "/nav_done"},
+    {"title": "Menu", "payload": "/nav_menu"},
+]
+READINESS_SLOTS = {
+    "vneid-level2": "has_vneid_level2",
+    "payment-account": "has_payment_account",
+    "e-signature": "has_e_signature",
+    "smartphone-nfc": "has_smartphone_nfc",
+}
+WT_SLOTS = ("wt_guide", "wt_step", "wt_total", "wt_started_at", "wt_stuck", "wt_resume")
+SCAM_REMINDER = ("🔒 Nhớ: không đưa mã OTP, mật khẩu cho ai; chỉ dùng trang dichvucong.gov.vn; chỉ cài VNeID từ "
+                 "App Store hoặc Google Play.")
+
+
+def start_button(guide: Guide, title: str | None = None) -> dict[str, str]:
+    """A button that starts a guide's walkthrough."""
+    return {"title": title or replies.truncate(guide.short_title, 40),
+            "payload": f'/start_walkthrough{{"topic": "{guide.id}"}}'}
+
+
+def state_from(tracker: Tracker) -> flow.WalkState | None:
+    """The walkthrough in progress, read from slots (None when there is none)."""
+    guide_id, step, total = tracker.get_slot("wt_guide"), tracker.get_slot("wt_step"), tracker.get_slot("wt_total")
+    if not guide_id or not step or not total:
+        return None
+    stuck = tuple(int(s) for s in (tracker.get_slot("wt_stuck") or []))
+    return flow.WalkState(str(guide_id), int(step), int(total), float(tracker.get_slot("wt_started_at") or 0), stuck)
+
+
+def state_events(state: flow.WalkState | None) -> list[EventType]:
+    """Slot events that store a walkthrough state (or clear it)."""
+    if state is None or state.finished:
+        return [SlotSet(name, None) for name in WT_SLOTS]
+    return [SlotSet("wt_guide", state.guide_id), SlotSet("wt_step", state.step), SlotSet("wt_total", state.total),
+            SlotSet("wt_started_at", state.started_at), SlotSet("wt_stuck", list(state.stuck_steps)),
+            SlotSet("wt_resume", False)]
+
+
+def event_payload(state: flow.WalkState, event: str, now: float) -> dict[str, Any]:
+    """Machine-readable walkthrough event for channels and the feedback log."""
+    payload: dict[str, Any] = {"kind": "walkthrough", "event": event, "guide_id": state.guide_id, "step": state.step,
+                               "total": state.total, "started_at": round(state.started_at, 3),
+                               "stuck_steps": list(state.stuck_steps)}
+    if event == "finished":
+        payload["duration_s"] = round(now - state.started_at, 1)
+        payload["ask_feedback"] = True
+    return payload
+
+
+def step_message(guide: Guide, state: flow.WalkState, event: str, now: float) -> dict[str, Any]:
+    """One step: 'Bước 2/6', the action, local details where the step sends the resident somewhere."""
+    text = guide.steps[state.step - 1]
+    local = get_commune().local_details(text)
+    body = f"Bước {state.step}/{state.total} — {guide.short_title}\n\n{text}"
+    if local:
+        body += f"\n\n{local}"
+    if state.step == 1 and event == "started":
+        body = f"Mình sẽ hướng dẫn từng bước. Làm xong mỗi bước, bạn bấm \"Tiếp\" nhé.\n\n{body}"
+    return {"text": truncate(body, 1900), "buttons": NAV_BUTTONS, "custom": event_payload(state, event, now)}
+
+
+def stuck_message(guide: Guide, state: flow.WalkState, guides: dict[str, Guide], now: float) -> dict[str, Any]:
+    """Troubleshooting for the current step, then the way back to the step or to a person."""
+    helps = flow.troubleshooting(guide, state.step, guides)
+    parts = [f"Bạn bị kẹt ở Bước {state.step}/{state.total}. Thử cách này nhé:"]
+    for _, section in helps[:2]:
+        parts.append(f"👉 {section.heading}\n{section.body}")
+    buttons = [{"title": "Làm lại bước này", "payload": "/nav_repeat"}, {"title": "Được rồi, tiếp", "payload": "/nav_next"},
+               {"title": "Vẫn không được — gặp tình nguyện viên", "payload": "/request_human"}]
+    custom = event_payload(state, "stuck", now)
+    custom["help"] = [f"{g.id}#{s.heading}" for g, s in helps[:2]]
+    return {"text": truncate("\n\n".join(parts), 1900), "buttons": buttons, "custom": custom}
+
+
+def finish_message(guide: Guide, state: flow.WalkState, now: float) -> dict[str, Any]:
+    """What happens next, a scam reminder, and the hook for the satisfaction question."""
+    fees = guide.section("Phí và thời gian")
+    parts = [f"🎉 Bạn đã làm xong: {guide.short_title}."]
+    if fees and fees.body:
+        parts.append(f"Tiếp theo: {truncate(fees.body, 600)}")
+    parts.append("Theo dõi hồ sơ: vào dichvucong.gov.vn → \"Tra cứu hồ sơ\" (nhập mã hồ sơ) hoặc \"Quản lý hồ sơ\" "
+                 "sau khi đăng nhập; kết quả điện tử gửi về tài khoản và VNeID.")
+    parts.append(SCAM_REMINDER)
+    buttons = [{"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'}, replies.MENU_BUTTON]
+    return {"text": truncate("\n\n".join(parts), 1900), "buttons": buttons,
+            "custom": event_payload(state, "finished", now)}
+
+
+def readiness_question(need: str, guide: Guide) -> dict[str, Any]:
+    """One yes/no question of the readiness check."""
+    return {
+        "text": f"Trước khi làm \"{guide.short_title}\", cho mình hỏi nhanh: {flow.PRECONDITION_QUESTIONS[need]}",
+        "buttons": [{"title": "Có rồi", "payload": "/affirm"}, {"title": "Chưa có", "payload": "/deny"}],
+        "custom": {"kind": "readiness", "guide_id": guide.id, "need": need},
+    }
+
+
+def checklist_message(guide: Guide, missing: list[str], guides: dict[str, Guide]) -> dict[str, Any]:
+    """What to do first when a precondition is missing, and the walkthrough that fixes it."""
+    lines = [f"Để làm \"{guide.short_title}\" online, bạn cần chuẩn bị trước:"]
+    buttons = []
+    for i, need in enumerate(missing, 1):
+        fix_id, what = flow.PRECONDITION_FIX[need]
+        lines.append(f"{i}. {what}.")
+        if fix_id in guides and fix_id != guide.id:
+            buttons.append(start_button(guides[fix_id], f"Hướng dẫn: {guides[fix_id].short_title}"[:40]))
+    lines.append("Bạn có thể làm những việc này trước, hoặc vẫn xem các bước ngay bây giờ.")
+    buttons.append({"title": "Vẫn xem các bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}", "mode": "force"}}'})
+    return {"text": "\n".join(lines), "buttons": buttons,
+            "custom": {"kind": "readiness", "guide_id": guide.id, "missing": missing}}
+
+
+def answers_from(tracker: Tracker) -> dict[str, bool | None]:
+    """Readiness answers remembered in slots."""
+    return {need: tracker.get_slot(slot) for need, slot in READINESS_SLOTS.items()}
+
+
+def begin(dispatcher: CollectingDispatcher, guide: Guide, answers: dict[str, bool | None], force: bool,
+          previous: flow.WalkState | None, guides: dict[str, Guide]) -> list[EventType]:
+    """Readiness questions first; then the checklist or step 1."""
+    now = time.time()
+    events: list[EventType] = []
+    if previous is not None and previous.guide_id != guide.id:
+        dispatcher.utter_message(json_message=event_payload(previous, "abandoned", now),
+                                 text=f"Mình dừng hướng dẫn \"{guides[previous.guide_id].short_title}\" "
+                                      f"(đang ở Bước {previous.step}/{previous.total}) để chuyển sang việc mới.")
+    if not force:
+        unanswered = flow.missing_answers(guide, answers)
+        if unanswered:
+            send(dispatcher, readiness_question(unanswered[0], guide))
+            return events + [SlotSet("wt_pending", unanswered[0]), SlotSet("wt_pending_guide", guide.id)]
+        missing = flow.missing_preconditions(guide, answers)
+        if missing:
+            send(dispatcher, checklist_message(guide, missing, guides))
+            return events + [SlotSet("wt_pending", None), SlotSet("wt_pending_guide", None)]
+    state = flow.start(guide, now)
+    send(dispatcher, step_message(guide, state, "started", now))
+    return events + [SlotSet("wt_pending", None), SlotSet("wt_pending_guide", None), *state_events(state)]
+
+
+class ActionStartWalkthrough(Action):
+    """Start the walkthrough of the guide the resident asked for (or ask which one)."""
+
+    def name(self) -> str:
+        return "action_start_walkthrough"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        index = get_index()
+        latest = tracker.latest_message or {}
+        entities = {e.get("entity"): e.get("value") for e in latest.get("entities", [])}
+        guide = index.guides.get(str(entities.get("topic") or ""))
+        if guide is None:
+            guide = self._guess(latest, index)
+        if guide is None or not guide.steps:
+            candidates = [g for g in self._candidates(latest, index) if g.steps]
+            if candidates:
+                dispatcher.utter_message(
+                    text="Bạn muốn mình hướng dẫn từng bước việc nào?",
+                    buttons=[start_button(g) for g in candidates[:3]] + [replies.HUMAN_BUTTON],
+                    json_message={"kind": "clarify", "candidates": [g.id for g in candidates[:3]], "for": "walkthrough"},
+                )
+            else:
+                send(dispatcher, replies.menu_message(index.guides))
+            return []
+        return begin(dispatcher, guide, answers_from(tracker), entities.get("mode") == "force", state_from(tracker),
+                     index.guides)
+
+    @staticmethod
+    def _topic_ranking(latest: dict[str, Any]) -> list[dict[str, Any]]:
+        """The classifier's view of the topic, leaving out the walkthrough request itself."""
+        ranking = [r for r in latest.get("intent_ranking") or [] if guide_for_intent(r.get("name"))]
+        total = sum(float(r.get("confidence") or 0) for r in ranking) or 1.0
+        return [{"name": r["name"], "confidence": float(r.get("confidence") or 0) / total} for r in ranking]
+
+    def _guess(self, latest: dict[str, Any], index: Any) -> Guide | None:
+        settings = get_settings()
+        decision = decide(latest.get("text") or "", self._topic_ranking(latest), index, settings.answer_threshold,
+                          settings.clarify_margin)
+        return index.guides.get(decision.guide_id) if decision.kind == "answer" and decision.guide_id else None
+
+    def _candidates(self, latest: dict[str, Any], index: Any) -> list[Guide]:
+        decision = decide(latest.get("text") or "", self._topic_ranking(latest), index, 1.1, 1.0)
+        return [index.guides[g] for g in decision.candidates if g in index.guides]
+
+
+class ActionYesNo(Action):
+    """A yes/no answer: to a readiness question when one is pending, otherwise a short acknowledgement."""
+
+    def name(self) -> str:
+        return "action_yes_no"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        need, guide_id = tracker.get_slot("wt_pending"), tracker.get_slot("wt_pending_guide")
+        index = get_index()
+        guide = index.guides.get(str(guide_id or ""))
+        if not need or guide is None or need not in READINESS_SLOTS:
+            dispatcher.utter_message(response="utter_ack")
+            return []
+        yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
+        answers = {**answers_from(tracker), need: yes}
+        events: list[EventType] = [SlotSet(READINESS_SLOTS[need], yes)]
+        return events + begin(dispatcher, guide, answers, False, state_from(tracker), index.guides)
+
+
+class ActionWalkthroughNav(Action):
+    """Tiếp / Quay lại / Nhắc lại / Tôi bị kẹt / Xong rồi / Làm lại từ đầu inside a walkthrough."""
+
+    def name(self) -> str:
+        return "action_walkthrough_nav"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        index = get_index()
+        state = state_from(tracker)
+        guide = index.guides.get(state.guide_id) if state else None
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if state is None or guide is None or len(guide.steps) != state.total:
+            send(dispatcher, replies.menu_message(
+                index.guides, "Hiện bạn chưa làm dở hướng dẫn nào. Bạn chọn một chủ đề, hoặc gõ câu hỏi của bạn nhé:"))
+            return state_events(None) if state else []
+        now = time.time()
+        if intent in ("nav_next", "nav_done") and tracker.get_slot("wt_resume"):
+            intent = "nav_repeat"  # "tiếp tục" after a resume offer shows the step they were on
+        if intent in ("nav_next", "nav_done"):
+            state = flow.forward(state, now)
+            if state.finished:
+                send(dispatcher, finish_message(guide, state, now))
+                return state_events(state)
+            send(dispatcher, step_message(guide, state, "step", now))
+        elif intent == "nav_back":
+            at_first = state.step == 1
+            state = flow.back(state)
+            message = step_message(guide, state, "step", now)
+            if at_first:
+                message["text"] = "Đây là bước đầu tiên rồi.\n\n" + message["text"]
+            send(dispatcher, message)
+        elif intent == "nav_stuck":
+            state = flow.mark_stuck(state)
+            send(dispatcher, stuck_message(guide, state, index.guides, now))
+        elif intent == "nav_restart":
+            state = flow.restart(state, now)
+            send(dispatcher, step_message(guide, state, "started", now))
+        else:  # nav_repeat and anything else
+            send(dispatcher, step_message(guide, state, "step", now))
+        return state_events(state)
+
+
+class ActionWalkthroughMenu(Action):
+    """The menu; during a walkthrough it also offers to continue where the resident was."""
+
+    def name(self) -> str:
+        return "action_menu"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        index = get_index()
+        message = replies.menu_message(index.guides)
+        state = state_from(tracker)
+        if state is not None:
+            message["buttons"] = [{"title": f"Tiếp tục Bước {state.step}/{state.total}", "payload": "/nav_repeat"},
+                                  *message["buttons"]]
+        send(dispatcher, message)
+        return []
+
+
+class ActionSessionStart(Action):
+    """A new session keeps the slots; a resident with an unfinished walkthrough is offered to resume it."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        carried = [SlotSet(k, v) for k, v in tracker.slots.items()
+                   if v is not None and k != "session_started_metadata"]
+        events += carried
+        state = state_from(tracker)
+        guide = get_index().guides.get(state.guide_id) if state else None
+        if state is not None and guide is not None:
+            dispatcher.utter_message(
+                text=f"Chào bạn quay lại! Lần trước bạn đang làm \"{guide.short_title}\", tới Bước "
+                     f"{state.step}/{state.total}. Bạn muốn làm tiếp không?",
+                buttons=[{"title": f"Tiếp tục Bước {state.step}", "payload": "/nav_repeat"},
+                         {"title": "Làm lại từ đầu", "payload": "/nav_restart"}, replies.MENU_BUTTON],
+                json_message={"kind": "walkthrough", "event": "resume_offered", "guide_id": state.guide_id,
+                              "step": state.step, "total": state.total},
+            )
+            events.append(SlotSet("wt_resume", True))
+        events.append(ActionExecuted("action_listen"))
+        return events
