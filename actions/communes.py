@@ -7,15 +7,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import re
+
 import yaml
 
 from actions.settings import ROOT, SettingsError
 from actions.text import fold
 
 COMMUNES_DIR = ROOT / "communes"
-# Words in a step that mean "go to the commune police" or "go to the public-service centre".
-_POLICE_WORDS = ("cong an xa", "cong an phuong", "cong an cap xa", "cong an xa/phuong")
-_CENTRE_WORDS = ("trung tam phuc vu hanh chinh cong", "bo phan mot cua", "ubnd xa", "uy ban nhan dan xa", "ubnd cap xa")
+# Words in a step (diacritics folded) that mean "go to the commune police" or "go to the public-service centre".
+_POLICE = re.compile(r"\bcong an (cap )?(xa|phuong|dac khu)\b(?! ?hoi)")
+_CENTRE = re.compile(r"\b(trung tam phuc vu hanh chinh cong|bo phan mot cua|(ubnd|uy ban nhan dan) (cap )?(xa|phuong))\b")
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,9 @@ class Commune:
         """The office lines a step needs (police, centre, or none)."""
         folded = fold(step_text)
         lines = []
-        if any(w in folded for w in _POLICE_WORDS):
+        if _POLICE.search(folded):
             lines.append(self.police.line())
-        if any(w in folded for w in _CENTRE_WORDS):
+        if _CENTRE.search(folded):
             lines.append(self.centre.line())
         return "\n".join(lines)
 
@@ -59,24 +61,39 @@ class Commune:
         return f"{hot}\n{self.centre.line()}\n{self.zalo_oa}"
 
 
+def _text(data: Any, key: str, where: str, needs: str = "name, address, hours and phone") -> str:
+    value = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"commune file: '{where}' needs {needs}, each as text; '{key}' is missing or not text "
+                            "(write phone numbers in quotes: \"0200 000 0000\")")
+    return value
+
+
 def _office(data: Any, where: str) -> Office:
-    try:
-        return Office(*(str(data[k]) for k in ("name", "address", "hours", "phone")))
-    except (KeyError, TypeError) as exc:
-        raise SettingsError(f"commune file: '{where}' needs name, address, hours and phone") from exc
+    return Office(*(_text(data, k, where) for k in ("name", "address", "hours", "phone")))
 
 
 def load_commune(path: Path) -> Commune:
     """Read and check one commune file; fail fast with a clear message."""
     if not path.is_file():
         raise SettingsError(f"commune file {path} not found (COMMUNE_ID picks communes/<id>.yml)")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"commune file {path.name} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"commune file {path.name} must be a mapping of id, name, centre, police, hotlines, zalo_oa")
     missing = [k for k in ("id", "name", "centre", "police", "hotlines", "zalo_oa") if not data.get(k)]
     if missing:
         raise SettingsError(f"commune file {path.name}: missing {', '.join(missing)}")
-    hotlines = tuple((str(h["name"]), str(h["phone"])) for h in data["hotlines"])
-    return Commune(str(data["id"]), str(data["name"]), _office(data["centre"], "centre"),
-                   _office(data["police"], "police"), hotlines, str(data["zalo_oa"]))
+    if not isinstance(data["hotlines"], list):
+        raise SettingsError(f"commune file {path.name}: hotlines must be a list of {{name, phone}}")
+    where = f"{path.name} hotlines"
+    hotlines = tuple((_text(h, "name", where, "name and phone"), _text(h, "phone", where, "name and phone"))
+                     for h in data["hotlines"])
+    return Commune(_text(data, "id", path.name, "id"), _text(data, "name", path.name, "name"),
+                   _office(data["centre"], "centre"), _office(data["police"], "police"), hotlines,
+                   _text(data, "zalo_oa", path.name, "zalo_oa"))
 
 
 @lru_cache(maxsize=1)

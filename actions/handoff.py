@@ -22,8 +22,12 @@ class ActionHandoff(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         topic = tracker.get_slot("topic")
-        dispatcher.utter_message(
-            text=HANDOFF_TEXT,
-            json_message={"kind": "handoff", "topic": topic, "reason": "resident_request"},
-        )
+        custom = {"kind": "handoff", "topic": topic, "reason": "resident_request"}
+        guide, step = tracker.get_slot("wt_guide"), tracker.get_slot("wt_step")
+        if guide and step:
+            # the volunteer sees where in which walkthrough the resident got stuck
+            custom.update({"topic": guide, "reason": "stuck_in_walkthrough" if tracker.get_slot("wt_stuck") else
+                           "resident_request", "walkthrough": {"guide_id": guide, "step": int(step),
+                                                               "stuck_steps": tracker.get_slot("wt_stuck") or []}})
+        dispatcher.utter_message(text=HANDOFF_TEXT, json_message=custom)
         return [SlotSet("handoff_requested", True)]

@@ -154,9 +154,13 @@ def begin(dispatcher: CollectingDispatcher, guide: Guide, answers: dict[str, boo
     now = time.time()
     events: list[EventType] = []
     if previous is not None and previous.guide_id != guide.id:
+        # the old walkthrough ends here, once: its slots are cleared before any readiness question is asked
+        old = guides.get(previous.guide_id)
+        name = old.short_title if old else previous.guide_id
         dispatcher.utter_message(json_message=event_payload(previous, "abandoned", now),
-                                 text=f"Mình dừng hướng dẫn \"{guides[previous.guide_id].short_title}\" "
-                                      f"(đang ở Bước {previous.step}/{previous.total}) để chuyển sang việc mới.")
+                                 text=f"Mình dừng hướng dẫn \"{name}\" (đang ở Bước {previous.step}/{previous.total}) "
+                                      "để chuyển sang việc mới.")
+        events += state_events(None)
     if not force:
         unanswered = flow.missing_answers(guide, answers)
         if unanswered:

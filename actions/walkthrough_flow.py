@@ -18,7 +18,8 @@ PRECONDITION_QUESTIONS = {
 }
 PRECONDITION_FIX = {
     "vneid-level2": ("vneid-register-level2", "Làm tài khoản VNeID mức 2 tại Công an xã, rồi kích hoạt trên điện thoại"),
-    "payment-account": ("payment-online", "Mở tài khoản ngân hàng hoặc ví điện tử (hoặc nhờ người thân trả giúp)"),
+    "payment-account": ("support-contacts", "Mở tài khoản ngân hàng hoặc ví điện tử (hoặc nhờ người thân trả giúp); "
+                        "tình nguyện viên ở xã có thể chỉ bạn cách làm"),
     "e-signature": ("e-signature", "Đăng ký chữ ký số cá nhân"),
     "smartphone-nfc": ("support-contacts", "Mượn điện thoại có NFC của người thân, hoặc nhờ tình nguyện viên ở xã"),
 }
@@ -98,7 +99,7 @@ def missing_preconditions(guide: Guide, answers: dict[str, bool | None]) -> list
 def troubleshooting(guide: Guide, step: int, guides: dict[str, Guide]) -> list[tuple[Guide, Section]]:
     """The problem blocks to open when a resident is stuck at a step (from the guide's `stuck:` map).
 
-    Falls back to all of the guide's own problems when the step has no entry.
+    Falls back to the guide's own first three problems when the step has no entry.
     """
     found: list[tuple[Guide, Section]] = []
     for ref in guide.stuck.get(step, ()):

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
+from actions.communes import Commune, load_commune
 from actions.retrieval import dense
 from actions.retrieval.index import HybridIndex
 from actions.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
+EXAMPLE_COMMUNE = ROOT / "communes" / "vi-du.yml"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,11 +79,19 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def patched_index(bm25_index: HybridIndex, test_settings: Settings) -> Iterator[HybridIndex]:
-    """Point the actions at the BM25-only index and the test settings for the whole session."""
+def commune() -> Commune:
+    """The example commune file shipped in communes/ (made-up details)."""
+    return load_commune(EXAMPLE_COMMUNE)
+
+
+@pytest.fixture(scope="session")
+def patched_index(bm25_index: HybridIndex, test_settings: Settings, commune: Commune) -> Iterator[HybridIndex]:
+    """Point the actions at the BM25-only index, the test settings and the example commune for the whole session."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("actions.knowledge.get_index", lambda: bm25_index)
-        mp.setattr("actions.knowledge.get_settings", lambda: test_settings)
+        for module in ("actions.knowledge", "actions.walkthrough"):
+            mp.setattr(f"{module}.get_index", lambda: bm25_index)
+            mp.setattr(f"{module}.get_settings", lambda: test_settings)
+        mp.setattr("actions.walkthrough.get_commune", lambda: commune)
         yield bm25_index
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions import replies
 from actions.feedback import FEEDBACK_TEXT, ActionFeedback
@@ -20,7 +20,6 @@ from actions.handoff import HANDOFF_TEXT, ActionHandoff
 from actions.knowledge import (
     ActionAnswer,
     ActionChooseTopic,
-    ActionMenu,
     Decision,
     decide,
     guide_for_intent,
@@ -29,6 +28,13 @@ from actions.retrieval.index import HybridIndex
 from actions.safety import REPLIES, ActionBadInput
 from actions.settings import Settings
 from actions.text import MAX_MESSAGE_CHARS, truncate
+from actions.walkthrough import (
+    ActionSessionStart,
+    ActionStartWalkthrough,
+    ActionWalkthroughMenu,
+    ActionWalkthroughNav,
+    ActionYesNo,
+)
 
 pytestmark = pytest.mark.usefixtures("patched_index")
 
@@ -220,11 +226,11 @@ def test_action_answer_answers_from_the_guide(make_tracker: MakeTracker, bm25_in
     assert custom["title"] == guide.title
     assert 0.45 <= custom["confidence"] <= 1.0
     assert message["buttons"] == [
-        {"title": "Hướng dẫn từng bước", "payload": '/choose_topic{"topic": "vneid-activate", "mode": "steps"}'},
+        {"title": "Hướng dẫn từng bước", "payload": '/start_walkthrough{"topic": "vneid-activate"}'},
         MENU,
         HUMAN,
     ]
-    assert payload_json(message["buttons"][0]["payload"]) == {"topic": "vneid-activate", "mode": "steps"}
+    assert payload_json(message["buttons"][0]["payload"], "start_walkthrough") == {"topic": "vneid-activate"}
 
 
 def test_action_answer_quotes_the_matching_section(make_tracker: MakeTracker) -> None:
@@ -340,7 +346,7 @@ def test_choose_topic_sends_the_guide_summary(make_tracker: MakeTracker, bm25_in
     assert message["text"].startswith(f"📘 {guide.title}")
     assert f"Nguồn: {guide.source_url}" in message["text"]
     assert "👉" not in message["text"]  # the summary, not a section
-    assert message["buttons"][0]["payload"] == f'/choose_topic{{"topic": "{topic}", "mode": "steps"}}'
+    assert message["buttons"][0]["payload"] == f'/start_walkthrough{{"topic": "{topic}"}}'
 
 
 def test_choose_topic_in_steps_mode_lists_the_steps(make_tracker: MakeTracker, bm25_index: HybridIndex) -> None:
@@ -357,16 +363,29 @@ def test_choose_topic_in_steps_mode_lists_the_steps(make_tracker: MakeTracker, b
     assert message["buttons"] == [MENU, HUMAN]
 
 
-def test_steps_button_reaches_choose_topic_through_declared_entities(
+def test_walkthrough_button_reaches_the_walkthrough_through_declared_entities(
     make_tracker: MakeTracker, bm25_index: HybridIndex
 ) -> None:
-    # Rasa drops payload entities the domain does not declare: 'mode' must be there for the steps button to work
-    guide = bm25_index.guides["judicial-record"]
+    # Rasa drops payload entities the domain does not declare: 'topic' must be there for the button to work
+    guide = bm25_index.guides["vneid-activate"]  # no preconditions: the button goes straight to step 1
     (button, *_) = replies.answer_message(guide, None)["buttons"]
-    sent = payload_json(button["payload"])
+    assert button["title"] == "Hướng dẫn từng bước"
+    sent = payload_json(button["payload"], "start_walkthrough")
     assert set(sent) <= set(DOMAIN["entities"])
+    assert "start_walkthrough" in DOMAIN["intents"]
     declared = [{"entity": k, "value": v} for k, v in sent.items() if k in DOMAIN["entities"]]
-    (message,), _ = run(ActionChooseTopic(), make_tracker(button["payload"], "choose_topic", entities=declared))
+    tracker = make_tracker(button["payload"], "start_walkthrough", entities=declared)
+    (message,), _ = run(ActionStartWalkthrough(), tracker)
+    assert message["custom"]["kind"] == "walkthrough"
+    assert (message["custom"]["event"], message["custom"]["guide_id"]) == ("started", "vneid-activate")
+
+
+def test_steps_mode_of_choose_topic_still_reads_the_declared_mode_entity(make_tracker: MakeTracker) -> None:
+    entities = [{"entity": "topic", "value": "judicial-record"}, {"entity": "mode", "value": "steps"}]
+    tracker = make_tracker(
+        '/choose_topic{"topic": "judicial-record", "mode": "steps"}', "choose_topic", entities=entities
+    )
+    (message,), _ = run(ActionChooseTopic(), tracker)
     assert message["custom"]["section"] == "Các bước"
 
 
@@ -379,11 +398,11 @@ def test_choose_topic_unknown_shows_the_menu(make_tracker: MakeTracker, entities
     assert message["buttons"][-1] == HUMAN
 
 
-# --- ActionMenu ----------------------------------------------------------------------------------------------
+# --- the menu (action_menu, now in actions/walkthrough.py) -----------------------------------------------------
 
 
 def test_menu_lists_the_topics(make_tracker: MakeTracker, bm25_index: HybridIndex) -> None:
-    (message,), events = run(ActionMenu(), make_tracker("menu", "nav_menu"))
+    (message,), events = run(ActionWalkthroughMenu(), make_tracker("menu", "nav_menu"))
     assert events == []
     assert message["text"].startswith("Mình có thể hướng dẫn bạn các việc sau.")
     assert message["custom"] == {"kind": "menu", "topics": list(replies.MENU_TOPICS)}
@@ -397,17 +416,19 @@ def test_menu_lists_the_topics(make_tracker: MakeTracker, bm25_index: HybridInde
 
 
 @pytest.mark.parametrize("nav", ["nav_next", "nav_back", "nav_repeat", "nav_stuck", "nav_done", "nav_restart"])
-def test_menu_after_navigation_says_there_is_no_walkthrough(make_tracker: MakeTracker, nav: str) -> None:
-    (message,), events = run(ActionMenu(), make_tracker("tiếp", nav))
+def test_navigation_without_a_walkthrough_says_there_is_none(make_tracker: MakeTracker, nav: str) -> None:
+    # navigation goes to action_walkthrough_nav now (data/rules/conversation.yml); with nothing under way it
+    # shows the menu with this explanation
+    (message,), events = run(ActionWalkthroughNav(), make_tracker("tiếp", nav))
     assert events == []
     assert message["text"].startswith("Hiện bạn chưa làm dở hướng dẫn nào.")
     assert message["custom"]["kind"] == "menu"
     assert message["buttons"][-1] == HUMAN
 
 
-@pytest.mark.parametrize("name", [None, "greet", "nav_menu"])
-def test_menu_without_navigation_uses_the_default_text(make_tracker: MakeTracker, name: str | None) -> None:
-    (message,), _ = run(ActionMenu(), make_tracker("menu", name))
+@pytest.mark.parametrize("name", [None, "greet", "nav_menu", "nav_next"])
+def test_menu_uses_the_default_text(make_tracker: MakeTracker, name: str | None) -> None:
+    (message,), _ = run(ActionWalkthroughMenu(), make_tracker("menu", name))
     assert message["text"].startswith("Mình có thể hướng dẫn bạn")
 
 
@@ -519,11 +540,32 @@ def test_domain_entities() -> None:
     [
         (ActionAnswer, "action_answer"),
         (ActionChooseTopic, "action_choose_topic"),
-        (ActionMenu, "action_menu"),
+        (ActionWalkthroughMenu, "action_menu"),
         (ActionHandoff, "action_handoff"),
         (ActionFeedback, "action_feedback"),
         (ActionBadInput, "action_bad_input"),
+        (ActionStartWalkthrough, "action_start_walkthrough"),
+        (ActionWalkthroughNav, "action_walkthrough_nav"),
+        (ActionYesNo, "action_yes_no"),
+        (ActionSessionStart, "action_session_start"),
     ],
 )
 def test_action_names(action: type, name: str) -> None:
     assert action().name() == name
+
+
+def test_the_action_server_registers_exactly_the_domain_actions() -> None:
+    # what `rasa run actions --actions actions` sees; the old ActionMenu is gone and action_menu has one class
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert sorted(executor.actions) == sorted(DOMAIN["actions"])
+    classes = [c for c in _subclasses(Action) if c.__module__.startswith("actions.")]
+    assert sorted(c().name() for c in classes) == sorted(DOMAIN["actions"])  # no name served by two classes
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    subs: list[type] = cls.__subclasses__()
+    for sub in subs:
+        found += [sub, *_subclasses(sub)]
+    return found

@@ -395,6 +395,58 @@ def test_district_check_reads_decomposed_text(tmp_path: Path) -> None:
     assert len([p for p in problems(path) if "district office" in p]) == 1
 
 
+# --- the walkthrough's stuck: map ----------------------------------------------------------------------------
+
+
+def test_stuck_map_is_parsed(tmp_path: Path) -> None:
+    meta = front_matter(
+        stuck={1: "#Không nhận được OTP", 3: ["dvc-login#Quét mã QR không được", "#Không nhận được OTP"]}
+    )
+    guide = parse_guide(write_guide(tmp_path, meta))
+    assert guide.stuck == {1: ("#Không nhận được OTP",), 3: ("dvc-login#Quét mã QR không được", "#Không nhận được OTP")}
+    assert problems(write_guide(tmp_path, meta)) == []
+
+
+@pytest.mark.parametrize("stuck", [None, {}, []], ids=["absent", "empty-map", "empty-list"])
+def test_stuck_map_is_optional(tmp_path: Path, stuck: Any) -> None:
+    assert parse_guide(write_guide(tmp_path, front_matter(stuck=stuck))).stuck == {}  # None leaves the key out
+
+
+@pytest.mark.parametrize(
+    ("stuck", "message"),
+    [
+        (["#Không nhận được OTP"], "stuck must map step numbers to lists of references"),
+        ("#Không nhận được OTP", "stuck must map step numbers to lists of references"),
+        ({"một": ["#Không nhận được OTP"]}, "stuck keys must be step numbers"),
+        ({"1.5": ["#Không nhận được OTP"]}, "stuck keys must be step numbers"),
+    ],
+    ids=["list", "text", "word-key", "fraction-key"],
+)
+def test_broken_stuck_map_is_rejected(tmp_path: Path, stuck: Any, message: str) -> None:
+    with pytest.raises(GuideError, match=f"sample-guide.md: {message}"):
+        parse_guide(write_guide(tmp_path, front_matter(stuck=stuck)))
+
+
+@pytest.mark.parametrize(
+    ("stuck", "message"),
+    [
+        ({4: ["#Không nhận được OTP"]}, "stuck refers to step 4, but the guide has 3 steps"),
+        ({0: ["#Không nhận được OTP"]}, "stuck refers to step 0, but the guide has 3 steps"),
+        ({2: ["Không nhận được OTP"]}, "stuck reference 'Không nhận được OTP' needs 'guide-id#heading' or '#heading'"),
+        ({2: ["no-such-guide#Lỗi"]}, "stuck reference 'no-such-guide#Lỗi' names an unknown guide"),
+    ],
+    ids=["step-past-the-end", "step-zero", "no-hash", "unknown-guide"],
+)
+def test_stuck_map_problems(tmp_path: Path, stuck: dict[int, list[str]], message: str) -> None:
+    found = problems(write_guide(tmp_path, front_matter(stuck=stuck)))
+    assert [p for p in found if "stuck" in p] == [f"sample-guide.md: {message}"]
+
+
+def test_stuck_guide_ids_are_only_checked_against_given_ids(tmp_path: Path) -> None:
+    path = write_guide(tmp_path, front_matter(stuck={2: ["no-such-guide#Lỗi"]}))
+    assert problems(path, known_ids=None) == []
+
+
 # --- parsing details -----------------------------------------------------------------------------------------
 
 
