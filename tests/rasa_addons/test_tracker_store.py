@@ -378,11 +378,9 @@ async def test_redis_stores_the_latest_slot_snapshot(domain: Domain, redis_db: A
     finally:
         await store.backend.red.close()
 
-    assert json.loads(redis_db.get("tracker:resident-1:slots")) == {
-        "topic": "x",
-        "handoff_requested": False,
-        "session_started_metadata": None,
-    }
+    snapshot = json.loads(redis_db.get("tracker:resident-1:slots"))
+    assert snapshot["topic"] == "x" and snapshot["handoff_requested"] is False
+    assert set(snapshot) == {slot.name for slot in domain.slots}
     assert redis_db.ttl("tracker:resident-1:events") == -1
 
 
@@ -428,10 +426,27 @@ MODEL = PROJECT_DIR / "models" / "assistant.tar.gz"
 @pytest.mark.integration
 @pytest.mark.skipif(not MODEL.exists(), reason="no trained model at models/assistant.tar.gz (run `make train`)")
 async def test_rasa_processor_appends_each_turn_once_through_a_small_window(stores: Stores) -> None:
+    from aiohttp import web
     from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
+    async def fake_action_server(request: web.Request) -> web.Response:
+        # the session start is a custom action (resume offers): answer it the way rasa-sdk would
+        call = await request.json()
+        events = [{"event": "session_started"}, {"event": "action", "name": "action_listen"}]
+        started = call.get("next_action") == "action_session_start"
+        return web.json_response({"events": events if started else [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", fake_action_server)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     store = stores.make(window=12)
-    agent = Agent.load(str(MODEL), tracker_store=store)
+    agent = Agent.load(str(MODEL), tracker_store=store,
+                       action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))
     said = ["xin chào", "cảm ơn bạn nhiều", "tạm biệt nhé"] * 10 + [f"số cccd của tôi là {CCCD}"]
 
     replies = [await agent.handle_text(text, sender_id="resident-1") for text in said[:-1]]
@@ -448,3 +463,4 @@ async def test_rasa_processor_appends_each_turn_once_through_a_small_window(stor
     assert len(full.events) == stores.length(store, "resident-1")
     window = await store.retrieve("resident-1")
     assert len(window.events) <= 12 + 5
+    await runner.cleanup()
