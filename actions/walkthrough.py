@@ -105,7 +105,8 @@ def stuck_message(guide: Guide, state: flow.WalkState, guides: dict[str, Guide],
     return {"text": truncate("\n\n".join(parts), 1900), "buttons": buttons, "custom": custom}
 
 
-def finish_message(guide: Guide, state: flow.WalkState, now: float) -> dict[str, Any]:
+def finish_message(guide: Guide, state: flow.WalkState, now: float,
+                   guides: dict[str, Guide] | None = None) -> dict[str, Any]:
     """What happens next, a scam reminder, and the hook for the satisfaction question."""
     fees = guide.section("Phí và thời gian")
     parts = [f"🎉 Bạn đã làm xong: {guide.short_title}."]
@@ -115,6 +116,9 @@ def finish_message(guide: Guide, state: flow.WalkState, now: float) -> dict[str,
                  "sau khi đăng nhập; kết quả điện tử gửi về tài khoản và VNeID.")
     parts.append(SCAM_REMINDER)
     buttons = [{"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'}, replies.MENU_BUTTON]
+    follow = (guides or {}).get(flow.FOLLOW_UP.get(guide.id, ""))
+    if follow is not None:
+        buttons.insert(0, start_button(follow, truncate(f"Tiếp: {follow.short_title}", 40)))
     return {"text": truncate("\n\n".join(parts), 1900), "buttons": buttons,
             "custom": event_payload(state, "finished", now)}
 
@@ -260,7 +264,7 @@ class ActionWalkthroughNav(Action):
         if intent in ("nav_next", "nav_done"):
             state = flow.forward(state, now)
             if state.finished:
-                send(dispatcher, finish_message(guide, state, now))
+                send(dispatcher, finish_message(guide, state, now, index.guides))
                 return state_events(state)
             send(dispatcher, step_message(guide, state, "step", now))
         elif intent == "nav_back":

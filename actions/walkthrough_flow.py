@@ -25,6 +25,15 @@ PRECONDITION_FIX = {
 }
 
 
+# The journey residents follow: finishing one walkthrough offers the next one.
+FOLLOW_UP = {
+    "vneid-register-level2": "vneid-activate",
+    "vneid-activate": "dvc-login",
+    "dvc-login": "dvc-submit",
+    "dvc-submit": "payment-online",
+}
+
+
 class WalkthroughError(ValueError):
     """A walkthrough cannot be started or moved as asked."""
 

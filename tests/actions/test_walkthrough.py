@@ -561,7 +561,12 @@ def test_next_at_the_last_step_finishes(make_tracker: MakeTracker, intent: str) 
     assert message["text"].startswith(f"🎉 Bạn đã làm xong: {guide.short_title}.\n\nTiếp theo: ")
     assert message["text"].endswith(walkthrough.SCAM_REMINDER)
     assert "Tra cứu hồ sơ" in message["text"]
-    assert message["buttons"] == [{"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'}, MENU]
+    # the journey goes on: submitting is followed by paying the fee
+    assert message["buttons"] == [
+        {"title": "Tiếp: Thanh toán phí, lệ phí trực…", "payload": '/start_walkthrough{"topic": "payment-online"}'},
+        {"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'},
+        MENU,
+    ]
     assert message["custom"] == custom("dvc-submit", "finished", 7, stuck=[3], duration_s=3600.0, ask_feedback=True)
     assert events == CLEARED
 

@@ -266,3 +266,19 @@ def test_troubleshooting_of_a_guide_without_problems_is_empty() -> None:
 def test_troubleshooting_matches_whole_headings_only() -> None:
     guide = make_guide(stuck={1: ("#Lỗi", "#lỗi một", "# Lỗi hai", "other#Lỗi khác")})
     assert found(flow.troubleshooting(guide, 1, {"sample": guide, "other": OTHER})) == ["other#Lỗi khác"]
+
+
+def test_the_journey_offers_the_next_walkthrough_at_the_finish() -> None:
+    from pathlib import Path
+
+    from actions import walkthrough
+    from actions.guides import load_guides
+
+    guides = load_guides(Path(__file__).resolve().parents[2] / "knowledge")
+    assert set(flow.FOLLOW_UP) | set(flow.FOLLOW_UP.values()) <= set(guides)
+    done = flow.WalkState("vneid-register-level2", 6, 6, 0.0, finished_at=10.0)
+    message = walkthrough.finish_message(guides["vneid-register-level2"], done, 10.0, guides)
+    assert message["buttons"][0]["payload"] == '/start_walkthrough{"topic": "vneid-activate"}'
+    last = flow.WalkState("payment-online", 7, 7, 0.0, finished_at=10.0)
+    payment = walkthrough.finish_message(guides["payment-online"], last, 10.0, guides)
+    assert all("start_walkthrough" not in b["payload"] for b in payment["buttons"])
