@@ -21,6 +21,8 @@ TOPIC_INTENT_PREFIX = "ask_"
 NON_TOPIC_INTENTS = {"out_of_scope", "greet", "thank", "goodbye", "request_human", "give_feedback"}
 # How much the intent classifier counts against retrieval when both have a view.
 NLU_WEIGHT = 0.6
+# Intent confidence above which an agreeing BM25 ranking is trusted without the dense encoder.
+SURE = 0.85
 # With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
 # threshold: a question the classifier does not recognise is never answered on retrieval alone, it is clarified.
 
@@ -54,9 +56,14 @@ def decide(text: str, ranking: list[dict[str, Any]], index: HybridIndex, thresho
             nlu[gid] = max(nlu.get(gid, 0.0), conf)
         elif name in NON_TOPIC_INTENTS and conf > best_other_conf:
             best_other, best_other_conf = name, conf
-    hits = index.search(text, top=5)
+    # Cascade: when the classifier is sure and BM25 agrees, the dense encoder (most of an answer's cost) is skipped
+    top_nlu = max(nlu, key=nlu.__getitem__) if nlu else None
+    hits = index.search(text, top=5, use_dense=False)
+    dense_used = not (top_nlu and nlu[top_nlu] >= SURE and hits and hits[0].guide_id == top_nlu)
+    if dense_used and index.encoder is not None:
+        hits = index.search(text, top=5)
     dense_weight = 1.0 if has_diacritics(text) else 0.5
-    top_possible = index.max_score(dense_weight if index.encoder is not None else 0.0)
+    top_possible = index.max_score(dense_weight if dense_used and index.encoder is not None else 0.0)
     retrieval = {h.guide_id: min(1.0, h.score / top_possible) for h in hits}
     sections = {h.guide_id: h.section for h in hits}
     combined = {

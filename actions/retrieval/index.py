@@ -95,11 +95,11 @@ class HybridIndex:
             vectors = _cached_vectors(knowledge_dir, cache_dir, encoder, passages, progress)
         return cls(guides, passages, vectors, encoder)
 
-    def search(self, query: str, top: int = 5) -> list[GuideHit]:
-        """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings."""
+    def search(self, query: str, top: int = 5, use_dense: bool = True) -> list[GuideHit]:
+        """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings (BM25 alone if asked)."""
         lexical = _ranks(self.bm25.scores(query), self.passages)
         dense: dict[str, tuple[int, str]] = {}
-        if self.encoder is not None and self.vectors is not None:
+        if use_dense and self.encoder is not None and self.vectors is not None:
             q = self.encoder.encode([query], "query")[0]
             dense = _ranks(self.vectors @ q, self.passages)
         weight = DENSE_WEIGHT_ACCENTED if has_diacritics(query) else DENSE_WEIGHT_UNACCENTED
