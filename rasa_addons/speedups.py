@@ -1,9 +1,13 @@
 """Fixes for Rasa 3.6 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
 
-`RemoteAction._validate_action_result` calls `jsonschema.validate()` on every custom-action reply, which re-checks
-the (large, draft 2020-12) response schema each time: about 70% of Rasa's CPU per turn here. The schema never
-changes, so it is checked once and a compiled validator is reused; invalid replies still raise ValidationError
-exactly as before.
+1. `RemoteAction._validate_action_result` calls `jsonschema.validate()` on every custom-action reply, which re-checks
+   the (large, draft 2020-12) response schema each time: about 70% of Rasa's CPU per turn here. The schema never
+   changes, so it is checked once and a compiled validator is reused; invalid replies still raise ValidationError
+   exactly as before.
+2. `DaskGraphRunner.run` recomputes the minimal graph (a recursive walk) and formats a debug f-string holding the
+   message and the whole tracker on every NLU parse and every policy prediction, whether debug logging is on or
+   not. The graph for given targets never changes, so it is built once per target list; the log line is formatted
+   only when debug logging is enabled.
 """
 
 from __future__ import annotations
@@ -40,4 +44,34 @@ def install() -> None:
             raise e
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    _install_graph_runner_cache()
     _installed = True
+
+
+def _install_graph_runner_cache() -> None:
+    import logging
+
+    import dask
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner import dask as dask_runner
+
+    runner_cls = dask_runner.DaskGraphRunner
+    log = dask_runner.logger
+
+    def run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:
+        run_targets = targets if targets else self._graph_schema.target_names
+        cache = self.__dict__.setdefault("_resident_graphs", {})
+        key = tuple(run_targets)
+        if key not in cache:
+            cache[key] = self._build_dask_graph(self._graph_schema.minimal_graph_schema(run_targets))
+        run_graph = dict(cache[key])
+        if inputs:
+            self._add_inputs_to_graph(inputs, run_graph)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
+        try:
+            return dict(dask.get(run_graph, run_targets))
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+
+    runner_cls.run = run

@@ -85,7 +85,7 @@ wait_http() {  # wait_http URL SECONDS
 
 serve() {
   export ACTION_ENDPOINT_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
-  export TRACKER_STORE_URL=${REDIS_URL:-memory://} LOCK_STORE_URL=${REDIS_URL:-memory://}
+  export TRACKER_STORE_URL=${REDIS_URL:-memory://} LOCK_STORE_URL=${LOCK_STORE_URL:-${REDIS_URL:-memory://}}
   if ! pid_alive "$RUN/actions.pid"; then
     SANIC_HOST=127.0.0.1 nohup "$APP_VENV/bin/python" -m actions.server --port "$ACTIONS_PORT" \
       >"$RUN/actions.log" 2>&1 & echo $! >"$RUN/actions.pid"
