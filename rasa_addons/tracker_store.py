@@ -43,7 +43,7 @@ def _event(raw: str) -> Event | None:
     cls = _event_classes().get(data.get("event"))
     return cls._from_parameters(data) if cls is not None else Event.from_parameters(data)
 
-DEFAULT_WINDOW = 120
+DEFAULT_WINDOW = 60
 _PERSISTED = "_resident_store_persisted"
 
 

@@ -415,7 +415,7 @@ def test_endpoints_yml_selects_this_store(monkeypatch: pytest.MonkeyPatch) -> No
     assert config is not None
     assert config.type == "rasa_addons.tracker_store.ResidentTrackerStore"
     assert config.url == "memory://"
-    assert config.kwargs == {"window": 120}
+    assert config.kwargs == {"window": 60}
 
 
 # --- under Rasa's own message processor -----------------------------------------------------------------------
