@@ -8,6 +8,8 @@
    message and the whole tracker on every NLU parse and every policy prediction, whether debug logging is on or
    not. The graph for given targets never changes, so it is built once per target list; the log line is formatted
    only when debug logging is enabled.
+3. `EndpointConfig.request` opens a new aiohttp session (and TCP connection) for every custom-action call; the
+   action endpoint's session is kept open and reused instead (one per endpoint and event loop).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def install() -> None:
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     _install_graph_runner_cache()
+    _install_shared_sessions()
     _installed = True
 
 
@@ -75,3 +78,37 @@ def _install_graph_runner_cache() -> None:
             raise GraphRunError("Error running runner.") from e
 
     runner_cls.run = run
+
+
+class _Borrowed:
+    """`async with` over a long-lived session that does not close it on exit."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *_: Any) -> bool:
+        return False
+
+
+def _install_shared_sessions() -> None:
+    import asyncio
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    make_session = EndpointConfig.session
+
+    def session(self: Any) -> Any:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return make_session(self)
+        shared = self.__dict__.get("_resident_session")
+        if shared is None or shared.closed or self.__dict__.get("_resident_loop") is not loop:
+            shared = make_session(self)
+            self.__dict__["_resident_session"], self.__dict__["_resident_loop"] = shared, loop
+        return _Borrowed(shared)
+
+    EndpointConfig.session = session
