@@ -1,28 +1,66 @@
-"""Feedback from residents (the satisfaction survey and dashboard build on this)."""
+"""Feedback from residents: recorded durably in the feedback log (actions/feedback_store.py) and acknowledged."""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.feedback_store import FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
+from actions.knowledge import resident_text
+from actions.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
 FEEDBACK_TEXT = (
-    "Cảm ơn bạn đã góp ý. Ý kiến của bạn được ghi lại để cán bộ xã xem xét và trả lời công khai. "
+    "Cảm ơn bạn đã góp ý. Ý kiến của bạn đã được ghi lại để cán bộ xã xem xét và trả lời công khai. "
     "Bạn muốn nói thêm điều gì, cứ nhắn tiếp nhé."
+)
+FEEDBACK_FAILED_TEXT = (
+    "Cảm ơn bạn. Hệ thống ghi góp ý đang bận nên chưa lưu được; bạn vui lòng gửi lại sau ít phút, "
+    "hoặc bấm \"Gặp người hỗ trợ\" để nói với cán bộ."
 )
 
 
+def record_from(tracker: Tracker, kind: str, rating: str = "") -> FeedbackRecord:
+    """What the feedback log keeps about this conversation (never the raw user id)."""
+    walkthrough: dict[str, Any] = {}
+    if tracker.get_slot("wt_guide"):
+        walkthrough = {"guide_id": tracker.get_slot("wt_guide"), "step": tracker.get_slot("wt_step"),
+                       "total": tracker.get_slot("wt_total")}
+    return FeedbackRecord(
+        resident=pseudonym(tracker.sender_id, pseudonym_key()),
+        channel=tracker.get_latest_input_channel() or "rest",
+        commune=get_settings().commune_id,
+        kind=kind,
+        rating=rating,
+        topic=tracker.get_slot("topic") or "",
+        walkthrough=walkthrough,
+        volunteer=bool(tracker.get_slot("handoff_requested")),
+        at=time.time(),
+    )
+
+
 class ActionFeedback(Action):
-    """Acknowledge feedback and mark the reply so the feedback log can pick it up."""
+    """Store the resident's feedback (masked) and acknowledge it; say so honestly when it could not be stored."""
 
     def name(self) -> str:
         return "action_feedback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        comment = resident_text(tracker)
+        try:
+            entry_id = get_feedback_store().add(record_from(tracker, "comment"), comment)
+        except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
+            logger.exception("Could not store feedback for a resident")
+            dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
+            return []
         dispatcher.utter_message(
             text=FEEDBACK_TEXT,
-            json_message={"kind": "feedback", "topic": tracker.get_slot("topic")},
+            json_message={"kind": "feedback", "topic": tracker.get_slot("topic"), "stored": True, "id": entry_id},
         )
         return []

@@ -27,6 +27,19 @@ SURE = 0.85
 # threshold: a question the classifier does not recognise is never answered on retrieval alone, it is clarified.
 
 
+def resident_text(tracker: Tracker) -> str:
+    """What the resident wrote (PII already masked by the channel), not the NLU's folded matching form.
+
+    Rasa's latest_message['text'] is the normaliser's output ("toi khong nhan duoc ma otp"); retrieval needs the
+    original with its diacritics, which the latest user event keeps.
+    """
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            text = event.get("text")
+            return text if isinstance(text, str) else ""
+    return (tracker.latest_message or {}).get("text") or ""
+
+
 def guide_for_intent(intent: str | None) -> str | None:
     """'ask_vneid_activate' → 'vneid-activate'; None for intents that are not topics."""
     if not intent or not intent.startswith(TOPIC_INTENT_PREFIX):
@@ -114,7 +127,7 @@ class ActionAnswer(Action):
         settings = get_settings()
         index = get_index()
         latest = tracker.latest_message or {}
-        text = latest.get("text") or ""
+        text = resident_text(tracker)
         decision = decide(text, latest.get("intent_ranking") or [], index, settings.answer_threshold,
                           settings.clarify_margin)
         logger.debug("decision for %s: %s", tracker.sender_id, decision)

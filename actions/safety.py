@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.knowledge import resident_text
 from actions.text import input_problem
 
 REPLIES = {
@@ -27,7 +28,7 @@ class ActionBadInput(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         latest = tracker.latest_message or {}
         metadata = latest.get("metadata") or {}
-        problem = metadata.get("input_problem") or input_problem(latest.get("text") or "") or "no_text"
+        problem = metadata.get("input_problem") or input_problem(resident_text(tracker)) or "no_text"
         dispatcher.utter_message(text=REPLIES.get(problem, REPLIES["no_text"]),
                                  json_message={"kind": "bad_input", "problem": problem})
         return []

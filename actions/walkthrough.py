@@ -19,7 +19,7 @@ from actions import replies
 from actions import walkthrough_flow as flow
 from actions.communes import get_commune
 from actions.guides import Guide
-from actions.knowledge import decide, guide_for_intent, send
+from actions.knowledge import decide, guide_for_intent, resident_text, send
 from actions.retrieval.index import get_index
 from actions.settings import get_settings
 from actions.text import truncate
@@ -190,10 +190,11 @@ class ActionStartWalkthrough(Action):
         latest = tracker.latest_message or {}
         entities = {e.get("entity"): e.get("value") for e in latest.get("entities", [])}
         guide = index.guides.get(str(entities.get("topic") or ""))
+        text = resident_text(tracker)
         if guide is None:
-            guide = self._guess(latest, index)
+            guide = self._guess(text, latest, index)
         if guide is None or not guide.steps:
-            candidates = [g for g in self._candidates(latest, index) if g.steps]
+            candidates = [g for g in self._candidates(text, latest, index) if g.steps]
             if candidates:
                 dispatcher.utter_message(
                     text="Bạn muốn mình hướng dẫn từng bước việc nào?",
@@ -213,14 +214,13 @@ class ActionStartWalkthrough(Action):
         total = sum(float(r.get("confidence") or 0) for r in ranking) or 1.0
         return [{"name": r["name"], "confidence": float(r.get("confidence") or 0) / total} for r in ranking]
 
-    def _guess(self, latest: dict[str, Any], index: Any) -> Guide | None:
+    def _guess(self, text: str, latest: dict[str, Any], index: Any) -> Guide | None:
         settings = get_settings()
-        decision = decide(latest.get("text") or "", self._topic_ranking(latest), index, settings.answer_threshold,
-                          settings.clarify_margin)
+        decision = decide(text, self._topic_ranking(latest), index, settings.answer_threshold, settings.clarify_margin)
         return index.guides.get(decision.guide_id) if decision.kind == "answer" and decision.guide_id else None
 
-    def _candidates(self, latest: dict[str, Any], index: Any) -> list[Guide]:
-        decision = decide(latest.get("text") or "", self._topic_ranking(latest), index, 1.1, 1.0)
+    def _candidates(self, text: str, latest: dict[str, Any], index: Any) -> list[Guide]:
+        decision = decide(text, self._topic_ranking(latest), index, 1.1, 1.0)
         return [index.guides[g] for g in decision.candidates if g in index.guides]
 
 

@@ -443,14 +443,42 @@ def test_handoff(make_tracker: MakeTracker, topic: str | None) -> None:
     assert message["custom"] == {"kind": "handoff", "topic": topic, "reason": "resident_request"}
 
 
+@pytest.fixture
+def memory_feedback(monkeypatch: pytest.MonkeyPatch) -> Any:
+    from actions import feedback
+    from actions.feedback_store import FeedbackStore, MemoryRedis
+
+    store = FeedbackStore(MemoryRedis())
+    monkeypatch.setattr(feedback, "get_feedback_store", lambda: store)
+    monkeypatch.setattr(feedback, "pseudonym_key", lambda: b"test-key")
+    return store
+
+
 @pytest.mark.parametrize("topic", ["payment-online", None])
-def test_feedback(make_tracker: MakeTracker, topic: str | None) -> None:
-    (message,), events = run(
-        ActionFeedback(), make_tracker("bot trả lời chậm", "give_feedback", slots={"topic": topic})
-    )
+def test_feedback_is_stored_masked_and_acknowledged(make_tracker: MakeTracker, topic: str | None,
+                                                    memory_feedback: Any) -> None:
+    tracker = make_tracker("bot trả lời chậm, sđt tôi 0912345678", "give_feedback", slots={"topic": topic})
+    (message,), events = run(ActionFeedback(), tracker)
     assert events == []
     assert message["text"] == FEEDBACK_TEXT
-    assert message["custom"] == {"kind": "feedback", "topic": topic}
+    ((entry_id, record),) = memory_feedback.records()
+    assert message["custom"] == {"kind": "feedback", "topic": topic, "stored": True, "id": entry_id}
+    assert record.kind == "comment" and record.topic == (topic or "")
+    assert record.resident != tracker.sender_id and len(record.resident) == 20
+    assert memory_feedback.comment(entry_id) == "bot trả lời chậm, sđt tôi [SĐT]"
+
+
+def test_feedback_that_cannot_be_stored_is_not_acknowledged(make_tracker: MakeTracker,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions import feedback
+
+    def broken() -> Any:
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(feedback, "get_feedback_store", broken)
+    (message,), _ = run(ActionFeedback(), make_tracker("góp ý", "give_feedback"))
+    assert message["custom"] == {"kind": "feedback", "stored": False}
+    assert "chưa lưu được" in message["text"]
 
 
 # --- ActionBadInput ------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_question_gets_answer_from_the_right_guide_with_source(resident: Residen
 
 
 def test_unsure_question_offers_topics_as_buttons_and_a_tap_answers(resident: Resident) -> None:
-    first = resident.say("hồ sơ của tôi")[0]
+    first = resident.say("giấy tờ")[0]
     assert first["custom"]["kind"] == "clarify"
     candidates = first["custom"]["candidates"]
     assert 1 <= len(candidates) <= 3
@@ -75,9 +75,14 @@ def test_html_is_never_echoed(resident: Resident) -> None:
     assert all("<script" not in r["text"] for r in replies)
 
 
-def test_person_and_feedback_requests_are_marked_for_channels(resident: Resident) -> None:
+def test_person_and_feedback_requests_are_marked_for_channels(resident: Resident, redis_db: redis.Redis) -> None:
     assert resident.say("cho tôi nói chuyện với người thật")[0]["custom"]["kind"] == "handoff"
-    assert resident.say("tôi muốn góp ý về thái độ cán bộ xã")[0]["custom"]["kind"] == "feedback"
+    feedback = resident.say("tôi muốn góp ý về thái độ cán bộ xã, sđt tôi 0912345678")[0]["custom"]
+    assert feedback["kind"] == "feedback" and feedback["stored"] is True
+    # the feedback log in Redis: the entry carries a pseudonym, the comment is masked
+    entry = dict(redis_db.xrange("feedback:v1", min=feedback["id"], max=feedback["id"])[0][1])
+    assert entry["kind"] == "comment" and resident.sender not in entry["resident"]
+    assert redis_db.get(f"feedback:comment:{feedback['id']}") == "tôi muốn góp ý về thái độ cán bộ xã, sđt tôi [SĐT]"
 
 
 def test_secrets_are_masked_in_redis_and_the_resident_is_warned(resident: Resident, redis_db: redis.Redis) -> None:
