@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,15 +217,6 @@ def load_guides(directory: Path) -> dict[str, Guide]:
     """Parse every guide in a directory, keyed by id."""
     guides = [parse_guide(p) for p in guide_files(directory)]
     return {g.id: g for g in guides}
-
-
-def fingerprint(directory: Path) -> str:
-    """Hash of every guide's bytes: the retrieval index is rebuilt when it changes."""
-    digest = hashlib.sha256()
-    for path in guide_files(directory):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def problems_in(guide: Guide, known_ids: set[str] | None = None, today: dt.date | None = None) -> list[str]:

@@ -311,16 +311,6 @@ def test_a_change_in_how_passages_are_cut_rebuilds_the_vectors(
     assert len(cache_files(cache)) == len(before) + 2
 
 
-def test_the_index_does_not_fingerprint_the_files(
-    few_guides: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refuse(directory: Path) -> str:
-        raise AssertionError("the index keys its cache on passages, not on guides.fingerprint()")
-
-    monkeypatch.setattr("actions.guides.fingerprint", refuse)
-    assert HybridIndex.build(few_guides, tmp_path / "cache", HashingEncoder()).vectors is not None
-
-
 def test_another_encoder_does_not_reuse_the_cache(few_guides: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     HybridIndex.build(few_guides, cache, HashingEncoder("fake:a"))

@@ -17,7 +17,6 @@ from actions.guides import (
     SECTIONS,
     Guide,
     GuideError,
-    fingerprint,
     guide_files,
     load_guides,
     parse_guide,
@@ -486,11 +485,3 @@ def test_short_title(tmp_path: Path, title: str, short: str) -> None:
     assert parse_guide(write_guide(tmp_path, front_matter(title=title))).short_title == short
 
 
-def test_fingerprint_changes_when_a_guide_changes(tmp_path: Path) -> None:
-    path = write_guide(tmp_path)
-    (tmp_path / "README.md").write_text("# readme\n", encoding="utf-8")
-    before = fingerprint(tmp_path)
-    (tmp_path / "README.md").write_text("# readme, edited\n", encoding="utf-8")
-    assert fingerprint(tmp_path) == before  # README is not a guide
-    path.write_text(path.read_text(encoding="utf-8") + "\n- Thêm một dòng.\n", encoding="utf-8")
-    assert fingerprint(tmp_path) != before
