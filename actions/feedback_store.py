@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from actions.text import mask_pii, truncate
@@ -159,6 +160,7 @@ def get_feedback_store() -> FeedbackStore:
     return _store
 
 
+@lru_cache(maxsize=1)
 def pseudonym_key() -> bytes:
     """FEEDBACK_ID_KEY from the environment; for local runs a random key kept in .cache/ (created once)."""
     import os
