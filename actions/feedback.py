@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.feedback_store import FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
+from actions.feedback_store import RATINGS, FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
 from actions.knowledge import resident_text
 from actions.settings import get_settings
 
@@ -26,10 +26,31 @@ FEEDBACK_FAILED_TEXT = (
 )
 
 
+RATING_QUESTION = "Bạn có hài lòng với hướng dẫn này không?"
+RATING_BUTTONS = [
+    {"title": "Hài lòng", "payload": '/rate{"rating": "hai_long"}'},
+    {"title": "Bình thường", "payload": '/rate{"rating": "binh_thuong"}'},
+    {"title": "Chưa hài lòng", "payload": '/rate{"rating": "chua_hai_long"}'},
+]
+RATING_THANKS = {
+    "hai_long": "Cảm ơn bạn! Bạn muốn góp ý thêm điều gì, cứ nhắn cho mình nhé.",
+    "binh_thuong": "Cảm ơn bạn. Mình cần làm gì để tốt hơn? Bạn nhắn góp ý giúp mình nhé.",
+    "chua_hai_long": "Xin lỗi vì chưa giúp được tốt. Bạn nhắn cho mình điều chưa ổn, hoặc bấm \"Gặp người hỗ trợ\".",
+}
+
+
+def rating_question(context: dict[str, Any]) -> dict[str, Any]:
+    """The one satisfaction question (with buttons), asked after a finished walkthrough."""
+    return {"text": RATING_QUESTION, "buttons": RATING_BUTTONS, "custom": {"kind": "rating_question", **context}}
+
+
 def record_from(tracker: Tracker, kind: str, rating: str = "") -> FeedbackRecord:
     """What the feedback log keeps about this conversation (never the raw user id)."""
     walkthrough: dict[str, Any] = {}
-    if tracker.get_slot("wt_guide"):
+    last = tracker.get_slot("last_walkthrough")
+    if kind == "rating" and isinstance(last, dict):
+        walkthrough = dict(last)
+    elif tracker.get_slot("wt_guide"):
         walkthrough = {"guide_id": tracker.get_slot("wt_guide"), "step": tracker.get_slot("wt_step"),
                        "total": tracker.get_slot("wt_total")}
     return FeedbackRecord(
@@ -64,3 +85,27 @@ class ActionFeedback(Action):
             json_message={"kind": "feedback", "topic": tracker.get_slot("topic"), "stored": True, "id": entry_id},
         )
         return []
+
+
+class ActionRate(Action):
+    """Store a tapped satisfaction rating with what it rates, then invite a comment."""
+
+    def name(self) -> str:
+        return "action_rate"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        rating = str(entities.get("rating") or "")
+        if rating not in RATINGS:
+            dispatcher.utter_message(text=RATING_QUESTION, buttons=RATING_BUTTONS,
+                                     json_message={"kind": "rating_question"})
+            return []
+        try:
+            entry_id = get_feedback_store().add(record_from(tracker, "rating", rating))
+        except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
+            logger.exception("Could not store a rating")
+            dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
+            return []
+        dispatcher.utter_message(text=RATING_THANKS[rating],
+                                 json_message={"kind": "feedback", "rating": rating, "stored": True, "id": entry_id})
+        return [SlotSet("last_walkthrough", None)]

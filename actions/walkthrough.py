@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import replies
 from actions import walkthrough_flow as flow
 from actions.communes import get_commune
+from actions.feedback import rating_question
 from actions.guides import Guide
 from actions.knowledge import decide, guide_for_intent, resident_text, send
 from actions.retrieval.index import get_index
@@ -264,8 +265,13 @@ class ActionWalkthroughNav(Action):
         if intent in ("nav_next", "nav_done"):
             state = flow.forward(state, now)
             if state.finished:
-                send(dispatcher, finish_message(guide, state, now, index.guides))
-                return state_events(state)
+                finished = finish_message(guide, state, now, index.guides)
+                send(dispatcher, finished)
+                # the one satisfaction question, right after the walkthrough it rates (never twice in a row:
+                # it is asked only here, once per finished walkthrough)
+                context = {k: finished["custom"][k] for k in ("guide_id", "duration_s", "stuck_steps", "total")}
+                send(dispatcher, rating_question(context))
+                return [*state_events(state), SlotSet("last_walkthrough", {**context, "finished": True})]
             send(dispatcher, step_message(guide, state, "step", now))
         elif intent == "nav_back":
             at_first = state.step == 1

@@ -597,3 +597,34 @@ def _subclasses(cls: type) -> list[type]:
     for sub in subs:
         found += [sub, *_subclasses(sub)]
     return found
+
+
+# --- ActionRate ----------------------------------------------------------------------------------------------
+
+
+def rate_tracker(make_tracker: MakeTracker, rating: str, **slots: Any) -> Any:
+    return make_tracker(f'/rate{{"rating": "{rating}"}}', "rate", slots=slots,
+                        entities=[{"entity": "rating", "value": rating}])
+
+
+@pytest.mark.parametrize("rating", ["hai_long", "binh_thuong", "chua_hai_long"])
+def test_a_rating_is_stored_with_the_walkthrough_it_rates(make_tracker: MakeTracker, memory_feedback: Any,
+                                                          rating: str) -> None:
+    from actions.feedback import RATING_THANKS, ActionRate
+
+    last = {"guide_id": "dvc-login", "duration_s": 212.5, "stuck_steps": [3], "total": 7, "finished": True}
+    (message,), events = run(ActionRate(), rate_tracker(make_tracker, rating, last_walkthrough=last))
+    ((entry_id, record),) = memory_feedback.records()
+    assert (record.kind, record.rating, record.walkthrough) == ("rating", rating, last)
+    assert message["text"] == RATING_THANKS[rating]
+    assert message["custom"] == {"kind": "feedback", "rating": rating, "stored": True, "id": entry_id}
+    assert events == [SlotSet("last_walkthrough", None)]
+
+
+@pytest.mark.parametrize("rating", ["", "rat_tot", "5"])
+def test_an_unknown_rating_asks_again(make_tracker: MakeTracker, memory_feedback: Any, rating: str) -> None:
+    from actions.feedback import RATING_QUESTION, ActionRate
+
+    (message,), events = run(ActionRate(), rate_tracker(make_tracker, rating))
+    assert message["text"] == RATING_QUESTION and len(message["buttons"]) == 3
+    assert memory_feedback.records() == [] and events == []

@@ -556,7 +556,9 @@ def test_next_shows_the_following_step(make_tracker: MakeTracker, step: int, int
 
 @pytest.mark.parametrize("intent", ["nav_next", "nav_done"])
 def test_next_at_the_last_step_finishes(make_tracker: MakeTracker, intent: str) -> None:
-    (message,), events = run(ActionWalkthroughNav(), nav(make_tracker, intent, walking("dvc-submit", 7, stuck=[3])))
+    (message, question), events = run(
+        ActionWalkthroughNav(), nav(make_tracker, intent, walking("dvc-submit", 7, stuck=[3]))
+    )
     guide = GUIDES["dvc-submit"]
     assert message["text"].startswith(f"🎉 Bạn đã làm xong: {guide.short_title}.\n\nTiếp theo: ")
     assert message["text"].endswith(walkthrough.SCAM_REMINDER)
@@ -568,12 +570,20 @@ def test_next_at_the_last_step_finishes(make_tracker: MakeTracker, intent: str) 
         MENU,
     ]
     assert message["custom"] == custom("dvc-submit", "finished", 7, stuck=[3], duration_s=3600.0, ask_feedback=True)
-    assert events == CLEARED
+    # then the one satisfaction question, about this walkthrough
+    assert question["text"] == "Bạn có hài lòng với hướng dẫn này không?"
+    assert [b["payload"] for b in question["buttons"]] == [
+        '/rate{"rating": "hai_long"}', '/rate{"rating": "binh_thuong"}', '/rate{"rating": "chua_hai_long"}']
+    context = {"guide_id": "dvc-submit", "duration_s": 3600.0, "stuck_steps": [3], "total": 7}
+    assert question["custom"] == {"kind": "rating_question", **context}
+    assert events == [*CLEARED, SlotSet("last_walkthrough", {**context, "finished": True})]
 
 
 def test_duration_is_measured_from_the_start(make_tracker: MakeTracker, clock: Clock) -> None:
     clock.now = STARTED_AT + 754.26
-    (message,), _ = run(ActionWalkthroughNav(), nav(make_tracker, "nav_next", walking("vneid-troubleshoot", 4)))
+    (message, _question), _ = run(
+        ActionWalkthroughNav(), nav(make_tracker, "nav_next", walking("vneid-troubleshoot", 4))
+    )
     assert message["custom"]["duration_s"] == 754.3
 
 
@@ -692,7 +702,8 @@ def test_a_whole_walkthrough_by_buttons(make_tracker: MakeTracker, clock: Clock)
     seen = [(message["custom"]["event"], message["custom"]["step"])]
     for intent in ("nav_next", "nav_back", "nav_next", "nav_stuck", "nav_next", "nav_next", "nav_done"):
         clock.now += 30
-        (message,), events = run(ActionWalkthroughNav(), nav(make_tracker, intent, slots))
+        messages, events = run(ActionWalkthroughNav(), nav(make_tracker, intent, slots))
+        message = messages[0]  # after the last step a rating question follows the finish message
         slots = apply(slots, events)
         seen.append((message["custom"]["event"], message["custom"]["step"]))
     assert seen == [

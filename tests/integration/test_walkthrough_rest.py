@@ -18,7 +18,7 @@ def walk(replies: list[dict]) -> dict:
     return replies[-1]["custom"]
 
 
-def test_full_walkthrough_from_request_to_finish(resident: Resident) -> None:
+def test_full_walkthrough_from_request_to_finish(resident: Resident, redis_db: redis.Redis) -> None:
     first = resident.say("hướng dẫn tôi từng bước đăng nhập dịch vụ công")[0]
     assert first["custom"] == {"kind": "readiness", "guide_id": "dvc-login", "need": "vneid-level2"}
     assert [b["payload"] for b in first["buttons"]] == ["/affirm", "/deny"]
@@ -32,9 +32,17 @@ def test_full_walkthrough_from_request_to_finish(resident: Resident) -> None:
         assert [b["title"] for b in replies[-1]["buttons"]] == [
             "Tiếp", "Quay lại", "Nhắc lại", "Tôi bị kẹt", "Xong rồi", "Menu"]
         assert all(len(r["text"]) < 2000 for r in replies)
-    done = walk(resident.say("xong rồi"))
+    finished = resident.say("xong rồi")
+    done = finished[0]["custom"]
     assert done["event"] == "finished" and done["ask_feedback"] is True
     assert done["duration_s"] >= 0 and done["guide_id"] == "dvc-login"
+    # the satisfaction question follows; a tap is stored with the walkthrough it rates
+    assert finished[-1]["custom"]["kind"] == "rating_question"
+    thanks = resident.say('/rate{"rating": "hai_long"}')[0]["custom"]
+    assert thanks["kind"] == "feedback" and thanks["stored"] is True
+    entry = dict(redis_db.xrange("feedback:v1", min=thanks["id"], max=thanks["id"])[0][1])
+    assert (entry["kind"], entry["rating"]) == ("rating", "hai_long")
+    assert json.loads(entry["walkthrough"])["guide_id"] == "dvc-login"
     # finished: navigation words no longer move a walkthrough
     assert walk(resident.say("tiếp"))["kind"] == "menu"
 
