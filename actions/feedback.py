@@ -108,4 +108,5 @@ class ActionRate(Action):
             return []
         dispatcher.utter_message(text=RATING_THANKS[rating],
                                  json_message={"kind": "feedback", "rating": rating, "stored": True, "id": entry_id})
-        return [SlotSet("last_walkthrough", None)]
+        # what was rated is settled: a later rating is about something new
+        return [SlotSet("last_walkthrough", None), SlotSet("handoff_requested", False)]

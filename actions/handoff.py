@@ -14,6 +14,12 @@ HANDOFF_TEXT = (
 )
 
 
+HANDOFF_CLOSED_TEXT = (
+    "Tình nguyện viên đã kết thúc hỗ trợ. Trợ lý tự động tiếp tục giúp bạn: bạn cứ nhắn câu hỏi, "
+    "hoặc bấm \"Gặp người hỗ trợ\" nếu cần người giúp tiếp."
+)
+
+
 class ActionHandoff(Action):
     """Tell the resident a person will take over, and flag the conversation for the gateways."""
 
@@ -31,3 +37,21 @@ class ActionHandoff(Action):
                                                                "stuck_steps": tracker.get_slot("wt_stuck") or []}})
         dispatcher.utter_message(text=HANDOFF_TEXT, json_message=custom)
         return [SlotSet("handoff_requested", True)]
+
+
+class ActionHandoffClosed(Action):
+    """The gateway reports a closed ticket: the assistant speaks again and asks once how the help was."""
+
+    def name(self) -> str:
+        return "action_handoff_closed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from actions.feedback import rating_question
+
+        ticket = str(((tracker.latest_message or {}).get("metadata") or {}).get("ticket") or "")
+        dispatcher.utter_message(text=HANDOFF_CLOSED_TEXT, json_message={"kind": "handoff_closed", "ticket": ticket})
+        question = rating_question({"about": "handoff", "ticket": ticket})
+        question["text"] = "Bạn có hài lòng với sự hỗ trợ vừa rồi không?"
+        dispatcher.utter_message(text=question["text"], buttons=question["buttons"], json_message=question["custom"])
+        # the rating that follows is recorded with volunteer=True (handoff_requested stays set until then)
+        return [SlotSet("last_walkthrough", None)]

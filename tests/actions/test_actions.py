@@ -618,7 +618,7 @@ def test_a_rating_is_stored_with_the_walkthrough_it_rates(make_tracker: MakeTrac
     assert (record.kind, record.rating, record.walkthrough) == ("rating", rating, last)
     assert message["text"] == RATING_THANKS[rating]
     assert message["custom"] == {"kind": "feedback", "rating": rating, "stored": True, "id": entry_id}
-    assert events == [SlotSet("last_walkthrough", None)]
+    assert events == [SlotSet("last_walkthrough", None), SlotSet("handoff_requested", False)]
 
 
 @pytest.mark.parametrize("rating", ["", "rat_tot", "5"])
@@ -628,3 +628,29 @@ def test_an_unknown_rating_asks_again(make_tracker: MakeTracker, memory_feedback
     (message,), events = run(ActionRate(), rate_tracker(make_tracker, rating))
     assert message["text"] == RATING_QUESTION and len(message["buttons"]) == 3
     assert memory_feedback.records() == [] and events == []
+
+
+# --- ActionHandoffClosed --------------------------------------------------------------------------------------
+
+
+def test_a_closed_ticket_resumes_the_assistant_and_asks_one_rating(make_tracker: MakeTracker) -> None:
+    from actions.feedback import RATING_BUTTONS
+    from actions.handoff import HANDOFF_CLOSED_TEXT, ActionHandoffClosed
+
+    tracker = make_tracker("/handoff_closed", "handoff_closed", slots={"handoff_requested": True},
+                           metadata={"ticket": "42"})
+    (resumed, question), events = run(ActionHandoffClosed(), tracker)
+    assert resumed["text"] == HANDOFF_CLOSED_TEXT and resumed["custom"] == {"kind": "handoff_closed", "ticket": "42"}
+    assert question["buttons"] == RATING_BUTTONS
+    assert question["custom"] == {"kind": "rating_question", "about": "handoff", "ticket": "42"}
+    assert events == [SlotSet("last_walkthrough", None)]
+
+
+def test_a_rating_after_a_handoff_is_recorded_as_involving_a_volunteer(make_tracker: MakeTracker,
+                                                                        memory_feedback: Any) -> None:
+    from actions.feedback import ActionRate
+
+    run(ActionRate(), rate_tracker(make_tracker, "hai_long", handoff_requested=True))
+    run(ActionRate(), rate_tracker(make_tracker, "binh_thuong", handoff_requested=False))
+    (_, first), (_, second) = memory_feedback.records()
+    assert (first.volunteer, second.volunteer) == (True, False)

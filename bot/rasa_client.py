@@ -1,0 +1,46 @@
+"""The one way gateways talk to Rasa: our REST channel (`POST /webhooks/rest/webhook`), one JSON object per reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from bot.render import Reply
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa did not answer (down, timing out, or failing): the message must be kept and retried."""
+
+
+class RasaClient:
+    """Send a resident's message to Rasa under a namespaced sender id (`zalo:<id>`, `tg:<chat>`…)."""
+
+    def __init__(self, url: str, timeout_s: float = 30.0, client: httpx.AsyncClient | None = None) -> None:
+        self.url = url
+        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+
+    async def send(self, sender: str, text: str, channel: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
+        """Rasa's replies to one message; raises RasaUnavailable when it cannot answer now."""
+        body = {"sender": sender, "message": text, "input_channel": channel, "metadata": metadata or {}}
+        try:
+            response = await self._client.post(self.url, json=body)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"Rasa unreachable: {exc.__class__.__name__}") from exc
+        # our channel answers 500/503 with a "busy" reply when Rasa itself failed: that is an outage too
+        if response.status_code >= 500:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        if response.status_code != 200:
+            logger.error("Rasa refused a message from %s: HTTP %s", sender, response.status_code)
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise RasaUnavailable("Rasa answered with invalid JSON") from exc
+        return [Reply.from_rasa(obj) for obj in data if isinstance(obj, dict)]
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

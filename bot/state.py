@@ -1,0 +1,91 @@
+"""What the gateways share, in Redis: dedupe keys, short transcripts, numbered choices, the retry queue, last contact.
+
+Every key starts with `gw:`. Transcripts hold masked text only (CCCD, phone numbers and OTPs never reach Redis).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from actions.text import mask_pii, truncate
+
+DEDUPE_TTL_S = 2 * 86400
+TRANSCRIPT_TURNS = 12
+TRANSCRIPT_TTL_S = 7 * 86400
+PAYLOAD_TTL_S = 30 * 86400
+
+
+def decode(value: Any) -> Any:
+    """Redis may answer bytes; gateways work with str."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class GatewayState:
+    """Shared state over an async Redis client (redis.asyncio.Redis)."""
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+
+    async def first_time(self, channel: str, message_id: str) -> bool:
+        """True only the first time a channel's message id is seen (Zalo retries webhooks it thinks were lost)."""
+        return bool(await self.redis.set(f"gw:seen:{channel}:{message_id}", "1", nx=True, ex=DEDUPE_TTL_S))
+
+    async def remember(self, conv: str, who: str, text: str) -> None:
+        """Add one masked line to the conversation's short transcript (what a volunteer sees on a ticket)."""
+        line = json.dumps({"who": who, "text": truncate(mask_pii(text), 500), "at": time.time()}, ensure_ascii=False)
+        key = f"gw:transcript:{conv}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, line).ltrim(key, -TRANSCRIPT_TURNS, -1).expire(key, TRANSCRIPT_TTL_S)
+            await pipe.execute()
+
+    async def transcript(self, conv: str) -> list[dict[str, Any]]:
+        return [json.loads(decode(x)) for x in await self.redis.lrange(f"gw:transcript:{conv}", 0, -1)]
+
+    async def touch_inbound(self, conv: str, at: float | None = None) -> None:
+        """The resident wrote now (Zalo OA allows replies only within 48 h of that)."""
+        await self.redis.set(f"gw:last_in:{conv}", f"{at or time.time():.3f}", ex=30 * 86400)
+
+    async def last_inbound(self, conv: str) -> float | None:
+        value = decode(await self.redis.get(f"gw:last_in:{conv}"))
+        return float(value) if value else None
+
+    async def save_choices(self, conv: str, payloads: list[str]) -> None:
+        """Remember the numbered choices last shown (Zalo Bot has no buttons: "2" means the second)."""
+        key = f"gw:choices:{conv}"
+        if payloads:
+            await self.redis.set(key, json.dumps(payloads, ensure_ascii=False), ex=TRANSCRIPT_TTL_S)
+        else:
+            await self.redis.delete(key)
+
+    async def choices(self, conv: str) -> list[str]:
+        value = decode(await self.redis.get(f"gw:choices:{conv}"))
+        return json.loads(value) if value else []
+
+    async def payload_key(self, payload: str) -> str:
+        """A short stable key for a button payload (Telegram's callback_data holds only 64 bytes)."""
+        key = hashlib.sha256(payload.encode()).hexdigest()[:16]
+        await self.redis.set(f"gw:payload:{key}", payload, ex=PAYLOAD_TTL_S)
+        return key
+
+    async def payload(self, key: str) -> str | None:
+        return decode(await self.redis.get(f"gw:payload:{key}"))
+
+    # The retry queue: messages Rasa could not answer, kept in order per conversation.
+    async def hold(self, conv: str, item: dict[str, Any]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(f"gw:held:{conv}", json.dumps(item, ensure_ascii=False)).sadd("gw:held", conv)
+            await pipe.execute()
+
+    async def held(self, conv: str) -> list[dict[str, Any]]:
+        return [json.loads(decode(x)) for x in await self.redis.lrange(f"gw:held:{conv}", 0, -1)]
+
+    async def drop_first_held(self, conv: str) -> None:
+        await self.redis.lpop(f"gw:held:{conv}")
+        if not await self.redis.llen(f"gw:held:{conv}"):
+            await self.redis.srem("gw:held", conv)
+
+    async def held_conversations(self, prefix: str) -> list[str]:
+        return sorted(c for c in (decode(x) for x in await self.redis.smembers("gw:held")) if c.startswith(prefix))

@@ -1,0 +1,1 @@
+"""Telegram gateway: the volunteers' team group (handoff tickets) and residents' private chats."""

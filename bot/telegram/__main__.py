@@ -1,0 +1,3 @@
+from bot.telegram.gateway import main
+
+main()

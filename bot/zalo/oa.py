@@ -1,0 +1,235 @@
+"""Zalo Official Account API v3 gateway: `python -m bot.zalo.oa`.
+
+In: Zalo POSTs events to /webhooks/zalo-oa, signed with `X-ZEvent-Signature: mac=<sha256(app_id + raw body +
+timestamp + OA secret key)>` (plain SHA-256, not HMAC). We check it, answer 200 at once (Zalo retries anything slower
+than 2 s) and process in the background, deduplicated by `msg_id`.
+Out: `POST /v3.0/oa/message/cs` with the `access_token` header. Error -216 (invalid/expired token) triggers one refresh
+through `/v4/oa/access_token`; Zalo rotates the refresh token on every use, so both tokens live in Redis and only one
+process refreshes at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from bot.handoff import PermanentFailure
+from bot.relay import Relay, build_relay
+from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
+from bot.settings import CommonSettings, ZaloOASettings
+from bot.state import decode
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+TEXT_LIMIT = 2000
+MAX_BUTTONS = 5  # an OA message carries at most 5 buttons; longer menus become numbered choices
+BUTTON_TITLE_LIMIT = 100
+TOKEN_ERRORS = {-216, -124}  # access token invalid / expired
+NON_TEXT_EVENTS = {"user_send_image", "user_send_sticker", "user_send_audio", "user_send_video", "user_send_file",
+                   "user_send_gif", "user_send_location", "user_send_link", "user_send_business_card"}
+RETRY_DELAYS_S = (0.5, 1.0, 2.0)
+
+
+def signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret: str) -> str:
+    """The value Zalo puts in X-ZEvent-Signature."""
+    digest = hashlib.sha256(app_id.encode() + raw_body + timestamp.encode() + oa_secret.encode()).hexdigest()
+    return f"mac={digest}"
+
+
+class DeliveryError(RuntimeError):
+    """Zalo did not take a message after retries (network, 5xx); the caller queues it for later."""
+
+
+class ZaloOAClient:
+    """Send consultation messages as the OA, refreshing tokens when Zalo says they are no longer valid."""
+
+    def __init__(self, settings: ZaloOASettings, redis: Any, http: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.http = http or httpx.AsyncClient(timeout=10)
+
+    async def access_token(self) -> str:
+        return decode(await self.redis.get("gw:zalo_oa:access_token")) or self.settings.access_token
+
+    async def send(self, user_id: str, message: dict[str, Any]) -> None:
+        """POST one message; retries network errors and 5xx with backoff, refreshes the token once on -216."""
+        body = {"recipient": {"user_id": user_id}, "message": message}
+        refreshed = False
+        attempt = 0
+        while True:
+            token = await self.access_token()
+            try:
+                response = await self.http.post(f"{self.settings.api_base}/v3.0/oa/message/cs", json=body,
+                                                headers={"access_token": token})
+                transient = response.status_code >= 500 or response.status_code == 429
+            except httpx.HTTPError as exc:
+                logger.warning("Zalo OA unreachable: %s", exc.__class__.__name__)
+                transient, response = True, None
+            if not transient and response is not None:
+                data = response.json()
+                error = int(data.get("error", 0) or 0)
+                if error == 0:
+                    return
+                if error in TOKEN_ERRORS and not refreshed:
+                    await self.refresh(token)
+                    refreshed = True
+                    continue
+                raise PermanentFailure(f"Zalo OA refused the message: error {error} {data.get('message', '')}")
+            if attempt >= len(RETRY_DELAYS_S):
+                raise DeliveryError("Zalo OA did not accept the message after retries")
+            await asyncio.sleep(RETRY_DELAYS_S[attempt])
+            attempt += 1
+
+    async def refresh(self, stale_token: str) -> None:
+        """Exchange the refresh token for a new pair (one process at a time; others wait and reuse the result)."""
+        if not await self.redis.set("gw:zalo_oa:refresh_lock", "1", nx=True, ex=30):
+            for _ in range(50):
+                await asyncio.sleep(0.1)
+                if await self.access_token() != stale_token:
+                    return
+            raise DeliveryError("another process is refreshing the Zalo OA token")
+        try:
+            refresh_token = decode(await self.redis.get("gw:zalo_oa:refresh_token")) or self.settings.refresh_token
+            response = await self.http.post(
+                f"{self.settings.oauth_base}/v4/oa/access_token",
+                data={"refresh_token": refresh_token, "app_id": self.settings.app_id, "grant_type": "refresh_token"},
+                headers={"secret_key": self.settings.app_secret})
+            data = response.json()
+            if not data.get("access_token") or not data.get("refresh_token"):
+                # an operator must issue new tokens: say so plainly in the log, without the tokens
+                raise PermanentFailure(f"Zalo OA token refresh refused: error {data.get('error')} "
+                                       f"{data.get('error_name') or data.get('message') or ''}")
+            expires = int(data.get("expires_in") or 90000)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set("gw:zalo_oa:access_token", data["access_token"], ex=max(60, expires - 300))
+                pipe.set("gw:zalo_oa:refresh_token", data["refresh_token"])
+                await pipe.execute()
+            logger.info("Zalo OA access token refreshed (valid %s s)", expires)
+        finally:
+            await self.redis.delete("gw:zalo_oa:refresh_lock")
+
+
+def render(reply: Reply) -> tuple[list[dict[str, Any]], list[str]]:
+    """Zalo OA messages for one reply, and the payloads of numbered choices (when there are too many buttons)."""
+    text = reply.text
+    buttons, numbered = list(reply.buttons), []
+    if len(buttons) > MAX_BUTTONS:
+        text = f"{text}\n\n{numbered_choices(reply.buttons)}".strip()
+        numbered, buttons = [b.payload for b in reply.buttons], []
+    parts = split_text(text, TEXT_LIMIT) or ([" "] if buttons else [])
+    messages: list[dict[str, Any]] = [{"text": part} for part in parts]
+    if buttons and messages:
+        messages[-1]["attachment"] = {"type": "template", "payload": {"buttons": [
+            {"title": b.title[:BUTTON_TITLE_LIMIT], "type": "oa.query.hide", "payload": b.payload}
+            for b in buttons]}}
+    return messages, numbered
+
+
+class ZaloOAGateway:
+    """The webhook server and the delivery side for Zalo OA residents (conversation ids `zalo:<user id>`)."""
+
+    def __init__(self, settings: ZaloOASettings, common: CommonSettings, redis: Any,
+                 http: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.common = common
+        self.redis = redis
+        self.client = ZaloOAClient(settings, redis, http)
+        self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=256 * 1024)
+        app.router.add_post("/webhooks/zalo-oa", self.webhook)
+        app.router.add_get("/healthz", self.health)
+        app.cleanup_ctx.append(self._background)
+        return app
+
+    async def _background(self, app: web.Application) -> Any:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.relay.run(stop))
+        yield
+        stop.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        await asyncio.wait_for(runner, timeout=10)
+        await self.relay.rasa.aclose()
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Check the signature, answer at once, process in the background."""
+        raw = await request.read()
+        try:
+            event = json.loads(raw)
+            if not isinstance(event, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return web.json_response({"error": "invalid JSON"}, status=400)
+        given = request.headers.get("X-ZEvent-Signature", "")
+        expected = signature(self.settings.app_id, raw, str(event.get("timestamp", "")), self.settings.secret_key)
+        if not given or not hmac.compare_digest(given, expected) or str(event.get("app_id")) != self.settings.app_id:
+            logger.warning("Zalo OA webhook with a bad signature refused")
+            return web.json_response({"error": "bad signature"}, status=401)
+        task = asyncio.create_task(self.process(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.json_response({"ok": True})
+
+    async def process(self, event: dict[str, Any]) -> None:
+        """One verified event: text goes to the Relay, other media get a friendly reply, the rest is ignored."""
+        name = str(event.get("event_name", ""))
+        user_id = str((event.get("sender") or {}).get("id", ""))
+        message = event.get("message") or {}
+        msg_id = str(message.get("msg_id", ""))
+        if not user_id or not (name == "user_send_text" or name in NON_TEXT_EVENTS):
+            return
+        try:
+            if msg_id and not await self.relay.state.first_time(CHANNEL, msg_id):
+                logger.info("Zalo OA event %s seen before; ignored", msg_id)
+                return
+            conv = f"{CHANNEL}:{user_id}"
+            if name != "user_send_text":
+                await self.relay.state.touch_inbound(conv)
+                await self.relay._send(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input"})])
+                return
+            text = str(message.get("text") or "")
+            choices = await self.relay.state.choices(conv)
+            number = pick_number(text, len(choices)) if choices else None
+            await self.relay.incoming(conv, choices[number - 1] if number else text)
+        except Exception:  # noqa: BLE001 - a background task: log, never crash the server
+            logger.exception("Processing a Zalo OA event failed")
+
+    async def deliver(self, conv: str, replies: list[Reply]) -> None:
+        """Send replies to one resident, in order."""
+        user_id = conv.split(":", 1)[1]
+        numbered: list[str] = []
+        for reply in replies:
+            messages, choices = render(reply)
+            numbered = choices or ([] if reply.buttons else numbered)
+            for message in messages:
+                await self.client.send(user_id, message)
+        await self.relay.state.save_choices(conv, numbered)
+
+
+def main() -> None:
+    """Run the Zalo OA gateway until interrupted."""
+    import redis.asyncio as aioredis
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings, common = ZaloOASettings.from_env(), CommonSettings.from_env()
+    gateway = ZaloOAGateway(settings, common, aioredis.Redis.from_url(common.redis_url, decode_responses=True))
+    logger.info("Zalo OA gateway on %s:%s (Rasa %s)", common.host, settings.port, common.rasa_url)
+    web.run_app(gateway.app(), host=common.host, port=settings.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
