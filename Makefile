@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint
+.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,11 +30,23 @@ run: serve  ## Set up everything and chat with the assistant in this terminal
 chat:  ## Chat with an already running assistant
 	@$(APP_PY) tools/chat.py
 
+web: setup  ## Start the web chat widget on 127.0.0.1:8084 (demo page at /) for a running assistant (make serve) and Redis
+	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.web
+
 test: train index  ## Run the whole test suite (unit, integration with real Redis and a trained model, conversation tests)
 	@tools/test.sh
 
 test-unit: setup  ## Only the fast offline unit tests
 	@$(APP_PY) -m pytest -m "not integration" -q
+
+zalo-bot: setup  ## Start the Zalo Bot gateway (ZALO_BOT_MODE=polling for development; needs ZALO_BOT_TOKEN, Redis, make serve)
+	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.zalo.bot_platform
+
+zalo-oa: setup  ## Start the Zalo Official Account gateway on 127.0.0.1:8081 (needs the ZALO_OA_* settings, Redis, make serve)
+	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.zalo.oa
+
+telegram: setup  ## Start the Telegram gateway: volunteers' tickets + residents' private chats (TELEGRAM_* settings, Redis, make serve)
+	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.telegram
 
 eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> (default: ../shared/eval/dev.jsonl)
 	@$(APP_PY) tools/eval.py $(QUESTIONS)
@@ -49,3 +61,10 @@ bench: train index  ## Measure latency, throughput, growth, cold start and memor
 
 lint:  ## ruff and mypy on our own code
 	@.venv/app/bin/ruff check actions rasa_addons tools tests && .venv/app/bin/mypy actions
+
+# ---- Staff dashboard (dashboard/) ----------------------------------------------------------------------------------
+dashboard: setup  ## Start the staff dashboard on 127.0.0.1:8080 (REDIS_URL, default redis://127.0.0.1:6379/0)
+	@if [ -f .env ]; then set -a; . ./.env; set +a; fi; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard serve
+
+demo-data: setup  ## Fill the local Redis with months of synthetic feedback and a demo staff account (canbo / demo-matkhau)
+	@if [ -f .env ]; then set -a; . ./.env; set +a; fi; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard demo-data

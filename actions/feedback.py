@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -44,6 +45,41 @@ def rating_question(context: dict[str, Any]) -> dict[str, Any]:
     return {"text": RATING_QUESTION, "buttons": RATING_BUTTONS, "custom": {"kind": "rating_question", **context}}
 
 
+ANSWER_RATING_QUESTION = "Câu trả lời vừa rồi có giúp được bạn không?"
+THANK_TEXT = "Không có gì ạ. Bạn cần hỏi thêm gì cứ nhắn mình nhé."
+RATED_KINDS = {"answer", "walkthrough", "handoff_closed"}  # bot replies a rating can be about
+RECENT_BOT_MESSAGES = 12
+
+
+def last_rateable(tracker: Tracker) -> dict[str, Any] | None:
+    """The latest answer the resident could rate, unless a rating question came after it (never ask twice)."""
+    seen = 0
+    for event in reversed(tracker.events or []):
+        if event.get("event") != "bot":
+            continue
+        seen += 1
+        custom = ((event.get("data") or {}).get("custom") or {})
+        if custom.get("kind") in ("rating_question", "feedback") or seen > RECENT_BOT_MESSAGES:
+            return None
+        if custom.get("kind") == "answer":
+            return custom
+    return None
+
+
+def rating_just_given(tracker: Tracker) -> str:
+    """The feedback entry id of a rating, when the bot's last message (before this one) thanked for it."""
+    past_latest_user = False
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            if past_latest_user:
+                return ""
+            past_latest_user = True
+        elif event.get("event") == "bot" and past_latest_user:
+            custom = (event.get("data") or {}).get("custom") or {}
+            return str(custom.get("id") or "") if custom.get("rating") else ""
+    return ""
+
+
 def record_from(tracker: Tracker, kind: str, rating: str = "") -> FeedbackRecord:
     """What the feedback log keeps about this conversation (never the raw user id)."""
     walkthrough: dict[str, Any] = {}
@@ -74,8 +110,13 @@ class ActionFeedback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         comment = resident_text(tracker)
+        # a comment written right after a rating belongs to that rating
+        rating_id = rating_just_given(tracker)
         try:
-            entry_id = get_feedback_store().add(record_from(tracker, "comment"), comment)
+            record = record_from(tracker, "comment")
+            if rating_id:
+                record = replace(record, rating_id=rating_id)
+            entry_id = get_feedback_store().add(record, comment)
         except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
             logger.exception("Could not store feedback for a resident")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
@@ -110,3 +151,20 @@ class ActionRate(Action):
                                  json_message={"kind": "feedback", "rating": rating, "stored": True, "id": entry_id})
         # what was rated is settled: a later rating is about something new
         return [SlotSet("last_walkthrough", None), SlotSet("handoff_requested", False)]
+
+
+class ActionThank(Action):
+    """Answer thanks; when they follow an answer that was not rated yet, ask the one rating question."""
+
+    def name(self) -> str:
+        return "action_thank"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        answer = last_rateable(tracker)
+        if answer is None:
+            dispatcher.utter_message(text=THANK_TEXT, json_message={"kind": "smalltalk"})
+            return []
+        dispatcher.utter_message(text=ANSWER_RATING_QUESTION, buttons=RATING_BUTTONS,
+                                 json_message={"kind": "rating_question", "about": "answer",
+                                               "guide_id": answer.get("guide_id", "")})
+        return []

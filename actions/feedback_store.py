@@ -42,6 +42,7 @@ class FeedbackRecord:
     walkthrough: dict[str, Any] = field(default_factory=dict)
     volunteer: bool = False
     at: float = 0.0
+    rating_id: str = ""  # a comment written right after a rating: the rating's entry id
 
     def fields(self) -> dict[str, str]:
         """The stream entry (Redis stores strings)."""
@@ -58,7 +59,7 @@ class FeedbackRecord:
             resident=data.get("resident", ""), channel=data.get("channel", ""), commune=data.get("commune", ""),
             kind=data.get("kind", ""), rating=data.get("rating", ""), topic=data.get("topic", ""),
             walkthrough=json.loads(data.get("walkthrough") or "{}"), volunteer=data.get("volunteer") == "1",
-            at=float(data.get("at") or 0),
+            at=float(data.get("at") or 0), rating_id=data.get("rating_id", ""),
         )
 
 

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import replies
+from actions import analytics, replies
 from actions.retrieval.index import HybridIndex, get_index
 from actions.settings import get_settings
 from actions.text import has_diacritics
@@ -136,11 +136,14 @@ class ActionAnswer(Action):
             section = guide.section(decision.section) or next(
                 (s for s in guide.sections if s.heading == decision.section), None)
             send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, decision.confidence)))
+            analytics.log_reply(tracker, "answer", guide_id=guide.id)
             return [SlotSet("topic", guide.id), *resume_events(tracker)]
         if decision.kind == "clarify" and decision.candidates:
             send(dispatcher, with_resume(tracker, replies.clarify_message([index.guides[g] for g in decision.candidates])))
+            analytics.log_reply(tracker, "clarify", candidates=decision.candidates)
             return resume_events(tracker)
         dispatcher.utter_message(response="utter_out_of_scope")
+        analytics.log_reply(tracker, "out_of_scope", candidates=decision.candidates)
         return []
 
 

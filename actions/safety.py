@@ -32,3 +32,17 @@ class ActionBadInput(Action):
         dispatcher.utter_message(text=REPLIES.get(problem, REPLIES["no_text"]),
                                  json_message={"kind": "bad_input", "problem": problem})
         return []
+
+
+class ActionOutOfScope(Action):
+    """Say what the assistant covers (utter_out_of_scope) and log the question for the knowledge-gaps page."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from actions import analytics
+
+        dispatcher.utter_message(response="utter_out_of_scope")
+        analytics.log_reply(tracker, "out_of_scope")
+        return []

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import replies
+from actions import analytics, replies
 from actions import walkthrough_flow as flow
 from actions.communes import get_commune
 from actions.feedback import rating_question
@@ -186,6 +186,7 @@ class ActionStartWalkthrough(Action):
     def name(self) -> str:
         return "action_start_walkthrough"
 
+    @analytics.logs_replies
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         index = get_index()
         latest = tracker.latest_message or {}
@@ -231,6 +232,7 @@ class ActionYesNo(Action):
     def name(self) -> str:
         return "action_yes_no"
 
+    @analytics.logs_replies
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         need, guide_id = tracker.get_slot("wt_pending"), tracker.get_slot("wt_pending_guide")
         index = get_index()
@@ -250,6 +252,7 @@ class ActionWalkthroughNav(Action):
     def name(self) -> str:
         return "action_walkthrough_nav"
 
+    @analytics.logs_replies
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         index = get_index()
         state = state_from(tracker)

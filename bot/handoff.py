@@ -225,11 +225,15 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
     On a failure it stays pending and is retried (our own pending entries are read first on every pass), so a crash
     or a channel outage delays messages but loses none. A PermanentFailure goes to `gw:dead` and is acknowledged.
     """
-    try:
-        await redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except Exception as exc:  # noqa: BLE001 - BUSYGROUP: the group exists already
-        if "BUSYGROUP" not in str(exc):
-            raise
+    while not stop.is_set():
+        try:
+            await redis.xgroup_create(stream, group, id="0", mkstream=True)
+            break
+        except Exception as exc:  # noqa: BLE001 - BUSYGROUP: the group exists already; else Redis is away: wait
+            if "BUSYGROUP" in str(exc):
+                break
+            logger.warning("Cannot create consumer group on %s (%s); retrying", stream, exc.__class__.__name__)
+            await _sleep(stop, retry_s)
     backlog = True
     while not stop.is_set():
         try:
@@ -247,9 +251,14 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
         if backlog and not entries:
             backlog = False
             continue
-        failed = False
+        # one resident's failing message must not hold up everyone else's; later messages of the same
+        # conversation wait behind it, so each resident still gets them in order
+        failed: set[str] = set()
         for entry_id, data in entries:
             fields = {decode(k): decode(v) for k, v in data.items()}
+            key = fields.get("conv") or fields.get("ticket") or ""
+            if key in failed:
+                continue
             try:
                 await handle(fields)
             except PermanentFailure as exc:
@@ -257,8 +266,8 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
                 await redis.xadd("gw:dead", {"stream": stream, **fields, "error": str(exc)[:300]})
             except Exception:  # noqa: BLE001 - kept pending and retried
                 logger.warning("Handling a message from %s failed; will retry", stream, exc_info=True)
-                failed = True
-                break
+                failed.add(key)
+                continue
             await redis.xack(stream, group, entry_id)
         if failed:
             backlog = True

@@ -44,8 +44,10 @@ class Relay:
     """Route one channel's residents to Rasa, or to the team while a ticket is open."""
 
     def __init__(self, channel: str, rasa: RasaClient, state: GatewayState, tickets: Tickets, bus: Bus,
-                 deliver: Deliver) -> None:
+                 deliver: Deliver, input_channel: str = "") -> None:
+        # `channel` is the conversation ids' prefix and names the outbox stream; `input_channel` is what Rasa records
         self.channel = channel
+        self.input_channel = input_channel or channel
         self.rasa = rasa
         self.state = state
         self.tickets = tickets
@@ -75,9 +77,9 @@ class Relay:
             replies = [busy_reply()]
         await self._send(conv, replies)
 
-    async def ask(self, conv: str, text: str) -> list[Reply]:
+    async def ask(self, conv: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
         """Rasa's replies; opens a ticket when Rasa hands the conversation to a person."""
-        replies = await self.rasa.send(conv, text, self.channel)
+        replies = await self.rasa.send(conv, text, self.input_channel, metadata)
         await self.state.remember(conv, "resident", text)
         for reply in replies:
             await self.state.remember(conv, "bot", reply.text)
@@ -111,15 +113,15 @@ class Relay:
             replies = [Reply(text=claimed_text(text), custom={"kind": "volunteer"})]
         elif kind == "closed":
             # Rasa resumes and asks for a rating; raising RasaUnavailable keeps this pending for a retry
-            replies = await self.rasa.send(conv, CLOSED_PAYLOAD, self.channel,
-                                           metadata={"ticket": fields.get("ticket", "")})
+            replies = await self.ask(conv, CLOSED_PAYLOAD, metadata={"ticket": fields.get("ticket", "")})
         elif kind == "replies":
             replies = [Reply(text=r["text"], buttons=tuple(Button(**b) for b in r["buttons"]), custom=r["custom"])
                        for r in json.loads(text)]
         else:
             raise PermanentFailure(f"unknown outbox message type {kind!r}")
-        for reply in replies:
-            await self.state.remember(conv, "volunteer" if kind == "text" else "bot", reply.text)
+        if kind != "closed":  # ask() already kept Rasa's replies in the transcript
+            for reply in replies:
+                await self.state.remember(conv, "volunteer" if kind == "text" else "bot", reply.text)
         await self.deliver(conv, replies)
 
     async def _send(self, conv: str, replies: list[Reply]) -> None:
@@ -128,8 +130,10 @@ class Relay:
             return
         try:
             await self.deliver(conv, replies)
-        except PermanentFailure:
-            logger.error("Cannot reach a resident on %s; replies set aside", self.channel)
+        except PermanentFailure as exc:
+            logger.error("Cannot reach a resident on %s (%s); replies set aside in gw:dead", self.channel, exc)
+            await self.bus.redis.xadd("gw:dead", {"stream": outbox(self.channel), "conv": conv, "error": str(exc)[:300],
+                                                  "text": json.dumps([r.text for r in replies], ensure_ascii=False)})
         except Exception:  # noqa: BLE001 - retried from the outbox
             logger.warning("Delivery on %s failed; queued for retry", self.channel, exc_info=True)
             body = json.dumps([{"text": r.text, "buttons": [asdict(b) for b in r.buttons], "custom": r.custom}
@@ -156,10 +160,12 @@ class Relay:
             await _sleep(stop, RETRY_EVERY_S)
 
 
-def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0) -> Relay:
+def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0,
+                input_channel: str = "") -> Relay:
     """A Relay wired to Redis and Rasa, with the commune and pseudonym key the feedback log uses."""
     from actions.feedback_store import pseudonym, pseudonym_key
 
     commune = os.environ.get("COMMUNE_ID", "vi-du")
     tickets = Tickets(redis, commune, lambda conv: pseudonym(conv, pseudonym_key()))
-    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver)
+    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver,
+                 input_channel)

@@ -37,8 +37,9 @@ class Reply:
             for b in obj.get("buttons") or []
             if isinstance(b, dict) and b.get("payload") and str(b.get("title", "")).strip()
         )
-        custom = obj.get("custom") if isinstance(obj.get("custom"), dict) else {}
-        return cls(text=str(obj.get("text") or ""), buttons=buttons, custom=dict(custom))
+        raw = obj.get("custom")
+        custom: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+        return cls(text=str(obj.get("text") or ""), buttons=buttons, custom=custom)
 
     @property
     def kind(self) -> str:

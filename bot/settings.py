@@ -14,7 +14,7 @@ class SettingsError(RuntimeError):
 
 def _required(name: str) -> str:
     value = os.environ.get(name, "").strip()
-    if value.lower() in PLACEHOLDERS:
+    if value.lower() in PLACEHOLDERS or "change-me" in value.lower():
         raise SettingsError(f"{name} is not set (see .env.example and the README's gateway section)")
     return value
 

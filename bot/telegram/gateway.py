@@ -57,7 +57,8 @@ class TelegramGateway:
         if settings.mode == "webhook":
             builder = builder.updater(None)  # updates arrive through our aiohttp webhook, not getUpdates
         self.application: Application = builder.build()
-        self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s)
+        self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
+                                       input_channel="telegram")
         self.desk = TeamDesk(self.application.bot, settings.team_chat_id, self.relay.tickets, self.relay.state,
                              self.relay.bus, settings.reminder_minutes)
         self._stop = asyncio.Event()

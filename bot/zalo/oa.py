@@ -142,7 +142,8 @@ class ZaloOAGateway:
         self.common = common
         self.redis = redis
         self.client = ZaloOAClient(settings, redis, http)
-        self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s)
+        self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
+                                       input_channel="zalo")
         self._tasks: set[asyncio.Task[None]] = set()
 
     def app(self) -> web.Application:

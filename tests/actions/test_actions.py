@@ -654,3 +654,60 @@ def test_a_rating_after_a_handoff_is_recorded_as_involving_a_volunteer(make_trac
     run(ActionRate(), rate_tracker(make_tracker, "binh_thuong", handoff_requested=False))
     (_, first), (_, second) = memory_feedback.records()
     assert (first.volunteer, second.volunteer) == (True, False)
+
+
+# --- ActionThank and comments after a rating ------------------------------------------------------------------
+
+
+def bot(custom: dict[str, Any], text: str = "…") -> dict[str, Any]:
+    return {"event": "bot", "text": text, "data": {"custom": custom}}
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"event": "user", "text": text}
+
+
+@pytest.mark.parametrize(("history", "asks"), [
+    ([user("kích hoạt vneid"), bot({"kind": "answer", "guide_id": "vneid-activate-level2"})], True),
+    ([user("xin chào"), bot({"kind": "smalltalk"})], False),
+    # never twice: a rating question (or a rating already given) after the answer
+    ([bot({"kind": "answer", "guide_id": "g"}), bot({"kind": "rating_question"})], False),
+    ([bot({"kind": "answer", "guide_id": "g"}), bot({"kind": "feedback", "rating": "hai_long", "id": "1-0"})], False),
+    ([], False),
+])
+def test_thanks_after_an_answer_ask_the_rating_once(make_tracker: MakeTracker, history: list, asks: bool) -> None:
+    from actions.feedback import ANSWER_RATING_QUESTION, RATING_BUTTONS, THANK_TEXT, ActionThank
+
+    tracker = make_tracker("cảm ơn", "thank")
+    tracker.events = [*history, user("cảm ơn")]
+    (message,), events = run(ActionThank(), tracker)
+    if asks:
+        assert message["text"] == ANSWER_RATING_QUESTION and message["buttons"] == RATING_BUTTONS
+        assert message["custom"] == {"kind": "rating_question", "about": "answer",
+                                     "guide_id": "vneid-activate-level2"}
+    else:
+        assert message["text"] == THANK_TEXT and "buttons" not in message or not message.get("buttons")
+    assert events == []
+
+
+def test_a_comment_right_after_a_rating_is_linked_to_it(make_tracker: MakeTracker, memory_feedback: Any) -> None:
+    from actions.feedback import ActionFeedback
+
+    tracker = make_tracker("hướng dẫn hơi dài, gọi 0912345678", "out_of_scope")
+    tracker.events = [bot({"kind": "feedback", "rating": "binh_thuong", "id": "170-0", "stored": True}),
+                      user("hướng dẫn hơi dài, gọi 0912345678")]
+    run(ActionFeedback(), tracker)
+    ((entry_id, record),) = memory_feedback.records()
+    assert (record.kind, record.rating_id) == ("comment", "170-0")
+    assert "0912345678" not in (memory_feedback.comment(entry_id) or "")
+
+
+def test_a_comment_later_in_the_conversation_is_not_linked(make_tracker: MakeTracker, memory_feedback: Any) -> None:
+    from actions.feedback import ActionFeedback
+
+    tracker = make_tracker("tôi muốn góp ý", "give_feedback")
+    tracker.events = [bot({"kind": "feedback", "rating": "hai_long", "id": "170-0"}), user("thủ tục khai sinh"),
+                      bot({"kind": "answer"}), user("tôi muốn góp ý")]
+    run(ActionFeedback(), tracker)
+    ((_, record),) = memory_feedback.records()
+    assert record.rating_id == ""

@@ -1,0 +1,32 @@
+"""`python -m bot.web`: the web chat widget and its API on WEB_PORT (default 127.0.0.1:8084)."""
+
+from __future__ import annotations
+
+import logging
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from bot.web.app import create_app
+from bot.web.settings import WebSettings
+
+
+def main() -> None:
+    """Read the settings, connect to Redis lazily, and serve until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = WebSettings.from_env()
+    redis = aioredis.Redis.from_url(settings.common.redis_url, decode_responses=True)
+    app = create_app(settings, redis)
+
+    async def close_redis(_: web.Application) -> None:
+        await redis.aclose()
+
+    app.on_cleanup.append(close_redis)
+    logging.getLogger(__name__).info(
+        "Web chat widget on http://%s:%s (Rasa: %s)", settings.common.host, settings.port, settings.common.rasa_url
+    )
+    web.run_app(app, host=settings.common.host, port=settings.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

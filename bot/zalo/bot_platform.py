@@ -1,0 +1,339 @@
+"""Zalo Bot Platform gateway: `python -m bot.zalo.bot_platform`.
+
+Zalo's bot API (bot-api.zapps.me) is shaped like Telegram's: updates arrive on a webhook (checked with the
+`X-Bot-Api-Secret-Token` header) or by long polling, and replies go out with `sendMessage`. It has no buttons, so
+choices are shown as a numbered list and "1", "2"… are mapped back to the button's payload.
+
+We use `zalo_bot.Bot` (python-zalo-bot) only as an HTTP client, inside our own event loop. Its helpers that call
+`asyncio.run()` (`set_webhook`, `delete_webhook`, `get_webhook_info`, `ext.Application.run_polling`) fail inside a
+running loop, and `Application` awaits one update before reading the next; see the README's "Known SDK issues".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from zalo_bot import Bot, Update
+from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut, ZaloError
+
+from bot.handoff import PermanentFailure, _sleep
+from bot.relay import Relay, build_relay
+from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
+from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "zb"  # conversation ids are `zb:<chat id>`; the team's ticket cards and outbox `gw:out:zb` key on it
+INPUT_CHANNEL = "zalobot"  # what Rasa (and the feedback log) records as the channel
+WEBHOOK_PATH = "/webhooks/zalo-bot"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_CHARS = 2000
+TEXT_EVENT = "message.text.received"
+NON_TEXT_NOTES = {
+    "message.image.received": "ảnh",
+    "message.sticker.received": "nhãn dán (sticker)",
+    "message.voice.received": "tin nhắn thoại",
+    "message.file.received": "tệp",
+}
+# Our own notices (busy, "I only read text") leave the numbered choices shown before them valid.
+NOTICE_KINDS = {"error", "bad_input"}
+SEND_BACKOFF_S = (0.5, 1.0, 2.0)
+MAX_RETRY_AFTER_S = 30.0
+POLL_TIMEOUT_S = 30
+SHUTDOWN_GRACE_S = 10.0
+
+
+class ZaloBotGateway:
+    """Zalo Bot updates in, Rasa (through the Relay) in the middle, numbered plain-text replies out."""
+
+    def __init__(self, bot: Bot, redis: Any, rasa_url: str, *, secret: str = "", rasa_timeout_s: float = 30.0,
+                 send_backoff: Sequence[float] = SEND_BACKOFF_S, max_retry_after: float = MAX_RETRY_AFTER_S) -> None:
+        self.bot = bot
+        self.redis = redis
+        self.secret = secret
+        self.send_backoff = tuple(send_backoff)
+        self.max_retry_after = max_retry_after
+        self.relay: Relay = build_relay(PREFIX, redis, rasa_url, self.deliver, rasa_timeout_s,
+                                       input_channel=INPUT_CHANNEL)
+        self.state = self.relay.state
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    # -- HTTP --------------------------------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        """/healthz always; the webhook route only when a secret is set (webhook mode)."""
+        app = web.Application(client_max_size=256 * 1024)
+        app.router.add_get("/healthz", self.healthz)
+        if self.secret:
+            app.router.add_post(WEBHOOK_PATH, self.webhook)
+        return app
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            await self.redis.ping()
+        except Exception:  # noqa: BLE001 - reported, not raised
+            return web.json_response({"status": "redis unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Check the secret, parse, drop repeats, answer 200 at once; the work runs in a background task."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+            logger.warning("Zalo Bot webhook call with a missing or wrong secret token from %s", request.remote)
+            return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
+        update = self.parse(body)
+        if update is None:
+            return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        if update.message is None:
+            # other events (a user following the bot…): nothing to answer
+            return web.json_response({"ok": True, "ignored": True})
+        if not await self.state.first_time(INPUT_CHANNEL, str(update.message.message_id)):
+            logger.info("Zalo Bot redelivered message %s; already handled", update.message.message_id)
+            return web.json_response({"ok": True, "duplicate": True})
+        self.spawn(self.process(update))
+        return web.json_response({"ok": True})
+
+    def parse(self, body: Any) -> Update | None:
+        """An Update from a webhook body (wrapped as `{"ok", "result"}` or bare); None if it is not one."""
+        if not isinstance(body, dict):
+            return None
+        result = body.get("result")
+        data: dict[str, Any] = result if isinstance(result, dict) else body
+        try:
+            update = Update.de_json(dict(data), self.bot)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            return None
+        if update is None:
+            return None
+        message = update.message
+        if message is not None and (message.chat is None or not message.chat.id):
+            return None
+        return update
+
+    # -- long polling (development) ---------------------------------------------------------------------------------
+    async def poll(self, stop: asyncio.Event) -> None:
+        """getUpdates until `stop`; each update is handled in its own task so one slow answer blocks no one."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                update = await self.bot.get_update(timeout=POLL_TIMEOUT_S)
+            except TimedOut:
+                continue  # a long poll with nothing to deliver
+            except InvalidToken:
+                logger.critical("Zalo Bot rejected ZALO_BOT_TOKEN; stopping")
+                stop.set()
+                return
+            except Exception as exc:  # noqa: BLE001 - network or API trouble: back off and poll again
+                hint = " (is a webhook set? polling needs it deleted)" if isinstance(exc, Conflict) else ""
+                logger.warning("getUpdates failed: %s%s; retrying in %.0f s", exc, hint, delay)
+                await _sleep(stop, delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            delay = 1.0
+            if update is None or update.message is None:
+                continue
+            try:
+                fresh = await self.state.first_time(INPUT_CHANNEL, str(update.message.message_id))
+            except Exception:  # noqa: BLE001 - Redis away: better answer twice than not at all
+                logger.warning("Cannot check for a repeated update; handling it", exc_info=True)
+                fresh = True
+            if fresh:
+                self.spawn(self.process(update))
+
+    # -- one update --------------------------------------------------------------------------------------------------
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run in the background, keeping a reference (so the task is not collected) until it ends."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("Handling a Zalo Bot update failed", exc_info=task.exception())
+
+    async def drain(self, timeout: float = SHUTDOWN_GRACE_S) -> None:
+        """Wait for updates being handled (on shutdown)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def process(self, update: Update) -> None:
+        """Text goes to the Relay (a number picks a shown choice); anything else gets a polite "text only"."""
+        message = update.message
+        conv = f"{PREFIX}:{message.chat.id}"
+        event = str(update.api_kwargs.get("event_name") or (TEXT_EVENT if message.text else ""))
+        async with self._in_order(conv):
+            if event == TEXT_EVENT:
+                text = (message.text or "").strip()
+                if text:
+                    await self.relay.incoming(conv, await self._choice_or_text(conv, text))
+                return
+            await self._non_text(conv, event)
+
+    async def _choice_or_text(self, conv: str, text: str) -> str:
+        """ "2" after a numbered list means the second choice's payload; while a volunteer helps it is just "2"."""
+        choices = await self.state.choices(conv)
+        if not choices or await self.relay.tickets.active_for(conv):
+            return text
+        number = pick_number(text, len(choices))
+        return choices[number - 1] if number else text
+
+    async def _non_text(self, conv: str, event: str) -> None:
+        await self.state.touch_inbound(conv)
+        ticket = await self.relay.tickets.active_for(conv)
+        if ticket:
+            # the volunteer should know something was sent that they cannot see
+            what = NON_TEXT_NOTES.get(event, "tin nhắn không phải chữ")
+            await self.relay.bus.to_team("resident_message", ticket.id, f"[Người dân gửi {what}, kênh chỉ chuyển chữ]")
+        # Relay._send queues the reply in the outbox if Zalo cannot take it now
+        await self.relay._send(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input", "problem": "non_text"})])
+
+    @contextlib.asynccontextmanager
+    async def _in_order(self, conv: str) -> AsyncIterator[None]:
+        """One conversation's messages are handled one after another, in arrival order."""
+        lock, users = self._order.setdefault(conv, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                self._order.pop(conv, None)
+
+    # -- out ---------------------------------------------------------------------------------------------------------
+    async def deliver(self, conv: str, replies: list[Reply]) -> None:
+        """Send replies as plain text (choices numbered, long texts split); raises if Zalo cannot take them now."""
+        chat_id = conv.split(":", 1)[1]
+        shown: list[str] | None = None
+        parts: list[str] = []
+        for reply in replies:
+            text = reply.text.strip()
+            if reply.buttons:
+                choices = numbered_choices(reply.buttons)
+                text = f"{text}\n\n{choices}" if text else choices
+                shown = [b.payload for b in reply.buttons]
+            parts.extend(split_text(text, MAX_CHARS))
+        # saved before sending, so a quick "2" already finds them
+        if shown is not None:
+            await self.state.save_choices(conv, shown)
+        elif any(r.kind not in NOTICE_KINDS for r in replies):
+            await self.state.save_choices(conv, [])
+        for part in parts:
+            await self.send_text(chat_id, part)
+
+    async def send_text(self, chat_id: str, text: str) -> None:
+        """sendMessage with retries on network errors, 5xx and rate limits; PermanentFailure when Zalo refuses."""
+        attempts = len(self.send_backoff) + 1
+        for attempt in range(attempts):
+            try:
+                sent = await self.bot.send_message(chat_id, text)
+            except (BadRequest, Forbidden) as exc:
+                # 400/403: the chat is gone or blocked the bot; retrying cannot help
+                raise PermanentFailure(f"Zalo Bot refused a message: {exc.__class__.__name__}") from exc
+            except InvalidToken:
+                raise  # configuration: the outbox keeps the message until the token is fixed
+            except RetryAfter as exc:
+                if attempt == attempts - 1:
+                    raise
+                wait = min(float(exc.retry_after), self.max_retry_after)
+                logger.warning("Zalo Bot rate limit; retrying in %.1f s", wait)
+            except ZaloError as exc:  # NetworkError, TimedOut, 5xx, unreadable answers
+                if attempt == attempts - 1:
+                    raise
+                wait = self.send_backoff[attempt]
+                logger.warning("sendMessage failed (%s); retry %d in %.1f s", exc, attempt + 1, wait)
+            else:
+                if sent is not None:
+                    return
+                # HTTP 200 without a result: `ok` was false; retry, then give up on this message
+                if attempt == attempts - 1:
+                    raise PermanentFailure("Zalo Bot answered sendMessage without a result")
+                wait = self.send_backoff[attempt]
+            await asyncio.sleep(wait)
+
+    async def aclose(self) -> None:
+        await self.relay.rasa.aclose()
+
+
+async def register_webhook(bot: Bot, url: str, secret: str) -> None:
+    """Point Zalo at our webhook. `Bot.set_webhook` calls asyncio.run() and fails in a running loop: use the
+    coroutine underneath it."""
+    if not url.startswith("https://"):
+        raise SettingsError(f"ZALO_BOT_WEBHOOK_URL must be an https:// URL, got {url!r}")
+    if not await bot._set_webhook_async(url, secret):
+        raise RuntimeError("Zalo Bot did not accept the webhook URL")
+    info = await bot._get_webhook_info_async()
+    logger.info("Zalo Bot webhook set to %s", getattr(info, "url", url))
+
+
+async def serve(settings: ZaloBotSettings, common: CommonSettings, webhook_url: str = "",
+                stop: asyncio.Event | None = None) -> None:
+    """Run the gateway until `stop` is set (SIGINT/SIGTERM when run as a program)."""
+    stop = stop or asyncio.Event()
+    redis = aioredis.Redis.from_url(common.redis_url, decode_responses=True)
+    bot = Bot(settings.token, settings.api_base)
+    await bot.initialize()  # getMe: a wrong token fails here, at start-up
+    gateway = ZaloBotGateway(bot, redis, common.rasa_url, secret=settings.webhook_secret,
+                             rasa_timeout_s=common.rasa_timeout_s)
+    runner = web.AppRunner(gateway.app(), access_log=None)
+    try:
+        if settings.mode == "webhook" and webhook_url:
+            await register_webhook(bot, webhook_url, settings.webhook_secret)
+        await runner.setup()
+        await web.TCPSite(runner, common.host, settings.port).start()
+        logger.info("Zalo Bot gateway (%s) on http://%s:%s%s, Rasa at %s", settings.mode, common.host, settings.port,
+                    WEBHOOK_PATH if settings.mode == "webhook" else "/healthz", common.rasa_url)
+        background = [asyncio.create_task(gateway.relay.run(stop))]
+        if settings.mode == "polling":
+            background.append(asyncio.create_task(gateway.poll(stop)))
+        await stop.wait()
+        logger.info("Stopping: finishing the messages in hand")
+        await runner.shutdown()  # no new webhook calls
+        for task in background[1:]:
+            task.cancel()  # a long poll may be waiting 30 s
+        await gateway.drain()
+        await asyncio.gather(*background, return_exceptions=True)
+    finally:
+        await runner.cleanup()
+        await gateway.aclose()
+        await bot.shutdown()
+        await redis.aclose()
+
+
+def main() -> None:
+    """Read the settings (fail fast on a missing token or secret) and serve until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings, common = ZaloBotSettings.from_env(), CommonSettings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"Zalo Bot gateway: {exc}")
+    if "change-me" in settings.token or "change-me" in settings.webhook_secret:
+        sys.exit("Zalo Bot gateway: ZALO_BOT_TOKEN / ZALO_BOT_WEBHOOK_SECRET still hold the .env.example placeholders")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, common, os.environ.get("ZALO_BOT_WEBHOOK_URL", "").strip(), stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

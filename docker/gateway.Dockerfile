@@ -1,0 +1,31 @@
+# Channel gateways (bot/): the web widget, Zalo OA, Zalo Bot and Telegram, one image for all four; each compose
+# service picks its process with `command:`. A light image: aiohttp, redis, httpx and the two channel SDKs, plus the
+# pure helpers the gateways share with the action server (PII masking in actions/text.py, resident pseudonyms in
+# actions/feedback_store.py) — not torch or the retrieval index.
+#
+#   docker build -f docker/gateway.Dockerfile -t tro-ly-dich-vu-cong/gateway .      (from the repository root)
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app \
+    GATEWAY_HOST=0.0.0.0
+
+RUN groupadd --system --gid 1001 app \
+    && useradd --system --uid 1001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app
+
+WORKDIR /app
+
+# the pins live in requirements/app.txt only
+COPY requirements/app.txt requirements/app.txt
+RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot)(\[[a-z-]+\])?==' requirements/app.txt)
+
+COPY actions/__init__.py actions/text.py actions/feedback_store.py actions/settings.py actions/
+COPY bot/ bot/
+
+USER 1001:1001
+EXPOSE 8081 8082 8083 8084
+
+CMD ["python", "-m", "bot.web"]
