@@ -60,7 +60,7 @@ bench: train index  ## Measure latency, throughput, growth, cold start and memor
 	@$(APP_PY) tools/bench.py
 
 lint:  ## ruff and mypy on our own code
-	@.venv/app/bin/ruff check actions rasa_addons tools tests && .venv/app/bin/mypy actions
+	@.venv/app/bin/ruff check actions bot dashboard rasa_addons tools tests && .venv/app/bin/mypy actions bot dashboard
 
 # ---- Staff dashboard (dashboard/) ----------------------------------------------------------------------------------
 dashboard: setup  ## Start the staff dashboard on 127.0.0.1:8080 (REDIS_URL, default redis://127.0.0.1:6379/0)

@@ -33,6 +33,10 @@ def outbox(channel: str) -> str:
     return f"gw:out:{channel}"
 
 
+# conversation-id prefix → the channel name Rasa and the feedback log record (the dashboard groups by it)
+INPUT_CHANNELS = {"zb": "zalobot", "tg": "telegram"}
+
+
 def channel_of(conv: str) -> str:
     """`zalo:123` → `zalo`: the channel is the sender id's namespace."""
     return conv.split(":", 1)[0]
@@ -193,7 +197,8 @@ class Tickets:
     async def log(self, event: str, ticket: Ticket) -> None:
         """Append to `handoff:v1` (pseudonymous; never the raw user id)."""
         await self.redis.xadd(LOG_STREAM, {
-            "event": event, "ticket": ticket.id, "channel": ticket.channel, "commune": self.commune,
+            "event": event, "ticket": ticket.id, "channel": INPUT_CHANNELS.get(ticket.channel, ticket.channel),
+            "commune": self.commune,
             "topic": ticket.topic, "resident": self.pseudonym(ticket.conv), "at": f"{time.time():.3f}",
         }, maxlen=1_000_000, approximate=True)
 

@@ -9,7 +9,7 @@ from dashboard.metrics import ICT
 RATING_LABELS = {"hai_long": "Hài lòng", "binh_thuong": "Bình thường", "chua_hai_long": "Chưa hài lòng"}
 KIND_LABELS = {"rating": "Đánh giá", "comment": "Góp ý"}
 ACK_LABELS = {"received": "Đã tiếp nhận", "acted": "Đã xử lý"}
-CHANNEL_LABELS = {"zalo": "Zalo", "telegram": "Telegram", "web": "Trang web", "rest": "Web / thử nghiệm",
+CHANNEL_LABELS = {"zalo": "Zalo OA", "zalobot": "Zalo Bot", "telegram": "Telegram", "web": "Trang web", "rest": "Web / thử nghiệm",
                   "cmdline": "Dòng lệnh (thử nghiệm)"}
 EMPTY = "—"
 

@@ -153,7 +153,7 @@ class TelegramGateway:
         """The aiohttp app that receives Telegram's webhook calls."""
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/webhooks/telegram", self.webhook)
-        app.router.add_get("/healthz", lambda request: web.json_response({"ok": True}))
+        app.router.add_get("/healthz", self.health)
 
         async def lifecycle(app: web.Application) -> Any:
             await self.start()
@@ -162,6 +162,14 @@ class TelegramGateway:
 
         app.cleanup_ctx.append(lifecycle)
         return app
+
+    async def health(self, request: web.Request) -> web.Response:
+        """Up when Redis answers (tickets and streams live there)."""
+        try:
+            await self.redis.ping()
+        except Exception:  # noqa: BLE001 - reported, not raised
+            return web.json_response({"status": "redis unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")

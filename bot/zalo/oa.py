@@ -164,7 +164,12 @@ class ZaloOAGateway:
         await self.relay.rasa.aclose()
 
     async def health(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        """Up when Redis answers (dedupe keys, tickets and the outbox live there)."""
+        try:
+            await self.redis.ping()
+        except Exception:  # noqa: BLE001 - reported, not raised
+            return web.json_response({"status": "redis unavailable"}, status=503)
+        return web.json_response({"status": "ok"})
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the signature, answer at once, process in the background."""
