@@ -89,3 +89,17 @@ class GatewayState:
 
     async def held_conversations(self, prefix: str) -> list[str]:
         return sorted(c for c in (decode(x) for x in await self.redis.smembers("gw:held")) if c.startswith(prefix))
+
+
+def connect(url: str) -> Any:
+    """An async Redis client that rides out a Redis restart: failed commands reconnect and retry with backoff."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return aioredis.Redis.from_url(
+        url, decode_responses=True, health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError])

@@ -201,12 +201,12 @@ async def run_polling(gateway: TelegramGateway) -> None:
 
 def main() -> None:
     """Run the Telegram gateway (TELEGRAM_MODE=polling for development, webhook in production)."""
-    import redis.asyncio as aioredis
+    from bot.state import connect
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the bot token in URLs
     settings, common = TelegramSettings.from_env(), CommonSettings.from_env()
-    redis = aioredis.Redis.from_url(common.redis_url, decode_responses=True)
+    redis = connect(common.redis_url)
     gateway = TelegramGateway(settings, common, redis)
     if settings.mode == "webhook":
         logger.info("Telegram gateway (webhook) on %s:%s", common.host, settings.port)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
+from bot.state import connect
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 
@@ -15,7 +15,7 @@ def main() -> None:
     """Read the settings, connect to Redis lazily, and serve until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = WebSettings.from_env()
-    redis = aioredis.Redis.from_url(settings.common.redis_url, decode_responses=True)
+    redis = connect(settings.common.redis_url)
     app = create_app(settings, redis)
 
     async def close_redis(_: web.Application) -> None:

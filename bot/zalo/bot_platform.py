@@ -21,7 +21,6 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from zalo_bot import Bot, Update
 from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut, ZaloError
@@ -30,6 +29,7 @@ from bot.handoff import PermanentFailure, _sleep
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
+from bot.state import connect
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +285,7 @@ async def serve(settings: ZaloBotSettings, common: CommonSettings, webhook_url: 
                 stop: asyncio.Event | None = None) -> None:
     """Run the gateway until `stop` is set (SIGINT/SIGTERM when run as a program)."""
     stop = stop or asyncio.Event()
-    redis = aioredis.Redis.from_url(common.redis_url, decode_responses=True)
+    redis = connect(common.redis_url)
     bot = Bot(settings.token, settings.api_base)
     await bot.initialize()  # getMe: a wrong token fails here, at start-up
     gateway = ZaloBotGateway(bot, redis, common.rasa_url, secret=settings.webhook_secret,

@@ -228,11 +228,11 @@ class ZaloOAGateway:
 
 def main() -> None:
     """Run the Zalo OA gateway until interrupted."""
-    import redis.asyncio as aioredis
+    from bot.state import connect
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings, common = ZaloOASettings.from_env(), CommonSettings.from_env()
-    gateway = ZaloOAGateway(settings, common, aioredis.Redis.from_url(common.redis_url, decode_responses=True))
+    gateway = ZaloOAGateway(settings, common, connect(common.redis_url))
     logger.info("Zalo OA gateway on %s:%s (Rasa %s)", common.host, settings.port, common.rasa_url)
     web.run_app(gateway.app(), host=common.host, port=settings.port, print=None)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import redis
-import redis.asyncio as aioredis
 
+from bot.state import connect
 from bot.telegram.gateway import TelegramGateway
 from bot.zalo.oa import ZaloOAGateway
 from tests.auxil.fake_telegram import FakeTelegram
@@ -71,7 +71,7 @@ def gateway_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 async def test_zalo_resident_handed_to_a_telegram_volunteer_with_real_rasa(
         stack: str, redis_db: redis.Redis, gateway_redis: RedisServer) -> None:
-    client = aioredis.Redis.from_url(gateway_redis.url, decode_responses=True)
+    client = connect(gateway_redis.url)
     settings = common(stack, gateway_redis.url)
     async with FakeZaloOA() as zalo_api, FakeTelegram(forum=True) as tg_api:
         tg_api.members[VOLUNTEER] = "member"
