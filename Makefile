@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram
+.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policie
 
 bench: train index  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa
 	@$(APP_PY) tools/bench.py
+
+bench-gateways: setup  ## Zalo OA webhook under load (fake Rasa and Zalo, real gateway and Redis): time to HTTP 200, delivery rate
+	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/bench_gateways.py
 
 lint:  ## ruff and mypy on our own code
 	@.venv/app/bin/ruff check actions bot dashboard rasa_addons tools tests && .venv/app/bin/mypy actions bot dashboard

@@ -91,15 +91,17 @@ class GatewayState:
         return sorted(c for c in (decode(x) for x in await self.redis.smembers("gw:held")) if c.startswith(prefix))
 
 
-def connect(url: str) -> Any:
-    """An async Redis client that rides out a Redis restart: failed commands reconnect and retry with backoff."""
+def connect(url: str, max_connections: int = 64) -> Any:
+    """An async Redis client for a gateway: a bounded pool that waits for a free connection (instead of failing
+    under a burst of residents), and commands that reconnect and retry with backoff when Redis restarts."""
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    return aioredis.Redis.from_url(
-        url, decode_responses=True, health_check_interval=15,
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=20, decode_responses=True, health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
         retry_on_error=[RedisConnectionError, RedisTimeoutError])
+    return aioredis.Redis(connection_pool=pool)

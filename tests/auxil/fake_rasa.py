@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ class FakeRasa:
         self.script = script
         self.received: list[dict[str, Any]] = []
         self.down = False
+        self.delay_s = 0.0  # simulated thinking time (benchmarks)
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         self.server = TestServer(app, host="127.0.0.1")
@@ -50,6 +52,8 @@ class FakeRasa:
             return web.json_response([{"text": "busy", "custom": {"kind": "error"}}], status=503)
         body = await request.json()
         self.received.append(body)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         replies = self.script(body["sender"], body["message"])
         return web.json_response([{"recipient_id": body["sender"], **r} for r in replies])
 
