@@ -1,4 +1,4 @@
-"""Shared fixtures for gateway tests: a real Redis (db 14, flushed) and a fake Rasa on loopback."""
+"""Shared fixtures for gateway tests: a real Redis (db 10, flushed) and a fake Rasa on loopback."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from tests.auxil.fake_rasa import FakeRasa
 
-GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/14")
+GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The web gateway's API against a fake Rasa on loopback and a real Redis (db 14)."""
+"""The web gateway's API against a fake Rasa on loopback and a real Redis (db 10)."""
 
 from __future__ import annotations
 

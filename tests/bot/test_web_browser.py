@@ -1,6 +1,6 @@
 """The web widget in headless Debian Chromium (Playwright drives /usr/bin/chromium; no browser is downloaded).
 
-The web app runs on a free loopback port in the test's event loop, against a fake Rasa and the real Redis (db 14).
+The web app runs on a free loopback port in the test's event loop, against a fake Rasa and the real Redis (db 10).
 """
 
 from __future__ import annotations

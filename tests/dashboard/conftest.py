@@ -1,4 +1,4 @@
-"""Fixtures of the dashboard tests: the offline guard and a real Redis on db 13 for integration tests."""
+"""Fixtures of the dashboard tests: the offline guard and a real Redis on db 11 for integration tests."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from actions.feedback_store import FeedbackRecord
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/13"  # db 13 belongs to these tests: flushed before and after each one
+TEST_REDIS_URL = "redis://127.0.0.1:6379/11"  # db 11 belongs to these tests: flushed before and after each one
 SECRET = "test-secret-" + "x" * 40
 PASSWORD = "mat-khau-thu-nghiem"
 

@@ -1,4 +1,4 @@
-"""The dashboard in a real browser (the system's Chromium through Playwright) against a real Redis (db 13)."""
+"""The dashboard in a real browser (the system's Chromium through Playwright) against a real Redis (db 11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The web app against a real Redis (db 13): every staff route protected, CSRF on every POST, login limits,
+"""The web app against a real Redis (db 11): every staff route protected, CSRF on every POST, login limits,
 acknowledgements reaching the public page, escaping, exports."""
 
 from __future__ import annotations
