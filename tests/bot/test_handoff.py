@@ -59,13 +59,6 @@ async def world(request: Any, aredis: Any, fake_rasa: FakeRasa) -> AsyncIterator
         await zalo.close()
 
 
-def thread_of(world: World, card: dict[str, Any]) -> dict[str, Any]:
-    """Where a volunteer writes for this ticket: in its forum topic, or as a reply to its card."""
-    if card.get("message_thread_id"):
-        return {"thread": int(card["message_thread_id"])}
-    return {"reply_to": world.tg_api.calls.index(("sendMessage", card)) + 100}
-
-
 async def open_ticket(world: World) -> tuple[dict[str, Any], int, dict[str, Any]]:
     await world.resident_says("cho tôi gặp người thật")
     cards = await eventually(lambda: [m for m in world.team_messages() if "Phiếu #" in m["text"]], what="a ticket")
@@ -76,10 +69,13 @@ async def open_ticket(world: World) -> tuple[dict[str, Any], int, dict[str, Any]
 
 
 async def _message_id_of(world: World, card: dict[str, Any]) -> int:
-    """The message id the fake gave the card (ids are handed out in call order)."""
-    ticket = await world.telegram.relay.tickets.get("1")
-    assert ticket is not None and ticket.team_message
-    return int(ticket.team_message)
+    """The card's message id, once the gateway has linked it to the ticket (just after Telegram answered)."""
+
+    async def linked() -> str:
+        ticket = await world.telegram.relay.tickets.get("1")
+        return ticket.team_message if ticket else ""
+
+    return int(await eventually(linked, what="the ticket linked to its card"))
 
 
 async def test_the_full_handoff_round_trip(world: World, aredis: Any) -> None:

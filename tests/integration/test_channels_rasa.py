@@ -116,7 +116,8 @@ async def test_zalo_resident_handed_to_a_telegram_volunteer_with_real_rasa(
             assert len(zalo_api.messages) == before  # the bot stayed silent
 
             # the volunteer claims and answers; the resident gets it on Zalo
-            card_id = int((await client.hget(f"gw:ticket:{ticket_id}", "team_message")) or 0)
+            card_id = int(await eventually(lambda: client.hget(f"gw:ticket:{ticket_id}", "team_message"),
+                                           what="the ticket linked to its card"))
             await volunteer(tg_api.button(VOLUNTEER, "Minh", f"t:claim:{ticket_id}", card_id))
             await volunteer(tg_api.group_text(VOLUNTEER, "Minh", "Bác bấm Gửi lại mã giúp cháu nhé", thread=thread))
             await eventually(lambda: any("Gửi lại mã" in t for t in zalo_api.texts(user)), timeout=30,
