@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 
 from bot.handoff import TEAM_STREAM, consume
+from bot.health import redis_health
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
@@ -153,7 +154,7 @@ class TelegramGateway:
         """The aiohttp app that receives Telegram's webhook calls."""
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/webhooks/telegram", self.webhook)
-        app.router.add_get("/healthz", self.health)
+        app.router.add_get("/healthz", redis_health(self.redis))
 
         async def lifecycle(app: web.Application) -> Any:
             await self.start()
@@ -162,14 +163,6 @@ class TelegramGateway:
 
         app.cleanup_ctx.append(lifecycle)
         return app
-
-    async def health(self, request: web.Request) -> web.Response:
-        """Up when Redis answers (tickets and streams live there)."""
-        try:
-            await self.redis.ping()
-        except Exception:  # noqa: BLE001 - reported, not raised
-            return web.json_response({"status": "redis unavailable"}, status=503)
-        return web.json_response({"status": "ok"})
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")

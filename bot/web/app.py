@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.health import redis_health
 from bot.relay import Deliver, Relay, build_relay
 from bot.render import Reply
 from bot.web.settings import WebSettings
@@ -221,15 +222,6 @@ async def inbox(request: web.Request) -> web.Response:
     return _ok({"replies": replies, "handoff": handoff})
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """Alive, and Redis answers (Rasa being down is handled: messages are held and retried)."""
-    try:
-        await request.app[REDIS].ping()
-    except Exception:  # noqa: BLE001
-        return web.json_response({"status": "redis unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
-
-
 def _static(name: str, content_type: str, page: bool = False) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     path = STATIC_DIR / name
 
@@ -288,6 +280,6 @@ def create_app(settings: WebSettings, redis: Any, relay_factory: RelayFactory | 
     app.router.add_post("/api/chat", chat)
     # no HEAD: reading the inbox empties it
     app.router.add_get("/api/inbox", inbox, allow_head=False)
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz", redis_health(redis))
     app.cleanup_ctx.append(_background)
     return app

@@ -26,6 +26,7 @@ from zalo_bot import Bot, Update
 from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut, ZaloError
 
 from bot.handoff import PermanentFailure, _sleep
+from bot.health import redis_health
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
@@ -73,17 +74,10 @@ class ZaloBotGateway:
     def app(self) -> web.Application:
         """/healthz always; the webhook route only when a secret is set (webhook mode)."""
         app = web.Application(client_max_size=256 * 1024)
-        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/healthz", redis_health(self.redis))
         if self.secret:
             app.router.add_post(WEBHOOK_PATH, self.webhook)
         return app
-
-    async def healthz(self, request: web.Request) -> web.Response:
-        try:
-            await self.redis.ping()
-        except Exception:  # noqa: BLE001 - reported, not raised
-            return web.json_response({"status": "redis unavailable"}, status=503)
-        return web.json_response({"status": "ok"})
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the secret, parse, drop repeats, answer 200 at once; the work runs in a background task."""

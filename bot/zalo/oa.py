@@ -21,6 +21,7 @@ import httpx
 from aiohttp import web
 
 from bot.handoff import PermanentFailure
+from bot.health import redis_health
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, ZaloOASettings
@@ -149,7 +150,7 @@ class ZaloOAGateway:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024)
         app.router.add_post("/webhooks/zalo-oa", self.webhook)
-        app.router.add_get("/healthz", self.health)
+        app.router.add_get("/healthz", redis_health(self.redis))
         app.cleanup_ctx.append(self._background)
         return app
 
@@ -162,14 +163,6 @@ class ZaloOAGateway:
             await asyncio.wait(self._tasks, timeout=10)
         await asyncio.wait_for(runner, timeout=10)
         await self.relay.rasa.aclose()
-
-    async def health(self, request: web.Request) -> web.Response:
-        """Up when Redis answers (dedupe keys, tickets and the outbox live there)."""
-        try:
-            await self.redis.ping()
-        except Exception:  # noqa: BLE001 - reported, not raised
-            return web.json_response({"status": "redis unavailable"}, status=503)
-        return web.json_response({"status": "ok"})
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the signature, answer at once, process in the background."""
