@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from dataclasses import replace
 from typing import Any
@@ -28,11 +29,13 @@ FEEDBACK_FAILED_TEXT = (
 
 
 RATING_QUESTION = "Bạn có hài lòng với hướng dẫn này không?"
-RATING_BUTTONS = [
-    {"title": "Hài lòng", "payload": '/rate{"rating": "hai_long"}'},
-    {"title": "Bình thường", "payload": '/rate{"rating": "binh_thuong"}'},
-    {"title": "Chưa hài lòng", "payload": '/rate{"rating": "chua_hai_long"}'},
-]
+RATING_TITLES = {"hai_long": "Hài lòng", "binh_thuong": "Bình thường", "chua_hai_long": "Chưa hài lòng"}
+# A rating answers the one question the bot asked (slot rating_pending): once, within this time.
+RATING_TTL_S = 2 * 86400
+RATING_STALE_TEXT = (
+    "Cảm ơn bạn. Câu hỏi đánh giá này đã được trả lời hoặc đã cũ nên mình không ghi lại nữa. "
+    "Bạn muốn góp ý thì cứ nhắn cho mình nhé."
+)
 RATING_THANKS = {
     "hai_long": "Cảm ơn bạn! Bạn muốn góp ý thêm điều gì, cứ nhắn cho mình nhé.",
     "binh_thuong": "Cảm ơn bạn. Mình cần làm gì để tốt hơn? Bạn nhắn góp ý giúp mình nhé.",
@@ -40,9 +43,43 @@ RATING_THANKS = {
 }
 
 
-def rating_question(context: dict[str, Any]) -> dict[str, Any]:
-    """The one satisfaction question (with buttons), asked after a finished walkthrough."""
-    return {"text": RATING_QUESTION, "buttons": RATING_BUTTONS, "custom": {"kind": "rating_question", **context}}
+def rating_buttons(question_id: str) -> list[dict[str, str]]:
+    """The three answers, each bound to the question it answers (`q`), so an old or copied button is refused."""
+    return [{"title": title, "payload": f'/rate{{"rating": "{rating}", "rating_q": "{question_id}"}}'}
+            for rating, title in RATING_TITLES.items()]
+
+
+def rating_question(context: dict[str, Any], question_id: str = "",
+                    text: str = RATING_QUESTION) -> dict[str, Any]:
+    """The one satisfaction question (with buttons bound to `question_id`)."""
+    return {"text": text, "buttons": rating_buttons(question_id or new_question_id()),
+            "custom": {"kind": "rating_question", **context}}
+
+
+def new_question_id() -> str:
+    """A random id for one rating question (12 URL-safe characters, fits any button payload)."""
+    return secrets.token_urlsafe(9)
+
+
+def ask_rating(dispatcher: CollectingDispatcher, context: dict[str, Any], about: str,
+               text: str = RATING_QUESTION) -> list[EventType]:
+    """Ask the satisfaction question and remember it as the one a rating may answer (slot rating_pending)."""
+    question_id = new_question_id()
+    question = rating_question(context, question_id, text)
+    dispatcher.utter_message(text=question["text"], buttons=question["buttons"], json_message=question["custom"])
+    pending = {"q": question_id, "about": about, "asked_at": time.time(), "context": context}
+    return [SlotSet("rating_pending", pending)]
+
+
+def pending_rating(tracker: Tracker, now: float | None = None) -> dict[str, Any] | None:
+    """The rating question still waiting for an answer, unless it expired."""
+    pending = tracker.get_slot("rating_pending")
+    if not isinstance(pending, dict) or not pending.get("q"):
+        return None
+    asked_at = float(pending.get("asked_at") or 0)
+    if (now or time.time()) - asked_at > RATING_TTL_S:
+        return None
+    return pending
 
 
 ANSWER_RATING_QUESTION = "Câu trả lời vừa rồi có giúp được bạn không?"
@@ -129,28 +166,54 @@ class ActionFeedback(Action):
 
 
 class ActionRate(Action):
-    """Store a tapped satisfaction rating with what it rates, then invite a comment."""
+    """Store a satisfaction rating for the question the bot asked (once, before it expires), then invite a comment.
+
+    Ratings are what a commune reports (the 90 % / 95 % target), so a rating is accepted only as the answer to a
+    question actually asked: its buttons carry that question's id, a typed rating answers the open question, and
+    the question is closed once answered. A typed `/rate{…}`, an old button or a second tap is thanked, not stored.
+    """
 
     def name(self) -> str:
         return "action_rate"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
-        rating = str(entities.get("rating") or "")
+        rating, question_id = str(entities.get("rating") or ""), str(entities.get("rating_q") or "")
+        pending = pending_rating(tracker)
+        if pending is None or (question_id and question_id != pending["q"]):
+            dispatcher.utter_message(text=RATING_STALE_TEXT,
+                                     json_message={"kind": "feedback", "stored": False, "reason": "no_question"})
+            return [SlotSet("rating_pending", None)] if tracker.get_slot("rating_pending") else []
         if rating not in RATINGS:
-            dispatcher.utter_message(text=RATING_QUESTION, buttons=RATING_BUTTONS,
-                                     json_message={"kind": "rating_question"})
+            # the same open question again, with the same id
+            question = rating_question(pending.get("context") or {}, pending["q"])
+            dispatcher.utter_message(text=question["text"], buttons=question["buttons"],
+                                     json_message=question["custom"])
             return []
         try:
-            entry_id = get_feedback_store().add(record_from(tracker, "rating", rating))
+            record = record_for_rating(tracker, rating, pending)
+            entry_id = get_feedback_store().add(record, once=f"rating:{pending['q']}")
         except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
             logger.exception("Could not store a rating")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
             return []
         dispatcher.utter_message(text=RATING_THANKS[rating],
                                  json_message={"kind": "feedback", "rating": rating, "stored": True, "id": entry_id})
-        # what was rated is settled: a later rating is about something new
-        return [SlotSet("last_walkthrough", None), SlotSet("handoff_requested", False)]
+        # what was rated is settled: the question is closed, a later rating is about something new
+        return [SlotSet("rating_pending", None), SlotSet("last_walkthrough", None),
+                SlotSet("handoff_requested", False)]
+
+
+def record_for_rating(tracker: Tracker, rating: str, pending: dict[str, Any]) -> FeedbackRecord:
+    """A rating record about what the question asked about: a walkthrough, an answer or a volunteer's help."""
+    context = pending.get("context") or {}
+    about = pending.get("about")
+    walkthrough = dict(context) if about == "walkthrough" else {}
+    if walkthrough:
+        walkthrough["finished"] = True
+    record = record_from(tracker, "rating", rating)
+    return replace(record, walkthrough=walkthrough, volunteer=about == "handoff",
+                   topic=str(context.get("guide_id") or record.topic or ""))
 
 
 class ActionThank(Action):
@@ -164,7 +227,5 @@ class ActionThank(Action):
         if answer is None:
             dispatcher.utter_message(text=THANK_TEXT, json_message={"kind": "smalltalk"})
             return []
-        dispatcher.utter_message(text=ANSWER_RATING_QUESTION, buttons=RATING_BUTTONS,
-                                 json_message={"kind": "rating_question", "about": "answer",
-                                               "guide_id": answer.get("guide_id", "")})
-        return []
+        return ask_rating(dispatcher, {"about": "answer", "guide_id": answer.get("guide_id", "")}, "answer",
+                          ANSWER_RATING_QUESTION)

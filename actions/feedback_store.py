@@ -20,6 +20,16 @@ from actions.text import mask_pii, truncate
 
 STREAM = "feedback:v1"
 COMMENT_KEY = "feedback:comment:{id}"
+# An entry that must be stored at most once (a rating answers one question): its id, kept a few days.
+ONCE_KEY = "feedback:once:{key}"
+ONCE_TTL_S = 3 * 86400
+_ADD_ONCE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+redis.call('SET', KEYS[1], id, 'EX', tonumber(ARGV[1]))
+return id
+"""
 MAX_COMMENT_CHARS = 2000
 RATINGS = ("hai_long", "binh_thuong", "chua_hai_long")  # "satisfied" means hai_long, as on the national portal
 
@@ -70,6 +80,7 @@ class RedisLike(Protocol):
     def xrange(self, name: str, min: str = "-", max: str = "+", count: int | None = None) -> Any: ...
     def set(self, name: str, value: str, ex: int | None = None) -> Any: ...
     def get(self, name: str) -> Any: ...
+    def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any: ...
 
 
 class FeedbackStore:
@@ -81,11 +92,23 @@ class FeedbackStore:
         self.redis = redis
         self.retention_s = retention_days * 86400
 
-    def add(self, record: FeedbackRecord, comment: str = "") -> str:
-        """Store a record (and its masked comment); return the stream entry id."""
+    def add(self, record: FeedbackRecord, comment: str = "", once: str = "") -> str:
+        """Store a record (and its masked comment); return the stream entry id.
+
+        With `once`, the record is stored only the first time that key is given (checked and written atomically in
+        Redis); later calls return the first entry's id. A rating retried after a failure is never counted twice.
+        """
         if record.kind == "rating" and record.rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, got {record.rating!r}")
-        entry_id = self.redis.xadd(STREAM, record.fields())
+        if once:
+            key = ONCE_KEY.format(key=once)
+            if isinstance(self.redis, MemoryRedis):
+                entry_id = self.redis.xadd_once(key, STREAM, record.fields())
+            else:
+                flat = [item for pair in record.fields().items() for item in pair]
+                entry_id = self.redis.eval(_ADD_ONCE, 2, key, STREAM, ONCE_TTL_S, *flat)
+        else:
+            entry_id = self.redis.xadd(STREAM, record.fields())
         entry_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
         if comment.strip():
             text = truncate(mask_pii(comment.strip()), MAX_COMMENT_CHARS)
@@ -126,6 +149,11 @@ class MemoryRedis:
         entry_id = f"{ms}-{seq}"
         self.entries.append((entry_id, dict(fields)))
         return entry_id
+
+    def xadd_once(self, key: str, name: str, fields: dict[str, str]) -> str:
+        if key not in self.values:
+            self.values[key] = self.xadd(name, fields)
+        return self.values[key]
 
     def xrange(self, name: str, min: str = "-", max: str = "+", count: int | None = None) -> list[Any]:
         low = -1 if min == "-" else int(min.split("-")[0])

@@ -20,6 +20,9 @@ HANDOFF_CLOSED_TEXT = (
 )
 
 
+HANDOFF_RATING_QUESTION = "Bạn có hài lòng với sự hỗ trợ vừa rồi không?"
+
+
 class ActionHandoff(Action):
     """Tell the resident a person will take over, and flag the conversation for the gateways."""
 
@@ -46,12 +49,10 @@ class ActionHandoffClosed(Action):
         return "action_handoff_closed"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        from actions.feedback import rating_question
+        from actions.feedback import ask_rating
 
         ticket = str(((tracker.latest_message or {}).get("metadata") or {}).get("ticket") or "")
         dispatcher.utter_message(text=HANDOFF_CLOSED_TEXT, json_message={"kind": "handoff_closed", "ticket": ticket})
-        question = rating_question({"about": "handoff", "ticket": ticket})
-        question["text"] = "Bạn có hài lòng với sự hỗ trợ vừa rồi không?"
-        dispatcher.utter_message(text=question["text"], buttons=question["buttons"], json_message=question["custom"])
-        # the rating that follows is recorded with volunteer=True (handoff_requested stays set until then)
-        return [SlotSet("last_walkthrough", None)]
+        # the rating that answers this question is recorded with volunteer=True
+        asked = ask_rating(dispatcher, {"about": "handoff", "ticket": ticket}, "handoff", HANDOFF_RATING_QUESTION)
+        return [SlotSet("last_walkthrough", None), *asked]

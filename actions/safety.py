@@ -16,6 +16,7 @@ REPLIES = {
     "no_text": "Mình chỉ đọc được chữ. Bạn gõ câu hỏi bằng chữ giúp mình nhé, ví dụ: \"kích hoạt VNeID thế nào?\"",
     "too_long": "Tin nhắn dài quá, mình đọc không hết. Bạn viết ngắn gọn việc cần hỏi trong một hai câu giúp mình nhé.",
     "non_text": "Mình chỉ đọc được tin nhắn chữ, chưa xem được ảnh, âm thanh hay tệp. Bạn gõ câu hỏi bằng chữ giúp mình nhé.",
+    "code": "Mình chưa hiểu tin nhắn này. Bạn gõ câu hỏi bằng lời thường giúp mình nhé, ví dụ: \"làm căn cước mất bao lâu?\"",
 }
 
 

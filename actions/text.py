@@ -6,6 +6,8 @@ normaliser component, the action server (Python 3.11) through retrieval.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -34,13 +36,45 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 _TOKEN = re.compile(r"[0-9a-z]+")
-_ZERO_WIDTH = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+# Invisible characters that split or glue words without showing: zero-width space/joiners, LRM/RLM, word joiner,
+# invisible operators, byte-order mark, soft hyphen, Mongolian vowel separator. (Dropping ZWJ splits emoji sequences
+# like 👨‍👩‍👧 into their parts, which is fine.)
+_ZERO_WIDTH_CHARS = "\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff"
+# Bidi embeddings, overrides and isolates (and the Arabic letter mark) can make a message read differently from
+# what it holds: a volunteer must see the characters in order.
+_BIDI_CHARS = "\u061c\u202a-\u202e\u2066-\u2069"
+
+# A str can hold a UTF-16 pair as two code points (JSON "\\ud83d\\ude00" decoded leniently): rejoin it, keep the emoji.
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+# CR, CRLF, NEL and the Unicode line/paragraph separators are line breaks a resident typed: keep them as "\n".
+_LINE_BREAK = re.compile("\r\n?|[\x85\u2028\u2029]")
+# Terminal colour codes ("\x1b[31m") pasted from a console: dropping only ESC would leave "[31m" behind.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# Non-characters are never valid in interchange: U+FDD0..U+FDEF and the last two code points of every plane.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    chr(plane | 0xFFFE) + chr(plane | 0xFFFF) for plane in range(0, 0x110000, 0x10000)
+)
+# Lone surrogates make .encode() raise; C0/C1 controls (but \t and \n) only ever come from machines or bad copies.
+_UNWANTED = re.compile(f"[\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f{_ZERO_WIDTH_CHARS}{_BIDI_CHARS}{_NONCHARACTERS}]")
+
+
+def clean(text: str) -> str:
+    """Make incoming text safe: drop surrogates, controls, bidi and zero-width characters, NFC; keep line breaks."""
+    text = _SURROGATE_PAIR.sub(_join_surrogates, text)
+    text = _LINE_BREAK.sub("\n", text)
+    text = _ANSI_ESCAPE.sub("", text)
+    return unicodedata.normalize("NFC", _UNWANTED.sub("", text))
+
+
+def _join_surrogates(match: re.Match[str]) -> str:
+    """The astral character a high/low surrogate pair encodes."""
+    high, low = (ord(ch) for ch in match.group())
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
 
 
 def nfc(text: str) -> str:
-    """NFC-normalise, drop zero-width characters and collapse whitespace."""
-    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
-    return " ".join(text.split())
+    """Clean the text (see clean()) and collapse all whitespace, line breaks included, to single spaces."""
+    return " ".join(clean(text).split())
 
 
 def fold(text: str) -> str:
@@ -82,7 +116,8 @@ _SEP = r"[ .\-]?"
 # Digit runs glued to letters, dots or dashes belong to codes (dossier "H09-240228-0005", dates), not to people.
 _START = r"(?<![\w.\-+])"
 _END = r"(?![\w]|[.\-]\d)"
-_MONEY = r"(?!\s?(?:đồng|dong\b|đ\b|d\b|₫|vnđ|vnd|k\b|nghìn|nghin|ngàn|ngan|triệu|trieu|tr\b|usd|\$))"
+_UNIT = r"\s?(?:đồng|dong\b|đ\b|d\b|₫|vnđ|vnd|k\b|nghìn|nghin|ngàn|ngan|triệu|trieu|tr\b|usd|\$)"
+_MONEY = r"(?!" + _UNIT + ")"
 _CCCD = re.compile(_START + r"\d(?:" + _SEP + r"\d){11}" + _END)
 _PHONE = re.compile(r"(?<![\w.\-])(?:\+?84|0)(?:" + _SEP + r"\d){9}" + _END)
 _CMND = re.compile(_START + r"\d{9}" + _END + _MONEY, re.IGNORECASE)
@@ -94,18 +129,127 @@ _BARE_CODE = re.compile(r"\s*\d(?:[ .]?\d){3,7}\s*")
 _NEAR_AFTER, _NEAR_BEFORE = 30, 12
 _HOTLINE = re.compile(r"1[89]00")
 
+# A whole run of digits, single spaces/dots/dashes between them. Found whole (no trailing assertion to backtrack
+# from), so a rule can never take the first 12 digits of a 16-digit card and leave the rest.
+_DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
+_GLUED_BEFORE = re.compile(r"[\w.\-+]")
+_GLUED_AFTER = re.compile(r"\w")
+_UNIT_AFTER = re.compile(_UNIT, re.IGNORECASE)
+_CARD_DIGITS = range(13, 20)
+# Bank account numbers: 6–19 digits within a few words after an account word (matched on folded text).
+_ACCOUNT_DIGITS = range(6, 20)
+_ACCOUNT_WORDS = re.compile(r"\b(?:so tai khoan|tai khoan ngan hang|stk|tk|account|acc)\b")
+# "tk"/"acc" also name a VNeID or dichvucong login, whose number is a phone or CCCD: those rules label it better.
+_NOT_BANK = re.compile(
+    r"\b(?:vneid|vnid|cccd|cmnd|can cuoc|dinh danh|sdt|so dien thoai|dien thoai|dt|otp|mat khau|mk|zalo|email"
+    r"|gmail|dvc|dich vu cong|dang nhap)\b"
+)
+_ACCOUNT_GAP_CHARS, _ACCOUNT_GAP_WORDS = 40, 4
+# Same sentence and no other number between the word and the account; a line break only when nothing else is between
+# ("STK:\n0123456789").
+_ACCOUNT_GAP = re.compile(r"[^\d?!;\n]*|[^\w?!;]*")
+_DATE = re.compile(r"\d{1,2}[.\-]\d{1,2}[.\-]\d{2,4}")
+
 
 def mask_pii(text: str) -> str:
-    """Replace CCCD/CMND numbers, phone numbers and OTP-like codes with placeholders before logging or storing."""
+    """Replace card, bank-account, CCCD/CMND, phone and other long numbers and OTP-like codes with PLACEHOLDERS."""
     if not text or not any(ch.isdigit() for ch in text):
         return text
     if _BARE_CODE.fullmatch(text):
         return "[MÃ]"
+    # bank numbers first: a 10-digit account starting with 0 would otherwise read as a phone, a card as a CCCD
+    text = _mask_bank_accounts(text)
+    text = _DIGIT_RUN.sub(_mask_long_number, text)
     text = _CCCD.sub("[CCCD]", text)
     text = _PHONE.sub("[SĐT]", text)
     text = _CMND.sub("[CMND]", text)
     text = _OTP.sub("[MÃ]", text)
     return _mask_near_otp_words(text)
+
+
+def _standalone(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is a number of its own: not glued to a code, not an amount of money."""
+    if start > 0 and _GLUED_BEFORE.match(text, start - 1):
+        return False
+    return not _GLUED_AFTER.match(text, end) and not _UNIT_AFTER.match(text, end)
+
+
+def _digits(run: str) -> str:
+    """The digits of a run, separators dropped."""
+    return "".join(ch for ch in run if ch.isdigit())
+
+
+def _luhn(digits: str) -> bool:
+    """The Luhn checksum every payment card number carries."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        value = unicodedata.decimal(ch, 0) * (2 if i % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _mask_long_number(match: re.Match[str]) -> str:
+    """A 13–19 digit run: [THẺ] when it passes Luhn, else [SỐ], always whole (half a number is still personal)."""
+    run = match.group()
+    if len(_digits(run)) not in _CARD_DIGITS or not _standalone(match.string, match.start(), match.end()):
+        return run
+    return "[THẺ]" if _luhn(_digits(run)) else "[SỐ]"
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """One character folded like fold() does: lowercase, đ→d, diacritics dropped (may be empty)."""
+    lowered = ch.lower()
+    lowered = lowered if len(lowered) == 1 else ch  # "İ".lower() is two characters: keep positions simple
+    decomposed = unicodedata.normalize("NFD", "d" if lowered == "đ" else lowered)
+    return "".join(c for c in decomposed if not "\u0300" <= c <= "\u036f")
+
+
+def _fold_with_positions(text: str) -> tuple[str, list[int]]:
+    """fold() without collapsing anything, plus where each folded character came from in `text`."""
+    chars: list[str] = []
+    positions: list[int] = []
+    for i, ch in enumerate(text):
+        folded = ch.lower() if ch.isascii() else _fold_char(ch)
+        chars.append(folded)
+        positions.extend([i] * len(folded))
+    return "".join(chars), positions
+
+
+def _mask_bank_accounts(text: str) -> str:
+    """A 6–19 digit number a few words after "stk"/"số tài khoản"/"tk"/"account" is a bank account: [STK]."""
+    folded, positions = _fold_with_positions(text)
+    word_ends = [m.end() for m in _ACCOUNT_WORDS.finditer(folded)]
+    if not word_ends:
+        return text
+    spans: list[tuple[int, int]] = []
+    for run in _DIGIT_RUN.finditer(folded):
+        digits = _digits(run.group())
+        if (
+            len(digits) not in _ACCOUNT_DIGITS
+            or not _standalone(folded, run.start(), run.end())
+            or _DATE.fullmatch(run.group())
+            or (_HOTLINE.match(digits) and len(digits) in (8, 10))
+        ):
+            continue
+        # only the words that end close enough before the number: a long message full of "tk" stays linear
+        start = run.start()
+        low, high = bisect.bisect_left(word_ends, start - _ACCOUNT_GAP_CHARS), bisect.bisect_right(word_ends, start)
+        if any(_is_account_gap(folded[end:start]) for end in word_ends[low:high]):
+            spans.append((positions[start], positions[run.end() - 1] + 1))
+    for start, end in reversed(spans):
+        text = text[:start] + "[STK]" + text[end:]
+    return text
+
+
+def _is_account_gap(gap: str) -> bool:
+    """True when the folded words between an account word and a number still tie them together."""
+    return (
+        len(gap) <= _ACCOUNT_GAP_CHARS
+        and _ACCOUNT_GAP.fullmatch(gap) is not None
+        and len(re.findall(r"\w+", gap)) <= _ACCOUNT_GAP_WORDS
+        and not _NOT_BANK.search(gap)
+    )
 
 
 def _near_otp_word(text: str) -> list[re.Match[str]]:
@@ -141,6 +285,9 @@ def contains_pii(text: str) -> bool:
     return mask_pii(text) != text
 
 
+# What mask_pii() puts in place of personal data: [MÃ] code, [SĐT] phone, [CCCD], [CMND], [THẺ] payment card,
+# [STK] bank account, [SỐ] other 13–19 digit number. A message left with only these carries no question.
+PLACEHOLDERS: tuple[str, ...] = ("[MÃ]", "[SĐT]", "[CCCD]", "[CMND]", "[THẺ]", "[STK]", "[SỐ]")
 # Messages longer than this are not a question we can answer well; the resident is asked to shorten them.
 MAX_MESSAGE_CHARS = 1500
 _TAG = re.compile(r"<[^>]{0,200}>")
@@ -153,17 +300,96 @@ def strip_tags(text: str) -> str:
 
 
 def input_problem(text: object) -> str | None:
-    """Why a message cannot be read ('empty', 'no_text', 'too_long', 'non_text'), or None when it is fine."""
+    """Why a message cannot be read ('empty', 'no_text', 'too_long', 'non_text', 'code'), or None when it is fine.
+
+    'code' is machine-like input (SQL, template or script probes, see looks_like_code): answered as bad input,
+    never matched against the guides.
+    """
     if not isinstance(text, str):
         return "non_text"
-    cleaned = nfc(strip_tags(text)).replace("[MÃ]", "").replace("[SĐT]", "").replace("[CCCD]", "")
+    cleaned = nfc(strip_tags(text))
+    for placeholder in PLACEHOLDERS:
+        cleaned = cleaned.replace(placeholder, "")
     if not cleaned.strip():
         return "empty"
     if len(text) > MAX_MESSAGE_CHARS:
         return "too_long"
     if not _LETTER.search(cleaned):
         return "no_text"
+    if looks_like_code(text):
+        return "code"
     return None
+
+
+# Machine-like input: injection and probe payloads that scanners and bored testers send. Every pattern needs
+# syntax a resident does not type (a quote before OR, "{{", "<script", "../../", "rm -rf"), never a lone English word
+# like "select" or "drop": telling a resident their question is garbage costs more than answering a probe politely.
+# What makes a template placeholder a probe: arithmetic, a dunder, a call, or an object templates expose.
+_PROBE = (
+    r"(?:\d+\s*[*+/-]\s*\d+|__\w+__|\w\(|jndi:|env:|sys:|java:"
+    r"|\b(?:config|self|request|lipsum|cycler|joiner|namespace|settings|constructor|runtime|process|class)\b)"
+)
+_FORMAT = r"%(?:\d+\$)?[sdnxp](?![^\W\d_])"
+_CODE_PATTERNS: tuple[str, ...] = (
+    # SQL: a quote closing a string, then a tautology ("' OR 1=1", "' or 'a'='a") or the end of the query
+    r"['\"`]\s*\)?\s*(?:or|and)\s+['\"`]?\w+['\"`]?\s*(?:=|like\b)\s*['\"`]?\w+",
+    r"\b(?:or|and)\s+(?P<n>\d+)\s*=\s*(?P=n)\b",
+    r"\w['\"`]\)?;?(?:--|/\*)\s*$",
+    r"\bunion\s+(?:all\s+)?select\b",
+    r"\bselect\s+(?:\*|[\w.]+(?:\s*,\s*[\w.]+)+|(?:count|concat|version|user|database)\s*\([^)]{0,40}\))\s+from\b",
+    r"\bselect\b.{0,80}\bfrom\b.{0,80}\bwhere\b.{0,40}=",
+    r"(?:^|[;'\"`)]\s*)(?:drop|truncate|alter)\s+(?:table|database|schema)\s+[\w`\"\[]",
+    r"\binsert\s+into\s+[\w`\"\[\].]+\s*(?:\(|values\b|select\b)",
+    r"\bdelete\s+from\s+[\w`\"\[\].]+\s*(?:where\b|;|$)",
+    r"\bupdate\s+[\w`\"\[\].]+\s+set\s+\w+\s*=",
+    r"\b(?:sleep|pg_sleep|benchmark)\s*\(\s*\d",
+    r"\bwaitfor\s+delay\b",
+    r"\b(?:xp_cmdshell|information_schema|load_file)\b",
+    # NoSQL / LDAP operators
+    r"\{\s*['\"]?\$(?:gt|gte|lt|lte|ne|nin|in|where|regex|exists|or|and)['\"]?\s*:",
+    r"\*\)\s*\(\s*\|?\s*\(?\w+\s*=\s*\*",
+    # template and format-string probes
+    # (a bare "{{otp}}" or "${name}" is a broken SMS template a resident may paste: only expressions count)
+    r"\{\{[^{}]{0,100}?" + _PROBE + r"[^{}]{0,100}?\}\}",
+    r"[$#]\{[^{}]{0,100}?" + _PROBE + r"[^{}]{0,100}?\}",
+    r"<%[^%]{0,100}?" + _PROBE + r"[^%]{0,100}?%>",
+    r"\{%\s*(?:for|if|set|import|include|extends|block|macro|raw|debug)\b.{0,100}?%\}",
+    # (a broken "Lỗi %s: %s" message is pasted too: three specifiers in a row, or one of the probing %n/%x/%p)
+    r"(?:" + _FORMAT + r"[\s.,;:|-]*){3,}",
+    r"%(?:\d+\$)?[nxp](?![^\W\d_])[\s.,;:|-]*" + _FORMAT + "|" + _FORMAT + r"[\s.,;:|-]*%(?:\d+\$)?[nxp](?![^\W\d_])",
+    # script and HTML
+    r"<\s*/?\s*script\b",
+    r"<\s*(?:iframe|object|embed|applet)\b",
+    r"<[a-z][a-z0-9]*\b[^<>]{0,200}?\son[a-z]{3,20}\s*=",
+    r"\b(?:javascript|vbscript)\s*:\s*(?:alert|prompt|confirm|eval|document|window|fetch|location|top|self)\b",
+    r"\b(?:alert|prompt|confirm)\s*\(\s*(?:\d+|['\"`][^'\"`]{0,50}['\"`]|document\.\w+)\s*\)",
+    r"\bdocument\.(?:cookie|domain|write)\b",
+    r"\bdata:text/html\b",
+    r"<\?php\b",
+    r"<!\s*entity\b",
+    # path traversal
+    r"(?:\.\.[/\\]){2,}",
+    r"(?:%2e%2e|\.\.)(?:%2f|%5c)",
+    r"/etc/(?:passwd|shadow|hosts)\b",
+    r"\b(?:win|boot)\.ini\b",
+    # shell
+    r"\brm\s+-[a-z]*[rf][a-z]*\s+[/~*.]",
+    r"[;&|`]\s*(?:cat|ls|id|uname|wget|curl|nc|bash|sh|whoami|ping|chmod|nslookup)\b\s*(?:[-/$|;&`]|$)",
+    r"\$\(\s*(?:whoami|id|uname|ls|cat|rm|curl|wget|echo|sleep|ping|bash|sh|env|pwd|hostname|nslookup)\b[^)]{0,100}\)",
+    r"`\s*(?:whoami|id|uname|ls|cat|rm|curl|wget|echo|sleep|ping|env|pwd|hostname)\b[^`]{0,100}`",
+    r"\|\s*(?:ba)?sh\b",
+    r"/bin/(?:ba)?sh\b|\bcmd\.exe\b|\bpowershell\s+-",
+    r"\bwhoami\b",
+    r"%0d%0a",
+    r"(?:\\x[0-9a-f]{2}){4,}",
+)
+_CODE = re.compile("|".join(f"(?:{pattern})" for pattern in _CODE_PATTERNS), re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_code(text: str) -> bool:
+    """True when a message is an injection or probe payload (SQL, template, script, path, shell), not a question."""
+    # cleaned first, so a zero-width space inside "<scr\u200bipt>" hides nothing
+    return _CODE.search(clean(text)) is not None
 
 
 def truncate(text: str, limit: int) -> str:

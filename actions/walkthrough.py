@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import analytics, replies
 from actions import walkthrough_flow as flow
 from actions.communes import get_commune
-from actions.feedback import rating_question
+from actions.feedback import ask_rating
 from actions.guides import Guide
 from actions.knowledge import decide, guide_for_intent, resident_text, send
 from actions.retrieval.index import get_index
@@ -273,8 +273,8 @@ class ActionWalkthroughNav(Action):
                 # the one satisfaction question, right after the walkthrough it rates (never twice in a row:
                 # it is asked only here, once per finished walkthrough)
                 context = {k: finished["custom"][k] for k in ("guide_id", "duration_s", "stuck_steps", "total")}
-                send(dispatcher, rating_question(context))
-                return [*state_events(state), SlotSet("last_walkthrough", {**context, "finished": True})]
+                asked = ask_rating(dispatcher, context, "walkthrough")
+                return [*state_events(state), SlotSet("last_walkthrough", {**context, "finished": True}), *asked]
             send(dispatcher, step_message(guide, state, "step", now))
         elif intent == "nav_back":
             at_first = state.step == 1

@@ -224,11 +224,13 @@ class PermanentFailure(RuntimeError):
 
 async def consume(redis: Any, stream: str, group: str, consumer: str,
                   handle: Callable[[dict[str, str]], Awaitable[None]], stop: asyncio.Event,
-                  block_ms: int = 1000, retry_s: float = 2.0) -> None:
+                  block_ms: int = 1000, retry_s: float = 2.0, claim_idle_s: float = 60.0) -> None:
     """Read a stream with a consumer group until `stop`: a message is acknowledged only once handled.
 
     On a failure it stays pending and is retried (our own pending entries are read first on every pass), so a crash
-    or a channel outage delays messages but loses none. A PermanentFailure goes to `gw:dead` and is acknowledged.
+    or a channel outage delays messages but loses none. Messages a killed replica read but never acknowledged (its
+    consumer name died with its pid) are claimed after `claim_idle_s`. A PermanentFailure goes to `gw:dead` and is
+    acknowledged.
     """
     while not stop.is_set():
         try:
@@ -240,8 +242,18 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
             logger.warning("Cannot create consumer group on %s (%s); retrying", stream, exc.__class__.__name__)
             await _sleep(stop, retry_s)
     backlog = True
+    loop = asyncio.get_running_loop()
+    next_claim = loop.time() + claim_idle_s / 3
     while not stop.is_set():
         try:
+            if not backlog and loop.time() >= next_claim:
+                next_claim = loop.time() + claim_idle_s / 3
+                claimed = await redis.xautoclaim(stream, group, consumer, int(claim_idle_s * 1000), start_id="0-0",
+                                                 count=100)
+                if claimed[1]:
+                    logger.info("Claimed %d message(s) a stopped replica left on %s", len(claimed[1]), stream)
+                    backlog = True
+                    continue
             answer = await redis.xreadgroup(group, consumer, {stream: "0" if backlog else ">"}, count=20,
                                             block=None if backlog else block_ms)
         except Exception:  # noqa: BLE001 - Redis restarting: wait and read again

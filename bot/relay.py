@@ -11,21 +11,28 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from actions.text import mask_pii
+from actions.text import clean, mask_pii
 from bot.handoff import Bus, PermanentFailure, Tickets, _sleep, consume, outbox
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaClient, RasaFailed, RasaUnavailable
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
 
 logger = logging.getLogger(__name__)
 
 Deliver = Callable[[str, list[Reply]], Awaitable[None]]
-CLOSED_PAYLOAD = "/handoff_closed"
+CLOSED_EVENT = "handoff_closed"
 RETRY_EVERY_S = 5.0
+# A held message Rasa fails on (HTTP 500, not an outage) is tried this many times, then set aside with an apology.
+MAX_FAILED_TRIES = 3
+GAVE_UP_TEXT = (
+    "Xin lỗi, mình chưa trả lời được tin nhắn trước của bạn. Bạn gửi lại câu hỏi theo cách khác, "
+    "hoặc bấm \"Gặp người hỗ trợ\" để nói chuyện với cán bộ nhé."
+)
 
 
 def claimed_text(name: str) -> str:
@@ -36,8 +43,13 @@ def volunteer_text(name: str, text: str) -> str:
     return f"{name} (tình nguyện viên): {text}"
 
 
-def busy_reply() -> Reply:
-    return Reply(text=BUSY_TEXT, custom={"kind": "error"})
+def busy_reply(reply_to: str = "") -> Reply:
+    return Reply(text=BUSY_TEXT, custom={"kind": "error", "held": True}, reply_to=reply_to)
+
+
+def new_message_id() -> str:
+    """An id for a message whose channel gives none (the web widget without one, a Telegram /start)."""
+    return uuid.uuid4().hex
 
 
 class Relay:
@@ -54,33 +66,46 @@ class Relay:
         self.bus = bus
         self.deliver = deliver
 
-    async def incoming(self, conv: str, text: str) -> None:
-        """A resident wrote: forward to the volunteer if a ticket is open, else ask Rasa and deliver its replies."""
-        await self.state.touch_inbound(conv)
-        ticket = await self.tickets.active_for(conv)
-        if ticket:
-            # the bot stays silent while a person is helping: the words go to the ticket's thread only
-            await self.state.remember(conv, "resident", text)
-            await self.bus.to_team("resident_message", ticket.id, mask_pii(text))
-            return
-        if await self.state.held(conv):
-            # earlier messages are still waiting for Rasa: keep the order
-            await self.state.hold(conv, {"text": text, "at": time.time()})
-            replies = await self.flush(conv)
-            await self._send(conv, replies if replies is not None else [busy_reply()])
-            return
-        try:
-            replies = await self.ask(conv, text)
-        except RasaUnavailable as exc:
-            logger.warning("Rasa unavailable (%s); holding a message from %s for retry", exc, self.channel)
-            await self.state.hold(conv, {"text": text, "at": time.time()})
-            replies = [busy_reply()]
-        await self._send(conv, replies)
+    async def incoming(self, conv: str, text: str, message_id: str = "") -> None:
+        """A resident wrote: forward to the volunteer if a ticket is open, else ask Rasa and deliver its replies.
 
-    async def ask(self, conv: str, text: str, metadata: dict[str, Any] | None = None) -> list[Reply]:
+        `message_id` is the channel's id for the message: a redelivered message keeps it, so Rasa answers it from
+        the conversation instead of running it twice. Messages of one conversation are handled one at a time, in
+        order, across every replica of every gateway.
+        """
+        text = clean(text)
+        message_id = clean(message_id) or new_message_id()
+        await self.state.touch_inbound(conv)
+        async with self.state.conversation(conv):
+            ticket = await self.tickets.active_for(conv)
+            if ticket:
+                # the bot stays silent while a person is helping: the words go to the ticket's thread only
+                await self.state.remember(conv, "resident", text)
+                await self.bus.to_team("resident_message", ticket.id, mask_pii(text))
+                return
+            if await self.state.held(conv):
+                # earlier messages are still waiting for Rasa: keep the order
+                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time()})
+                replies = await self.flush(conv) or []
+                if any(item.get("id") == message_id for item in await self.state.held(conv)):
+                    replies.append(busy_reply(message_id))
+                await self.send_replies(conv, replies)
+                return
+            try:
+                replies = await self.ask(conv, text, message_id=message_id)
+            except RasaUnavailable as exc:
+                logger.warning("Rasa unavailable (%s); holding a message from %s for retry", exc, self.channel)
+                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time()})
+                replies = [busy_reply(message_id)]
+            await self.send_replies(conv, replies)
+
+    async def ask(self, conv: str, text: str, metadata: dict[str, Any] | None = None, message_id: str = "",
+                  system_event: str = "") -> list[Reply]:
         """Rasa's replies; opens a ticket when Rasa hands the conversation to a person."""
-        replies = await self.rasa.send(conv, text, self.input_channel, metadata)
-        await self.state.remember(conv, "resident", text)
+        replies = await self.rasa.send(conv, text, self.input_channel, metadata, message_id=message_id,
+                                       system_event=system_event)
+        if not system_event:
+            await self.state.remember(conv, "resident", text)
         for reply in replies:
             await self.state.remember(conv, "bot", reply.text)
         for reply in replies:
@@ -92,11 +117,23 @@ class Relay:
         return replies
 
     async def flush(self, conv: str) -> list[Reply] | None:
-        """Send held messages to Rasa in order; their replies, or None if Rasa is still away."""
+        """Send held messages to Rasa in order (the caller holds the conversation); their replies, or None if Rasa is
+        still away. A message Rasa keeps failing on is set aside after MAX_FAILED_TRIES with an apology."""
         out: list[Reply] = []
         for item in await self.state.held(conv):
+            message_id = str(item.get("id") or "")
+            metadata = {"shared_secret": True} if item.get("shared_secret") else None
             try:
-                out.extend(await self.ask(conv, item["text"]))
+                out.extend(await self.ask(conv, item["text"], metadata, message_id=message_id))
+            except RasaFailed:
+                tries = int(item.get("tries") or 0) + 1
+                if tries < MAX_FAILED_TRIES:
+                    await self.state.update_first_held(conv, {**item, "tries": tries})
+                    return out or None
+                logger.error("Rasa failed %d times on a held message from %s; set aside", tries, self.channel)
+                await self.bus.redis.xadd("gw:dead", {"stream": f"gw:held:{self.channel}", "conv": conv,
+                                                      "error": "rasa failed", "text": str(item["text"])[:500]})
+                out.append(Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id))
             except RasaUnavailable:
                 return out or None
             await self.state.drop_first_held(conv)
@@ -107,15 +144,23 @@ class Relay:
         conv, kind, text = fields.get("conv", ""), fields.get("type", ""), fields.get("text", "")
         if not conv:
             raise PermanentFailure("outbox message without a conversation")
+        async with self.state.conversation(conv):
+            await self._from_team(conv, kind, text, fields)
+
+    async def _from_team(self, conv: str, kind: str, text: str, fields: dict[str, str]) -> None:
         if kind == "text":
             replies = [Reply(text=text, custom={"kind": "volunteer"})]
         elif kind == "claimed":
             replies = [Reply(text=claimed_text(text), custom={"kind": "volunteer"})]
         elif kind == "closed":
-            # Rasa resumes and asks for a rating; raising RasaUnavailable keeps this pending for a retry
-            replies = await self.ask(conv, CLOSED_PAYLOAD, metadata={"ticket": fields.get("ticket", "")})
+            # Rasa resumes and asks for a rating; raising RasaUnavailable keeps this pending for a retry, and the
+            # ticket's own message id makes that retry answer from the conversation instead of asking twice
+            ticket = fields.get("ticket", "")
+            replies = await self.ask(conv, "", metadata={"ticket": ticket}, message_id=f"handoff-closed:{ticket}",
+                                     system_event=CLOSED_EVENT)
         elif kind == "replies":
-            replies = [Reply(text=r["text"], buttons=tuple(Button(**b) for b in r["buttons"]), custom=r["custom"])
+            replies = [Reply(text=r["text"], buttons=tuple(Button(**b) for b in r["buttons"]), custom=r["custom"],
+                             reply_to=str(r.get("reply_to") or ""))
                        for r in json.loads(text)]
         else:
             raise PermanentFailure(f"unknown outbox message type {kind!r}")
@@ -124,7 +169,7 @@ class Relay:
                 await self.state.remember(conv, "volunteer" if kind == "text" else "bot", reply.text)
         await self.deliver(conv, replies)
 
-    async def _send(self, conv: str, replies: list[Reply]) -> None:
+    async def send_replies(self, conv: str, replies: list[Reply]) -> None:
         """Deliver now; if the channel fails, queue the replies in the outbox so they are retried, not lost."""
         if not replies:
             return
@@ -136,8 +181,8 @@ class Relay:
                                                   "text": json.dumps([r.text for r in replies], ensure_ascii=False)})
         except Exception:  # noqa: BLE001 - retried from the outbox
             logger.warning("Delivery on %s failed; queued for retry", self.channel, exc_info=True)
-            body = json.dumps([{"text": r.text, "buttons": [asdict(b) for b in r.buttons], "custom": r.custom}
-                               for r in replies], ensure_ascii=False)
+            body = json.dumps([{"text": r.text, "buttons": [asdict(b) for b in r.buttons], "custom": r.custom,
+                                "reply_to": r.reply_to} for r in replies], ensure_ascii=False)
             await self.bus.redis.xadd(outbox(self.channel), {"type": "replies", "conv": conv, "text": body})
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -152,9 +197,10 @@ class Relay:
         while not stop.is_set():
             try:
                 for conv in await self.state.held_conversations(f"{self.channel}:"):
-                    replies = await self.flush(conv)
-                    if replies:
-                        await self._send(conv, replies)
+                    async with self.state.conversation(conv):
+                        replies = await self.flush(conv)
+                        if replies:
+                            await self.send_replies(conv, replies)
             except Exception:  # noqa: BLE001 - Redis away: try again next round
                 logger.warning("Retry round failed", exc_info=True)
             await _sleep(stop, RETRY_EVERY_S)

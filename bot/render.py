@@ -28,9 +28,10 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     custom: dict[str, Any] = field(default_factory=dict)
+    reply_to: str = ""  # the resident message this answers (its message id), so a client can drop a repeat
 
     @classmethod
-    def from_rasa(cls, obj: dict[str, Any]) -> Reply:
+    def from_rasa(cls, obj: dict[str, Any], reply_to: str = "") -> Reply:
         """Build from one object of the REST webhook's answer (buttons without a payload are dropped)."""
         buttons = tuple(
             Button(str(b.get("title", "")).strip(), str(b.get("payload", "")))
@@ -39,7 +40,7 @@ class Reply:
         )
         raw = obj.get("custom")
         custom: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-        return cls(text=str(obj.get("text") or ""), buttons=buttons, custom=custom)
+        return cls(text=str(obj.get("text") or ""), buttons=buttons, custom=custom, reply_to=reply_to)
 
     @property
     def kind(self) -> str:

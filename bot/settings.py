@@ -59,6 +59,7 @@ class ZaloOASettings:
     api_base: str
     oauth_base: str
     port: int
+    max_event_age_s: int = 600  # a signed event older than this is a replay, not a retry (Zalo retries within seconds)
 
     @classmethod
     def from_env(cls) -> ZaloOASettings:
@@ -71,6 +72,7 @@ class ZaloOASettings:
             api_base=os.environ.get("ZALO_OA_API_BASE", "https://openapi.zalo.me").rstrip("/"),
             oauth_base=os.environ.get("ZALO_OAUTH_BASE", "https://oauth.zaloapp.com").rstrip("/"),
             port=_int("ZALO_OA_PORT", 8081),
+            max_event_age_s=_int("ZALO_OA_MAX_EVENT_AGE_S", 600),
         )
 
 

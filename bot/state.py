@@ -5,17 +5,29 @@ Every key starts with `gw:`. Transcripts hold masked text only (CCCD, phone numb
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
+import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
-from actions.text import mask_pii, truncate
+from actions.text import mask_pii, shares_secret, truncate
+
+logger = logging.getLogger(__name__)
 
 DEDUPE_TTL_S = 2 * 86400
 TRANSCRIPT_TURNS = 12
 TRANSCRIPT_TTL_S = 7 * 86400
 PAYLOAD_TTL_S = 30 * 86400
+# The per-conversation lock: short-lived and renewed while held, so a killed gateway frees it within seconds.
+CONV_LOCK_TTL_S = 15.0
+CONV_LOCK_RENEW_S = 5.0
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+_RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
 
 
 def decode(value: Any) -> Any:
@@ -32,6 +44,10 @@ class GatewayState:
     async def first_time(self, channel: str, message_id: str) -> bool:
         """True only the first time a channel's message id is seen (Zalo retries webhooks it thinks were lost)."""
         return bool(await self.redis.set(f"gw:seen:{channel}:{message_id}", "1", nx=True, ex=DEDUPE_TTL_S))
+
+    async def forget(self, channel: str, message_id: str) -> None:
+        """Undo `first_time` for a message that could not be kept, so its redelivery is handled."""
+        await self.redis.delete(f"gw:seen:{channel}:{message_id}")
 
     async def remember(self, conv: str, who: str, text: str) -> None:
         """Add one masked line to the conversation's short transcript (what a volunteer sees on a ticket)."""
@@ -73,11 +89,64 @@ class GatewayState:
     async def payload(self, key: str) -> str | None:
         return decode(await self.redis.get(f"gw:payload:{key}"))
 
-    # The retry queue: messages Rasa could not answer, kept in order per conversation.
+    async def button_key(self, conv: str, payload: str) -> str:
+        """A random key for one button of one message: it works once, for the conversation it was sent to."""
+        key = secrets.token_urlsafe(12)
+        await self.redis.set(f"gw:button:{key}", json.dumps([conv, payload], ensure_ascii=False), ex=PAYLOAD_TTL_S)
+        return key
+
+    async def use_button(self, conv: str, key: str) -> str | None:
+        """The payload of a button, the first time it is pressed in its own conversation; None after that."""
+        value = decode(await self.redis.getdel(f"gw:button:{key}"))
+        if not value:
+            return None
+        owner, payload = json.loads(value)
+        return str(payload) if owner == conv else None
+
+    # One conversation at a time, across processes: a resident's messages, their retries and the team's messages
+    # are handled in order even with several gateway replicas.
+    @contextlib.asynccontextmanager
+    async def conversation(self, conv: str) -> AsyncIterator[None]:
+        key, token = f"gw:conv-lock:{conv}", secrets.token_hex(8)
+        ttl_ms = int(CONV_LOCK_TTL_S * 1000)
+        pause = 0.01
+        while not await self.redis.set(key, token, nx=True, px=ttl_ms):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.2)
+        renew = asyncio.create_task(self._renew(key, token, ttl_ms))
+        try:
+            yield
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+            try:
+                await self.redis.eval(_RELEASE, 1, key, token)
+            except Exception:  # noqa: BLE001 - Redis away: the lock expires on its own within CONV_LOCK_TTL_S
+                logger.warning("Could not release a conversation lock", exc_info=True)
+
+    async def _renew(self, key: str, token: str, ttl_ms: int) -> None:
+        while True:
+            await asyncio.sleep(CONV_LOCK_RENEW_S)
+            try:
+                await self.redis.eval(_RENEW, 1, key, token, ttl_ms)
+            except Exception:  # noqa: BLE001 - try again at the next beat
+                logger.warning("Could not renew a conversation lock", exc_info=True)
+
+    # The retry queue: messages Rasa could not answer, kept in order per conversation. Stored masked: what waits
+    # here is personal data at rest like any other (Rasa masks again what it receives).
     async def hold(self, conv: str, item: dict[str, Any]) -> None:
+        item = dict(item)
+        text = str(item.get("text") or "")
+        if shares_secret(text):
+            item["shared_secret"] = True
+        item["text"] = mask_pii(text)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(f"gw:held:{conv}", json.dumps(item, ensure_ascii=False)).sadd("gw:held", conv)
             await pipe.execute()
+
+    async def update_first_held(self, conv: str, item: dict[str, Any]) -> None:
+        await self.redis.lset(f"gw:held:{conv}", 0, json.dumps(item, ensure_ascii=False))
 
     async def held(self, conv: str) -> list[dict[str, Any]]:
         return [json.loads(decode(x)) for x in await self.redis.lrange(f"gw:held:{conv}", 0, -1)]

@@ -1,12 +1,15 @@
 """The staff dashboard web app: create_app(settings, redis) builds it; nothing happens at import.
 
-Every page except /login, /public, /healthz and /static needs a staff session (signed cookie, HttpOnly,
-SameSite=Lax); without one an HTML request is redirected to /login (303) and sees no data. Every POST carries the
-session's CSRF token. All text is escaped by Jinja's autoescape; charts are inline SVG built in dashboard/charts.py.
+Every page except /login, /public, /healthz and /static needs a staff session: the signed cookie (HttpOnly,
+SameSite=Lax) holds only a random session id, checked in Redis on every request and deleted at logout; without a
+live one an HTML request is redirected to /login (303) and sees no data. Every POST carries the session's CSRF
+token. All text is escaped by Jinja's autoescape; charts are inline SVG built in dashboard/charts.py.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import re
 import secrets
@@ -29,7 +32,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from actions.feedback_store import RATINGS
 from dashboard import charts, exports, formatting
-from dashboard.auth import Accounts, csrf_ok, csrf_token
+from dashboard.auth import MAX_FAILURES, SESSION_TTL_S, Accounts, Limit, csrf_ok, csrf_token
 from dashboard.metrics import (
     ACK_STATUSES,
     ICT,
@@ -54,15 +57,23 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "dashboard_session"
-SESSION_MAX_AGE = 8 * 3600  # one working day; the cookie is renewed on every request
+SESSION_MAX_AGE = SESSION_TTL_S  # the cookie is renewed on every request; the session in Redis is not
 DOWNLOAD_COOKIE = "dashboard_download"
 PAGE_SIZE = 50
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 NAV = [("/", "Tổng quan"), ("/feedback", "Phản hồi"), ("/gaps", "Câu hỏi chưa có hướng dẫn"),
        ("/funnel", "Hướng dẫn từng bước"), ("/reports", "Xuất báo cáo")]
+REFUSED = {  # what a staff member reads when a login limit refuses the attempt (HTTP 429)
+    Limit.USER_AT_ADDRESS: f"Bạn đã đăng nhập sai quá {MAX_FAILURES} lần. Vui lòng đợi 15 phút rồi thử lại, hoặc nhờ "
+                           "người quản trị đặt lại mật khẩu.",
+    Limit.USER: "Tài khoản này đang tạm khoá vì có quá nhiều lần đăng nhập sai. Vui lòng đợi 15 phút rồi thử lại, "
+                "hoặc nhờ người quản trị đặt lại mật khẩu.",
+    Limit.ADDRESS: "Có quá nhiều lần đăng nhập sai từ máy này. Vui lòng đợi 15 phút rồi thử lại.",
+}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_UNKNOWN = object()  # request.state.user before the session was looked up
 
 
 class LoginRequired(Exception):
@@ -162,11 +173,36 @@ def _period_choices(now: float, months: int = 12, quarters: int = 4) -> list[Per
     return choices
 
 
+def client_address(request: Request, trust_forwarded: bool) -> str:
+    """The address a request comes from, as the login limits count it.
+
+    The peer's address, unless the dashboard is told it sits behind the commune's own proxy: then the last
+    X-Forwarded-For entry, the one that proxy appended (earlier entries are whatever the client sent).
+    """
+    if trust_forwarded:
+        last = ",".join(request.headers.getlist("x-forwarded-for")).split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            pass  # no usable header: count the proxy itself rather than trust garbage
+    return request.client.host if request.client else ""
+
+
+def current_user(request: Request) -> str | None:
+    """The username of the request's live session (looked up once per request), or None."""
+    user = getattr(request.state, "user", _UNKNOWN)
+    if user is _UNKNOWN:
+        accounts = request.app.state.accounts
+        user = accounts.session_user(request.session.get("sid"))
+        user = request.state.user = user if user is not None and accounts.exists(user) else None
+    return user if isinstance(user, str) else None
+
+
 def staff(request: Request) -> str:
-    """The logged-in staff member's username; LoginRequired without a valid session (or for a deleted account)."""
-    user = request.session.get("user")
-    if not isinstance(user, str) or not request.app.state.accounts.exists(user):
-        request.session.pop("user", None)
+    """The logged-in staff member's username; LoginRequired without a live session (or for a deleted account)."""
+    user = current_user(request)
+    if user is None:
+        request.session.pop("sid", None)
         raise LoginRequired()
     return user
 
@@ -210,8 +246,10 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
     def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         session = request.session
         flashes = session.pop("flash", [])
+        user = getattr(request.state, "user", None)  # looked up by the route: an error page never calls Redis
+        user = user if isinstance(user, str) else None
         html = env.get_template(template).render(
-            request=request, user=session.get("user"), csrf=csrf_token(session), flashes=flashes, nav=NAV,
+            request=request, user=user, csrf=csrf_token(session), flashes=flashes, nav=NAV,
             path=request.url.path, commune_name=settings.commune_name, **context)
         return HTMLResponse(html, status_code=status_code)
 
@@ -239,6 +277,8 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = {404: "Không tìm thấy trang này.", 405: "Thao tác này không được hỗ trợ."}.get(
             exc.status_code, "Yêu cầu không hợp lệ.")
+        with contextlib.suppress(redis_lib.RedisError):
+            current_user(request)  # a logged-in staff member keeps the menu on an error page
         return render(request, "error.html", exc.status_code, title=message, message=message)
 
     # --- public -----------------------------------------------------------------------------------------------
@@ -253,7 +293,7 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/") -> Response:
-        if request.session.get("user") and accounts.exists(request.session["user"]):
+        if current_user(request):
             return RedirectResponse(_safe_next(next), status_code=303)
         return render(request, "login.html", next=_safe_next(next), error=None)
 
@@ -262,21 +302,23 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
         username = str(form.get("username") or "").strip().lower()
         password = str(form.get("password") or "")
         target = _safe_next(str(form.get("next") or "/"))
-        result = accounts.login(username, password)
+        address = client_address(request, settings.trust_forwarded)
+        result = accounts.login(username, password, address)
         if not result.ok:
-            if result.locked:
-                error, status = ("Bạn đã đăng nhập sai quá 5 lần. Vui lòng đợi 15 phút rồi thử lại, hoặc nhờ người "
-                                 "quản trị đặt lại mật khẩu."), 429
+            if result.limit is not None:
+                logger.warning("Login refused (%s limit) for %r from %s", result.limit.value, username[:64], address)
+                error, status = REFUSED[result.limit], 429
             else:
                 error, status = "Tên đăng nhập hoặc mật khẩu không đúng.", 401
             return render(request, "login.html", status, next=target, error=error, username=username)
+        accounts.end_session(request.session.get("sid"))  # whatever this browser had before is over
         request.session.clear()  # a fresh session (and CSRF token) after login
-        request.session["user"] = username
-        request.session["login_at"] = int(time.time())
+        request.session["sid"] = accounts.start_session(result.user)  # the only thing the cookie says about the user
         return RedirectResponse(target, status_code=303)
 
     @app.get("/public", response_class=HTMLResponse)
     def public(request: Request) -> Response:
+        current_user(request)  # a logged-in staff member keeps the menu here
         months = months_ending(parse_period(None), 12)
         records = [i.record for i in store.feedback(months[0].since, months[-1].until, details=False)]
         monthly = trend(records, months)
@@ -292,6 +334,7 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
 
     @app.post("/logout")
     def logout(request: Request, user: StaffUser, form: CheckedForm) -> Response:
+        accounts.end_session(request.session.get("sid"))  # the old cookie, replayed, finds no session
         request.session.clear()
         flash(request, "Bạn đã đăng xuất.")
         return RedirectResponse("/login", status_code=303)

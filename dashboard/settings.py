@@ -62,6 +62,7 @@ class DashboardSettings:
     retention_days: int = 365
     commune_name: str = ""
     https_only: bool = False
+    trust_forwarded: bool = False  # only behind the commune's own reverse proxy: anyone can send X-Forwarded-For
     knowledge_dir: Path = ROOT / "knowledge"
 
     @classmethod
@@ -79,5 +80,6 @@ class DashboardSettings:
             retention_days=_positive_int(env, "FEEDBACK_RETENTION_DAYS", 365),
             commune_name=env.get("COMMUNE_NAME", "").strip(),
             https_only=_flag(env, "DASHBOARD_HTTPS_ONLY"),
+            trust_forwarded=_flag(env, "DASHBOARD_TRUST_FORWARDED"),
             knowledge_dir=Path(env.get("KNOWLEDGE_DIR", "") or ROOT / "knowledge"),
         )

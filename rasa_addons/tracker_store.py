@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -45,6 +46,15 @@ def _event(raw: str) -> Event | None:
 
 DEFAULT_WINDOW = 60
 _PERSISTED = "_resident_store_persisted"
+ARCHIVE_TTL_S = 30 * 86400
+# RENAME only when there is something to move (RENAME fails on a missing key), then let the copy expire
+ARCHIVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], ARGV[1])
+  redis.call('EXPIRE', ARGV[1], tonumber(ARGV[2]))
+end
+return 1
+"""
 
 
 class _MemoryBackend:
@@ -56,8 +66,8 @@ class _MemoryBackend:
 
     async def append(self, key: str, items: list[str], ttl: int | None, side_key: str, side_value: str,
                      replace: bool = False) -> None:
-        if replace:
-            self.data[key] = []
+        if replace and self.data.get(key):
+            self.data[f"{key}:replaced:{time.time():.0f}"] = self.data.pop(key)
         self.data.setdefault(key, []).extend(items)
         self.values[side_key] = side_value
 
@@ -76,18 +86,24 @@ class _MemoryBackend:
 
 
 class _RedisBackend:
-    """Redis lists (RPUSH / LRANGE), through the asyncio client so the event loop never blocks."""
+    """Redis lists (RPUSH / LRANGE), through the asyncio client so the event loop never blocks.
+
+    The client retries on connection errors with backoff and checks idle connections before use: after a Redis
+    restart the first command meets a stale pooled connection, and a read that failed there used to become an
+    empty conversation that the next save wrote over.
+    """
 
     def __init__(self, url: str) -> None:
-        import redis.asyncio as aioredis
+        from rasa_addons.lock_store import _retrying_client
 
-        self.red = aioredis.from_url(url, decode_responses=True)
+        self.red = _retrying_client(url, asyncio_client=True)
 
     async def append(self, key: str, items: list[str], ttl: int | None, side_key: str, side_value: str,
                      replace: bool = False) -> None:
         async with self.red.pipeline(transaction=True) as pipe:
             if replace:
-                pipe.delete(key)
+                # kept, not deleted: a replaced history is moved aside for a month
+                pipe.eval(ARCHIVE, 1, key, f"{key}:replaced:{time.time():.0f}", ARCHIVE_TTL_S)
             if items:
                 pipe.rpush(key, *items)
             pipe.set(side_key, side_value)
@@ -145,11 +161,20 @@ class ResidentTrackerStore(TrackerStore):
     def _slots_key(self, sender_id: str) -> str:
         return f"{self.key_prefix}:{sender_id}:slots"
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        """Append the events this tracker gained since it was loaded or last saved.
+    async def create_tracker(self, sender_id: str, append_action_listen: bool = True) -> DialogueStateTracker:
+        """A new conversation's tracker, marked so its first save appends: creating never deletes history."""
+        tracker = self.init_tracker(sender_id)
+        setattr(tracker, _PERSISTED, 0)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.save(tracker)
+        return tracker
 
-        A tracker this store did not load (a new conversation, or Rasa's "replace events" API) replaces whatever
-        is stored under its id.
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the events this tracker gained since it was loaded, created or last saved.
+
+        Only a tracker this store neither loaded nor created (Rasa's "replace events" API) replaces what is stored
+        under its id, and even then the old history is moved aside (`…:replaced:<time>`), never deleted.
         """
         events = list(tracker.events)
         loaded = hasattr(tracker, _PERSISTED)

@@ -72,7 +72,24 @@ train() {
   echo "$key" > "$MODEL.fingerprint"
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() {  # pid_alive PIDFILE PATTERN: true when the pid file names a live (not zombie) process running PATTERN
+  local pid state
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null || return 1
+  # after kill -9 the process lingers as a zombie until reaped, and a pid can be reused by another program
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+  case "$state" in Z|X|x) return 1 ;; esac
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port_free() {  # wait_port_free PORT SECONDS: a killed server's port can take a moment to be released
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do port_free "$1" && return 0; sleep 0.1; done
+  echo "port $1 on 127.0.0.1 is still in use by another program" >&2; return 1
+}
 
 wait_http() {  # wait_http URL SECONDS
   local url=$1 limit=$2 i
@@ -86,11 +103,15 @@ wait_http() {  # wait_http URL SECONDS
 serve() {
   export ACTION_ENDPOINT_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
   export TRACKER_STORE_URL=${REDIS_URL:-memory://} LOCK_STORE_URL=${LOCK_STORE_URL:-${REDIS_URL:-memory://}}
-  if ! pid_alive "$RUN/actions.pid"; then
+  if ! pid_alive "$RUN/actions.pid" actions.server; then
+    rm -f "$RUN/actions.pid"
+    wait_port_free "$ACTIONS_PORT" 10 || exit 1
     SANIC_HOST=127.0.0.1 nohup "$APP_VENV/bin/python" -m actions.server --port "$ACTIONS_PORT" \
       >"$RUN/actions.log" 2>&1 & echo $! >"$RUN/actions.pid"
   fi
-  if ! pid_alive "$RUN/rasa.pid"; then
+  if ! pid_alive "$RUN/rasa.pid" "rasa run"; then
+    rm -f "$RUN/rasa.pid"
+    wait_port_free "$RASA_PORT" 10 || exit 1
     nohup "$RASA_VENV/bin/rasa" run -i 127.0.0.1 -p "$RASA_PORT" --model "$MODEL" --endpoints endpoints.yml \
       --credentials credentials.yml >"$RUN/rasa.log" 2>&1 & echo $! >"$RUN/rasa.pid"
   fi
@@ -103,9 +124,15 @@ serve() {
 }
 
 stop() {
-  local name
+  local name pattern pid i
   for name in rasa actions; do
-    if pid_alive "$RUN/$name.pid"; then kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true; fi
+    pattern=$([ "$name" = rasa ] && echo "rasa run" || echo actions.server)
+    if pid_alive "$RUN/$name.pid" "$pattern"; then
+      pid=$(cat "$RUN/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      for ((i = 0; i < 100; i++)); do pid_alive "$RUN/$name.pid" "$pattern" || break; sleep 0.1; done
+      pid_alive "$RUN/$name.pid" "$pattern" && kill -9 "$pid" 2>/dev/null || true
+    fi
     rm -f "$RUN/$name.pid"
   done
   log "Stopped"

@@ -8,7 +8,6 @@ residents who talk to the assistant in a private chat (conversation ids `tg:<cha
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 from typing import Any
@@ -29,15 +28,24 @@ from telegram.ext import (
 
 from bot.handoff import TEAM_STREAM, consume
 from bot.health import redis_health
+from bot.inbound import Inbound
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
 from bot.telegram.team import TeamDesk
+from bot.verify import same_secret
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "tg"
 TEXT_LIMIT = 4096
+USED_BUTTON_TEXT = "Nút này đã dùng rồi hoặc đã cũ. Bạn nhắn câu hỏi, hoặc gõ \"menu\" để xem các việc mình giúp được nhé."
+
+
+def _id_of(update: Update) -> str:
+    """The resident message's id for Rasa (Telegram numbers messages per chat)."""
+    message, chat = update.effective_message, update.effective_chat
+    return f"{chat.id}:{message.message_id}" if message and chat else ""
 
 
 class TelegramGateway:
@@ -62,6 +70,8 @@ class TelegramGateway:
                                        input_channel="telegram")
         self.desk = TeamDesk(self.application.bot, settings.team_chat_id, self.relay.tickets, self.relay.state,
                              self.relay.bus, settings.reminder_minutes)
+        # webhook updates are kept in Redis before Telegram hears 200 (bot/inbound.py)
+        self.inbound = Inbound(redis, CHANNEL, self._handle_kept)
         self._stop = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._add_handlers()
@@ -88,12 +98,13 @@ class TelegramGateway:
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat:
-            await self.relay.incoming(f"{CHANNEL}:{update.effective_chat.id}", "/greet")
+            await self.relay.incoming(f"{CHANNEL}:{update.effective_chat.id}", "/greet", message_id=_id_of(update))
 
     async def on_resident_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         if message and message.text and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
-            await self.relay.incoming(f"{CHANNEL}:{update.effective_chat.id}", message.text)
+            await self.relay.incoming(f"{CHANNEL}:{update.effective_chat.id}", message.text,
+                                      message_id=_id_of(update))
 
     async def on_resident_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat:
@@ -102,16 +113,22 @@ class TelegramGateway:
             await self.deliver(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input"})])
 
     async def on_resident_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button works once, in the chat it was sent to; pressing it removes the message's buttons."""
         query = update.callback_query
         if query is None or not query.data or update.effective_chat is None:
             return
-        payload = await self.relay.state.payload(query.data[2:])
+        conv = f"{CHANNEL}:{update.effective_chat.id}"
+        payload = await self.relay.state.use_button(conv, query.data[2:])
         await query.answer()
+        if query.message is not None:
+            try:
+                await query.edit_message_reply_markup(reply_markup=None)
+            except Exception:  # noqa: BLE001 - already edited, or too old to edit: the key is spent anyway
+                logger.info("Could not remove the buttons of a pressed message")
         if payload is None:
-            await self.deliver(f"{CHANNEL}:{update.effective_chat.id}",
-                               [Reply(text="Nút này đã cũ. Bạn nhắn lại câu hỏi giúp mình nhé.")])
+            await self.deliver(conv, [Reply(text=USED_BUTTON_TEXT, custom={"kind": "bad_input"})])
             return
-        await self.relay.incoming(f"{CHANNEL}:{update.effective_chat.id}", payload)
+        await self.relay.incoming(conv, payload, message_id=f"cb:{query.id}")
 
     async def deliver(self, conv: str, replies: list[Reply]) -> None:
         """Send replies to a resident's private chat; buttons become an inline keyboard, one per row."""
@@ -120,7 +137,8 @@ class TelegramGateway:
             parts = split_text(reply.text, TEXT_LIMIT) or ["…"]
             markup = None
             if reply.buttons:
-                rows = [[InlineKeyboardButton(b.title[:64], callback_data=f"p:{await self.relay.state.payload_key(b.payload)}")]
+                rows = [[InlineKeyboardButton(b.title[:64],
+                                              callback_data=f"p:{await self.relay.state.button_key(conv, b.payload)}")]
                         for b in reply.buttons]
                 markup = InlineKeyboardMarkup(rows)
             for i, part in enumerate(parts):
@@ -139,6 +157,7 @@ class TelegramGateway:
                                         self._stop)),
             asyncio.create_task(self.relay.run(self._stop)),
             asyncio.create_task(self.desk.remind_loop(self._stop)),
+            asyncio.create_task(self.inbound.run(self._stop)),
         ]
 
     async def stop(self) -> None:
@@ -166,16 +185,31 @@ class TelegramGateway:
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not given or not hmac.compare_digest(given, self.settings.webhook_secret):
+        if not same_secret(given, self.settings.webhook_secret):
             return web.json_response({"error": "forbidden"}, status=403)
         try:
             data = await request.json()
             update = Update.de_json(data, self.application.bot)
         except Exception:  # noqa: BLE001 - garbage in: refuse it, process nothing
             return web.json_response({"error": "invalid update"}, status=400)
-        if update is not None:
-            await self.application.update_queue.put(update)
+        if update is None:
+            return web.json_response({"ok": True})
+        try:
+            if not await self.relay.state.first_time(CHANNEL, f"update:{update.update_id}"):
+                return web.json_response({"ok": True, "duplicate": True})
+            chat = update.effective_chat
+            await self.inbound.put(f"{CHANNEL}:{chat.id if chat else 'none'}", data)
+        except Exception:  # noqa: BLE001 - not kept: Telegram sends it again after a non-200
+            logger.warning("Cannot keep a Telegram update; asking Telegram to retry", exc_info=True)
+            await self.relay.state.forget(CHANNEL, f"update:{update.update_id}")
+            return web.json_response({"error": "busy"}, status=503)
         return web.json_response({"ok": True})
+
+    async def _handle_kept(self, conv: str, data: dict[str, Any]) -> None:
+        """Run one kept update through python-telegram-bot's handlers (an error is raised, so it is retried)."""
+        update = Update.de_json(data, self.application.bot)
+        if update is not None:
+            await self.application.process_update(update)
 
 
 async def run_polling(gateway: TelegramGateway) -> None:

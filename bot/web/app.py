@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "web"
 STATIC_DIR = Path(__file__).parent / "static"
 SENDER_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MESSAGE_CHARS = 1500
 INBOX_TTL_S = 2 * 86400
 # polling every 4 s is 15 calls a minute per open page; several residents may share one public IP
@@ -65,6 +66,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons],
         "kind": reply.kind,
         "custom": reply.custom,
+        "reply_to": reply.reply_to,
     }
 
 
@@ -178,9 +180,12 @@ async def chat(request: web.Request) -> web.Response:
         return _error(400, ERR_BAD_REQUEST)
     if not isinstance(body, dict):
         return _error(400, ERR_BAD_REQUEST)
-    sender, message = body.get("sender"), body.get("message")
+    sender, message, message_id = body.get("sender"), body.get("message"), body.get("id")
     if not isinstance(sender, str) or not SENDER_RE.fullmatch(sender):
         return _error(400, ERR_BAD_SENDER)
+    # the widget's id for this message: a retry after a lost answer sends the same id and is not run twice
+    if message_id is not None and (not isinstance(message_id, str) or not MESSAGE_ID_RE.fullmatch(message_id)):
+        return _error(400, ERR_BAD_REQUEST)
     if not isinstance(message, str):
         return _error(400, ERR_BAD_REQUEST)
     message = message.strip()
@@ -192,7 +197,7 @@ async def chat(request: web.Request) -> web.Response:
         return _error(429, ERR_RATE)
     conv = f"{CHANNEL}:{sender}"
     try:
-        await relay.incoming(conv, message)
+        await relay.incoming(conv, message, message_id=message_id or "")
         replies = await drain(redis, conv)
         handoff = await relay.tickets.active_for(conv) is not None
     except Exception:  # noqa: BLE001 - Redis away: the resident sees a plain message, never a backend error

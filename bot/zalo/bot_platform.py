@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import signal
@@ -27,10 +26,12 @@ from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryA
 
 from bot.handoff import PermanentFailure, _sleep
 from bot.health import redis_health
+from bot.inbound import Inbound
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
 from bot.state import connect
+from bot.verify import same_secret
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ class ZaloBotGateway:
         self.relay: Relay = build_relay(PREFIX, redis, rasa_url, self.deliver, rasa_timeout_s,
                                        input_channel=INPUT_CHANNEL)
         self.state = self.relay.state
+        self.inbound = Inbound(redis, PREFIX, self._handle_event)
         self._tasks: set[asyncio.Task[None]] = set()
         self._order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self._intake: asyncio.Task[None] | None = None
+        self._intake_stop = asyncio.Event()
 
     # -- HTTP --------------------------------------------------------------------------------------------------------
     def app(self) -> web.Application:
@@ -77,12 +81,40 @@ class ZaloBotGateway:
         app.router.add_get("/healthz", redis_health(self.redis))
         if self.secret:
             app.router.add_post(WEBHOOK_PATH, self.webhook)
+        app.cleanup_ctx.append(self._intake_lifetime)
         return app
+
+    async def _intake_lifetime(self, app: web.Application) -> AsyncIterator[None]:
+        self.start_intake()
+        yield
+        await self.stop_intake()
+
+    def start_intake(self) -> None:
+        """Handle kept updates in the background (webhook and polling both keep them first)."""
+        if self._intake is None or self._intake.done():
+            self._intake_stop.clear()
+            self._intake = asyncio.create_task(self.inbound.run(self._intake_stop))
+
+    async def stop_intake(self) -> None:
+        self._intake_stop.set()
+        if self._intake is not None:
+            await asyncio.wait([self._intake], timeout=SHUTDOWN_GRACE_S)
+
+    async def keep(self, update: Update, data: dict[str, Any]) -> None:
+        """Put an update in the durable intake (bot/inbound.py); raises when Redis cannot take it."""
+        message = update.message
+        assert message is not None
+        await self.inbound.put(f"{PREFIX}:{message.chat.id}", data)
+
+    async def _handle_event(self, conv: str, data: dict[str, Any]) -> None:
+        update = self.parse(data)
+        if update is not None and update.message is not None:
+            await self.process(update)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the secret, parse, drop repeats, answer 200 at once; the work runs in a background task."""
         given = request.headers.get(SECRET_HEADER, "")
-        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if not same_secret(given, self.secret):
             logger.warning("Zalo Bot webhook call with a missing or wrong secret token from %s", request.remote)
             return web.json_response({"ok": False, "error": "forbidden"}, status=403)
         try:
@@ -95,10 +127,22 @@ class ZaloBotGateway:
         if update.message is None:
             # other events (a user following the bot…): nothing to answer
             return web.json_response({"ok": True, "ignored": True})
-        if not await self.state.first_time(INPUT_CHANNEL, str(update.message.message_id)):
-            logger.info("Zalo Bot redelivered message %s; already handled", update.message.message_id)
+        message_id = str(update.message.message_id)
+        try:
+            first = await self.state.first_time(INPUT_CHANNEL, message_id)
+        except Exception:  # noqa: BLE001 - Redis away: let Zalo send it again
+            logger.warning("Cannot check a Zalo Bot update for repeats; asking Zalo to retry", exc_info=True)
+            return web.json_response({"ok": False, "error": "busy"}, status=503)
+        if not first:
+            logger.info("Zalo Bot redelivered message %s; already handled", message_id)
             return web.json_response({"ok": True, "duplicate": True})
-        self.spawn(self.process(update))
+        try:
+            # kept in Redis before Zalo hears 200: a gateway killed from here on loses nothing
+            await self.keep(update, body.get("result") if isinstance(body.get("result"), dict) else body)
+        except Exception:  # noqa: BLE001 - not kept: let Zalo send it again
+            logger.warning("Cannot keep a Zalo Bot update; asking Zalo to retry", exc_info=True)
+            await self.state.forget(INPUT_CHANNEL, message_id)
+            return web.json_response({"ok": False, "error": "busy"}, status=503)
         return web.json_response({"ok": True})
 
     def parse(self, body: Any) -> Update | None:
@@ -146,7 +190,11 @@ class ZaloBotGateway:
                 logger.warning("Cannot check for a repeated update; handling it", exc_info=True)
                 fresh = True
             if fresh:
-                self.spawn(self.process(update))
+                try:
+                    await self.keep(update, update.to_dict())
+                except Exception:  # noqa: BLE001 - Redis away: handle it now rather than drop it
+                    logger.warning("Cannot keep a polled update; handling it directly", exc_info=True)
+                    self.spawn(self.process(update))
 
     # -- one update --------------------------------------------------------------------------------------------------
     def spawn(self, work: Awaitable[None]) -> None:
@@ -161,7 +209,8 @@ class ZaloBotGateway:
             logger.error("Handling a Zalo Bot update failed", exc_info=task.exception())
 
     async def drain(self, timeout: float = SHUTDOWN_GRACE_S) -> None:
-        """Wait for updates being handled (on shutdown)."""
+        """Wait until every kept update has been handled (on shutdown, and in tests)."""
+        await self.inbound.wait_idle(timeout)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
@@ -174,7 +223,8 @@ class ZaloBotGateway:
             if event == TEXT_EVENT:
                 text = (message.text or "").strip()
                 if text:
-                    await self.relay.incoming(conv, await self._choice_or_text(conv, text))
+                    await self.relay.incoming(conv, await self._choice_or_text(conv, text),
+                                              message_id=str(message.message_id))
                 return
             await self._non_text(conv, event)
 
@@ -193,8 +243,8 @@ class ZaloBotGateway:
             # the volunteer should know something was sent that they cannot see
             what = NON_TEXT_NOTES.get(event, "tin nhắn không phải chữ")
             await self.relay.bus.to_team("resident_message", ticket.id, f"[Người dân gửi {what}, kênh chỉ chuyển chữ]")
-        # Relay._send queues the reply in the outbox if Zalo cannot take it now
-        await self.relay._send(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input", "problem": "non_text"})])
+        # Relay.send_replies queues the reply in the outbox if Zalo cannot take it now
+        await self.relay.send_replies(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input", "problem": "non_text"})])
 
     @contextlib.asynccontextmanager
     async def _in_order(self, conv: str) -> AsyncIterator[None]:

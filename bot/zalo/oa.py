@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -22,10 +22,12 @@ from aiohttp import web
 
 from bot.handoff import PermanentFailure
 from bot.health import redis_health
+from bot.inbound import Inbound
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, ZaloOASettings
 from bot.state import decode
+from bot.verify import same_secret
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ TOKEN_ERRORS = {-216, -124}  # access token invalid / expired
 NON_TEXT_EVENTS = {"user_send_image", "user_send_sticker", "user_send_audio", "user_send_video", "user_send_file",
                    "user_send_gif", "user_send_location", "user_send_link", "user_send_business_card"}
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)
+FUTURE_SKEW_S = 300  # a timestamp this far ahead of our clock is refused too
 
 
 def signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret: str) -> str:
@@ -145,7 +148,7 @@ class ZaloOAGateway:
         self.client = ZaloOAClient(settings, redis, http)
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
                                        input_channel="zalo")
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.inbound = Inbound(redis, CHANNEL, self._handle_event)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024)
@@ -156,12 +159,10 @@ class ZaloOAGateway:
 
     async def _background(self, app: web.Application) -> Any:
         stop = asyncio.Event()
-        runner = asyncio.create_task(self.relay.run(stop))
+        runners = [asyncio.create_task(self.relay.run(stop)), asyncio.create_task(self.inbound.run(stop))]
         yield
         stop.set()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
-        await asyncio.wait_for(runner, timeout=10)
+        await asyncio.wait(runners, timeout=15)
         await self.relay.rasa.aclose()
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -175,15 +176,47 @@ class ZaloOAGateway:
             return web.json_response({"error": "invalid JSON"}, status=400)
         given = request.headers.get("X-ZEvent-Signature", "")
         expected = signature(self.settings.app_id, raw, str(event.get("timestamp", "")), self.settings.secret_key)
-        if not given or not hmac.compare_digest(given, expected) or str(event.get("app_id")) != self.settings.app_id:
+        if not same_secret(given, expected) or str(event.get("app_id")) != self.settings.app_id:
             logger.warning("Zalo OA webhook with a bad signature refused")
             return web.json_response({"error": "bad signature"}, status=401)
-        task = asyncio.create_task(self.process(event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if not self.fresh(event.get("timestamp")):
+            # signed, but old: someone replays a captured event (Zalo itself retries within seconds)
+            logger.warning("Zalo OA event with a stale or missing timestamp refused")
+            return web.json_response({"error": "stale event"}, status=401)
+        # Zalo retries a slow webhook with the same msg_id; events without one are recognised by their bytes
+        event_key = str((event.get("message") or {}).get("msg_id") or "") \
+            or "body:" + hashlib.sha256(raw).hexdigest()[:32]
+        try:
+            first = await self.relay.state.first_time(CHANNEL, event_key)
+        except Exception:  # noqa: BLE001 - Redis away: ask Zalo to retry rather than risk losing the message
+            logger.warning("Cannot check a Zalo OA event for repeats; asking Zalo to retry", exc_info=True)
+            return web.json_response({"error": "busy"}, status=503)
+        if not first:
+            logger.info("Zalo OA event %s seen before; ignored", event_key)
+            return web.json_response({"ok": True, "duplicate": True})
+        user_id = str((event.get("sender") or {}).get("id", ""))
+        try:
+            # in Redis before Zalo hears 200: a gateway killed from here on loses nothing (bot/inbound.py)
+            await self.inbound.put(f"{CHANNEL}:{user_id}", event)
+        except Exception:  # noqa: BLE001 - not kept: let Zalo send it again
+            logger.warning("Cannot keep a Zalo OA event; asking Zalo to retry", exc_info=True)
+            await self.relay.state.forget(CHANNEL, event_key)
+            return web.json_response({"error": "busy"}, status=503)
         return web.json_response({"ok": True})
 
-    async def process(self, event: dict[str, Any]) -> None:
+    def fresh(self, timestamp: Any) -> bool:
+        """True when the event's timestamp (milliseconds since the epoch) is recent enough to be a live event."""
+        try:
+            sent_s = float(str(timestamp)) / 1000
+        except ValueError:
+            return False
+        age = time.time() - sent_s
+        return -FUTURE_SKEW_S <= age <= self.settings.max_event_age_s
+
+    async def _handle_event(self, conv: str, event: dict[str, Any]) -> None:
+        await self.process(event, raise_errors=True)
+
+    async def process(self, event: dict[str, Any], raise_errors: bool = False) -> None:
         """One verified event: text goes to the Relay, other media get a friendly reply, the rest is ignored."""
         name = str(event.get("event_name", ""))
         user_id = str((event.get("sender") or {}).get("id", ""))
@@ -192,20 +225,19 @@ class ZaloOAGateway:
         if not user_id or not (name == "user_send_text" or name in NON_TEXT_EVENTS):
             return
         try:
-            if msg_id and not await self.relay.state.first_time(CHANNEL, msg_id):
-                logger.info("Zalo OA event %s seen before; ignored", msg_id)
-                return
             conv = f"{CHANNEL}:{user_id}"
             if name != "user_send_text":
                 await self.relay.state.touch_inbound(conv)
-                await self.relay._send(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input"})])
+                await self.relay.send_replies(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input"})])
                 return
             text = str(message.get("text") or "")
             choices = await self.relay.state.choices(conv)
             number = pick_number(text, len(choices)) if choices else None
-            await self.relay.incoming(conv, choices[number - 1] if number else text)
+            await self.relay.incoming(conv, choices[number - 1] if number else text, message_id=msg_id)
         except Exception:  # noqa: BLE001 - a background task: log, never crash the server
             logger.exception("Processing a Zalo OA event failed")
+            if raise_errors:
+                raise  # the intake keeps the event and hands it out again
 
     async def deliver(self, conv: str, replies: list[Reply]) -> None:
         """Send replies to one resident, in order."""

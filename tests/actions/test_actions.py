@@ -454,6 +454,27 @@ def memory_feedback(monkeypatch: pytest.MonkeyPatch) -> Any:
     return store
 
 
+@pytest.fixture
+def redis_feedback(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The feedback store on the real Redis (database 12, the feedback store tests' own)."""
+    import redis
+
+    from actions import feedback
+    from actions.feedback_store import FeedbackStore
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/12", decode_responses=True)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    client.flushdb()
+    store = FeedbackStore(client)
+    monkeypatch.setattr(feedback, "get_feedback_store", lambda: store)
+    monkeypatch.setattr(feedback, "pseudonym_key", lambda: b"test-key")
+    yield store
+    client.flushdb()
+
+
 @pytest.mark.parametrize("topic", ["payment-online", None])
 def test_feedback_is_stored_masked_and_acknowledged(make_tracker: MakeTracker, topic: str | None,
                                                     memory_feedback: Any) -> None:
@@ -494,7 +515,7 @@ def test_bad_input_says_what_the_assistant_can_read(make_tracker: MakeTracker, p
 
 
 def test_bad_input_problem_values() -> None:
-    assert set(REPLIES) == {"empty", "no_text", "too_long", "non_text"}
+    assert set(REPLIES) == {"empty", "no_text", "too_long", "non_text", "code"}
     assert len(set(REPLIES.values())) == len(REPLIES)
 
 
@@ -509,8 +530,9 @@ def test_bad_input_problem_values() -> None:
         ("?!...", "no_text"),
         ("x " * (MAX_MESSAGE_CHARS // 2 + 1), "too_long"),
         ("kích hoạt vneid", "no_text"),  # readable text routed here anyway: the general reply
+        ("' OR 1=1; DROP TABLE users; --", "code"),
     ],
-    ids=["empty", "blank", "tag", "masked-code", "emoji", "symbols", "too-long", "readable"],
+    ids=["empty", "blank", "tag", "masked-code", "emoji", "symbols", "too-long", "readable", "sql"],
 )
 def test_bad_input_works_the_problem_out_from_the_text(make_tracker: MakeTracker, text: str, problem: str) -> None:
     (message,), _ = run(ActionBadInput(), make_tracker(text, "bad_input"))
@@ -601,10 +623,25 @@ def _subclasses(cls: type) -> list[type]:
 
 # --- ActionRate ----------------------------------------------------------------------------------------------
 
+QUESTION_ID = "q-walk-0001"
 
-def rate_tracker(make_tracker: MakeTracker, rating: str, **slots: Any) -> Any:
-    return make_tracker(f'/rate{{"rating": "{rating}"}}', "rate", slots=slots,
-                        entities=[{"entity": "rating", "value": rating}])
+
+def asked(about: str = "walkthrough", context: dict[str, Any] | None = None, q: str = QUESTION_ID,
+          age_s: float = 60.0) -> dict[str, Any]:
+    """The slot an asked rating question leaves behind."""
+    import time
+
+    return {"q": q, "about": about, "asked_at": time.time() - age_s, "context": context or {}}
+
+
+def rate_tracker(make_tracker: MakeTracker, rating: str, q: str | None = QUESTION_ID, **slots: Any) -> Any:
+    entities = [{"entity": "rating", "value": rating}]
+    if q is not None:
+        entities.append({"entity": "rating_q", "value": q})
+    return make_tracker(f'/rate{{"rating": "{rating}"}}', "rate", slots=slots, entities=entities)
+
+
+WALK = {"guide_id": "dvc-login", "duration_s": 212.5, "stuck_steps": [3], "total": 7}
 
 
 @pytest.mark.parametrize("rating", ["hai_long", "binh_thuong", "chua_hai_long"])
@@ -612,21 +649,81 @@ def test_a_rating_is_stored_with_the_walkthrough_it_rates(make_tracker: MakeTrac
                                                           rating: str) -> None:
     from actions.feedback import RATING_THANKS, ActionRate
 
-    last = {"guide_id": "dvc-login", "duration_s": 212.5, "stuck_steps": [3], "total": 7, "finished": True}
-    (message,), events = run(ActionRate(), rate_tracker(make_tracker, rating, last_walkthrough=last))
+    tracker = rate_tracker(make_tracker, rating, rating_pending=asked("walkthrough", WALK))
+    (message,), events = run(ActionRate(), tracker)
     ((entry_id, record),) = memory_feedback.records()
-    assert (record.kind, record.rating, record.walkthrough) == ("rating", rating, last)
+    assert (record.kind, record.rating, record.walkthrough) == ("rating", rating, {**WALK, "finished": True})
+    assert (record.topic, record.volunteer) == ("dvc-login", False)
     assert message["text"] == RATING_THANKS[rating]
     assert message["custom"] == {"kind": "feedback", "rating": rating, "stored": True, "id": entry_id}
-    assert events == [SlotSet("last_walkthrough", None), SlotSet("handoff_requested", False)]
+    assert events == [SlotSet("rating_pending", None), SlotSet("last_walkthrough", None),
+                      SlotSet("handoff_requested", False)]
+
+
+def test_a_typed_rating_answers_the_open_question(make_tracker: MakeTracker, memory_feedback: Any) -> None:
+    from actions.feedback import ActionRate
+
+    run(ActionRate(), rate_tracker(make_tracker, "hai_long", q=None, rating_pending=asked("answer")))
+
+    assert [r.rating for _, r in memory_feedback.records()] == ["hai_long"]
+
+
+@pytest.mark.parametrize(
+    ("pending", "q"),
+    [
+        (None, QUESTION_ID),                         # no question was asked (a typed /rate{…})
+        (None, None),
+        (asked(), "q-some-other-one"),               # an old button from an earlier question
+        (asked(age_s=3 * 86400), QUESTION_ID),       # the question expired
+        ("not a dict", QUESTION_ID),
+        ({"about": "answer"}, None),                 # a slot without a question id
+    ],
+)
+def test_a_rating_without_its_question_is_not_stored(make_tracker: MakeTracker, memory_feedback: Any,
+                                                     pending: Any, q: str | None) -> None:
+    from actions.feedback import RATING_STALE_TEXT, ActionRate
+
+    (message,), events = run(ActionRate(), rate_tracker(make_tracker, "hai_long", q=q, rating_pending=pending))
+
+    assert memory_feedback.records() == []
+    assert message["text"] == RATING_STALE_TEXT
+    assert message["custom"] == {"kind": "feedback", "stored": False, "reason": "no_question"}
+    assert events == ([SlotSet("rating_pending", None)] if pending else [])
+
+
+def test_twenty_forged_ratings_store_nothing_and_one_real_one_stores_one(make_tracker: MakeTracker,
+                                                                         memory_feedback: Any) -> None:
+    from actions.feedback import ActionRate
+
+    for _ in range(20):
+        run(ActionRate(), rate_tracker(make_tracker, "hai_long", q=None))
+    pending = asked("answer")
+    for _ in range(5):  # the same button pressed five times: the slot is only cleared after the first
+        run(ActionRate(), rate_tracker(make_tracker, "hai_long", rating_pending=pending))
+
+    assert len(memory_feedback.records()) == 1
+
+
+def test_a_rating_retried_after_a_failure_is_stored_once(make_tracker: MakeTracker, redis_feedback: Any) -> None:
+    from actions.feedback import ActionRate
+
+    pending = asked("answer")
+    first = run(ActionRate(), rate_tracker(make_tracker, "hai_long", rating_pending=pending))
+    # Rasa failed the turn after the action ran, so the same message comes again with the question still open
+    again = run(ActionRate(), rate_tracker(make_tracker, "hai_long", rating_pending=pending))
+
+    assert len(redis_feedback.records()) == 1
+    assert first[0][0]["custom"]["id"] == again[0][0]["custom"]["id"]
 
 
 @pytest.mark.parametrize("rating", ["", "rat_tot", "5"])
-def test_an_unknown_rating_asks_again(make_tracker: MakeTracker, memory_feedback: Any, rating: str) -> None:
+def test_an_unknown_rating_asks_the_same_question_again(make_tracker: MakeTracker, memory_feedback: Any,
+                                                        rating: str) -> None:
     from actions.feedback import RATING_QUESTION, ActionRate
 
-    (message,), events = run(ActionRate(), rate_tracker(make_tracker, rating))
+    (message,), events = run(ActionRate(), rate_tracker(make_tracker, rating, rating_pending=asked()))
     assert message["text"] == RATING_QUESTION and len(message["buttons"]) == 3
+    assert all(QUESTION_ID in b["payload"] for b in message["buttons"])
     assert memory_feedback.records() == [] and events == []
 
 
@@ -634,26 +731,45 @@ def test_an_unknown_rating_asks_again(make_tracker: MakeTracker, memory_feedback
 
 
 def test_a_closed_ticket_resumes_the_assistant_and_asks_one_rating(make_tracker: MakeTracker) -> None:
-    from actions.feedback import RATING_BUTTONS
+    from actions.feedback import rating_buttons
     from actions.handoff import HANDOFF_CLOSED_TEXT, ActionHandoffClosed
 
     tracker = make_tracker("/handoff_closed", "handoff_closed", slots={"handoff_requested": True},
                            metadata={"ticket": "42"})
     (resumed, question), events = run(ActionHandoffClosed(), tracker)
     assert resumed["text"] == HANDOFF_CLOSED_TEXT and resumed["custom"] == {"kind": "handoff_closed", "ticket": "42"}
-    assert question["buttons"] == RATING_BUTTONS
     assert question["custom"] == {"kind": "rating_question", "about": "handoff", "ticket": "42"}
-    assert events == [SlotSet("last_walkthrough", None)]
+    last, pending = events
+    assert last == SlotSet("last_walkthrough", None)
+    assert pending["name"] == "rating_pending"
+    assert pending["value"]["about"] == "handoff" and pending["value"]["context"] == {"about": "handoff",
+                                                                                       "ticket": "42"}
+    assert question["buttons"] == rating_buttons(pending["value"]["q"])
 
 
-def test_a_rating_after_a_handoff_is_recorded_as_involving_a_volunteer(make_tracker: MakeTracker,
-                                                                        memory_feedback: Any) -> None:
+def test_only_a_rating_of_a_closed_ticket_involves_a_volunteer(make_tracker: MakeTracker,
+                                                                memory_feedback: Any) -> None:
     from actions.feedback import ActionRate
 
-    run(ActionRate(), rate_tracker(make_tracker, "hai_long", handoff_requested=True))
-    run(ActionRate(), rate_tracker(make_tracker, "binh_thuong", handoff_requested=False))
+    run(ActionRate(), rate_tracker(make_tracker, "hai_long", rating_pending=asked("handoff"),
+                                   handoff_requested=True))
+    # /request_human then a rating of an answer: the volunteer never helped with what is rated
+    run(ActionRate(), rate_tracker(make_tracker, "binh_thuong", q="q-answer-2",
+                                   rating_pending=asked("answer", q="q-answer-2"), handoff_requested=True))
+    run(ActionRate(), rate_tracker(make_tracker, "hai_long", q=None, handoff_requested=True))
     (_, first), (_, second) = memory_feedback.records()
     assert (first.volunteer, second.volunteer) == (True, False)
+
+
+def test_rating_buttons_carry_their_question() -> None:
+    from actions.feedback import new_question_id, rating_buttons
+
+    q = new_question_id()
+    buttons = rating_buttons(q)
+    assert [b["title"] for b in buttons] == ["Hài lòng", "Bình thường", "Chưa hài lòng"]
+    assert buttons[0]["payload"] == f'/rate{{"rating": "hai_long", "rating_q": "{q}"}}'
+    assert len(q) == 12 and new_question_id() != q
+    assert all(len(b["payload"].encode()) <= 64 for b in buttons)  # fits Telegram's callback_data
 
 
 # --- ActionThank and comments after a rating ------------------------------------------------------------------
@@ -676,18 +792,21 @@ def user(text: str) -> dict[str, Any]:
     ([], False),
 ])
 def test_thanks_after_an_answer_ask_the_rating_once(make_tracker: MakeTracker, history: list, asks: bool) -> None:
-    from actions.feedback import ANSWER_RATING_QUESTION, RATING_BUTTONS, THANK_TEXT, ActionThank
+    from actions.feedback import ANSWER_RATING_QUESTION, THANK_TEXT, ActionThank, rating_buttons
 
     tracker = make_tracker("cảm ơn", "thank")
     tracker.events = [*history, user("cảm ơn")]
     (message,), events = run(ActionThank(), tracker)
     if asks:
-        assert message["text"] == ANSWER_RATING_QUESTION and message["buttons"] == RATING_BUTTONS
+        [pending] = events
+        assert pending["name"] == "rating_pending" and pending["value"]["about"] == "answer"
+        assert message["text"] == ANSWER_RATING_QUESTION
+        assert message["buttons"] == rating_buttons(pending["value"]["q"])
         assert message["custom"] == {"kind": "rating_question", "about": "answer",
                                      "guide_id": "vneid-activate-level2"}
     else:
         assert message["text"] == THANK_TEXT and "buttons" not in message or not message.get("buttons")
-    assert events == []
+        assert events == []
 
 
 def test_a_comment_right_after_a_rating_is_linked_to_it(make_tracker: MakeTracker, memory_feedback: Any) -> None:

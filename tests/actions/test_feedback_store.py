@@ -114,3 +114,16 @@ def test_acknowledged_feedback_survives_a_redis_restart(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_record_given_once_is_stored_once(backend: str, request: pytest.FixtureRequest) -> None:
+    client = MemoryRedis() if backend == "memory" else request.getfixturevalue("real_redis")
+    store = FeedbackStore(client)
+
+    first = store.add(record(rating="hai_long"), once="rating:q1")
+    again = store.add(record(rating="chua_hai_long"), once="rating:q1")
+    other = store.add(record(rating="binh_thuong"), once="rating:q2")
+
+    assert first == again != other
+    assert [r.rating for _, r in store.records()] == ["hai_long", "binh_thuong"]

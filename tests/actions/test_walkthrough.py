@@ -572,11 +572,15 @@ def test_next_at_the_last_step_finishes(make_tracker: MakeTracker, intent: str) 
     assert message["custom"] == custom("dvc-submit", "finished", 7, stuck=[3], duration_s=3600.0, ask_feedback=True)
     # then the one satisfaction question, about this walkthrough
     assert question["text"] == "Bạn có hài lòng với hướng dẫn này không?"
+    *before, pending = events
+    assert pending["name"] == "rating_pending" and pending["value"]["about"] == "walkthrough"
+    q = pending["value"]["q"]
     assert [b["payload"] for b in question["buttons"]] == [
-        '/rate{"rating": "hai_long"}', '/rate{"rating": "binh_thuong"}', '/rate{"rating": "chua_hai_long"}']
+        f'/rate{{"rating": "{r}", "rating_q": "{q}"}}' for r in ("hai_long", "binh_thuong", "chua_hai_long")]
     context = {"guide_id": "dvc-submit", "duration_s": 3600.0, "stuck_steps": [3], "total": 7}
     assert question["custom"] == {"kind": "rating_question", **context}
-    assert events == [*CLEARED, SlotSet("last_walkthrough", {**context, "finished": True})]
+    assert pending["value"]["context"] == context
+    assert before == [*CLEARED, SlotSet("last_walkthrough", {**context, "finished": True})]
 
 
 def test_duration_is_measured_from_the_start(make_tracker: MakeTracker, clock: Clock) -> None:

@@ -39,6 +39,8 @@ class FakeRasa:
         self.received: list[dict[str, Any]] = []
         self.down = False
         self.delay_s = 0.0  # simulated thinking time (benchmarks)
+        self._in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}  # per sender: how many of its messages were handled at once
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
         self.server = TestServer(app, host="127.0.0.1")
@@ -51,9 +53,18 @@ class FakeRasa:
         if self.down:
             return web.json_response([{"text": "busy", "custom": {"kind": "error"}}], status=503)
         body = await request.json()
+        if body.get("system_event"):
+            # as our channel does: a gateway's system event becomes the intent, never the resident's text
+            body = {**body, "message": f"/{body['system_event']}"}
         self.received.append(body)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        sender = str(body["sender"])
+        self._in_flight[sender] = self._in_flight.get(sender, 0) + 1
+        self.max_in_flight[sender] = max(self.max_in_flight.get(sender, 0), self._in_flight[sender])
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self._in_flight[sender] -= 1
         replies = self.script(body["sender"], body["message"])
         return web.json_response([{"recipient_id": body["sender"], **r} for r in replies])
 

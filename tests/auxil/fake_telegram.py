@@ -90,6 +90,10 @@ class FakeTelegram:
     def _answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         return True
 
+    def _editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {**self._message({**params, "reply_markup": params.get("reply_markup")}),
+                "message_id": int(params["message_id"])}
+
     def _createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"message_thread_id": next(self._threads), "name": params["name"], "icon_color": 7322096}
 

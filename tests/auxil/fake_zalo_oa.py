@@ -85,10 +85,11 @@ _msg_ids = itertools.count(1)
 
 
 def event(user_id: str, text: str | None = None, name: str = "user_send_text", msg_id: str | None = None,
-          secret: str = OA_SECRET) -> tuple[bytes, dict[str, str]]:
-    """A webhook body as Zalo sends it, and its headers (signed with `secret`)."""
-    ts = str(int(time.time() * 1000))
-    message: dict[str, Any] = {"msg_id": msg_id or f"msg-{next(_msg_ids)}-{ts}"}
+          secret: str = OA_SECRET, sent_at: float | None = None,
+          with_msg_id: bool = True) -> tuple[bytes, dict[str, str]]:
+    """A webhook body as Zalo sends it, and its headers (signed with `secret`); `sent_at` in seconds (default now)."""
+    ts = str(int((time.time() if sent_at is None else sent_at) * 1000))
+    message: dict[str, Any] = {"msg_id": msg_id or f"msg-{next(_msg_ids)}-{ts}"} if with_msg_id else {}
     if text is not None:
         message["text"] = text
     if name == "user_send_image":

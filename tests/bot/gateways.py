@@ -49,3 +49,15 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def raw_post(client: Any, path: str, body: bytes, header: bytes) -> int:
+    """POST with a header holding raw non-ASCII bytes (HTTP clients refuse to send such headers)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 + header + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+                 + body)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])

@@ -115,3 +115,54 @@ async def test_a_failing_resident_does_not_hold_up_the_others(aredis: Any) -> No
     assert delivered == ["2", "4", "1", "3"]  # a's messages, in their order, once the channel came back
     assert [f["text"] for _, f in await aredis.xrange("gw:dead")] == ["bad"]
     assert (await aredis.xpending("gw:out:test", "g"))["pending"] == 0
+
+
+async def test_two_replicas_handle_one_conversation_one_message_at_a_time(aredis: Any) -> None:
+    from bot.relay import build_relay
+    from tests.auxil.fake_rasa import FakeRasa
+
+    async with FakeRasa() as rasa:
+        rasa.delay_s = 0.05
+        delivered: list[str] = []
+
+        async def deliver(conv: str, replies: list[Any]) -> None:
+            delivered.extend(r.text for r in replies)
+
+        replicas = [build_relay("web", aredis, rasa.url, deliver) for _ in range(2)]
+        # "một" reaches replica A, "hai" replica B a moment later, "ba" replica A again
+        tasks = []
+        for n, text in enumerate(["một", "hai", "ba"]):
+            tasks.append(asyncio.create_task(replicas[n % 2].incoming("web:resident-1", text, message_id=f"m{n}")))
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks)
+        for relay in replicas:
+            await relay.rasa.aclose()
+
+    assert rasa.max_in_flight == {"web:resident-1": 1}  # never two of its messages at once
+    assert [r["message"] for r in rasa.received] == ["một", "hai", "ba"]
+    assert [r["message_id"] for r in rasa.received] == ["m0", "m1", "m2"]
+    assert delivered == ["Trả lời: một", "Trả lời: hai", "Trả lời: ba"]
+    assert not await aredis.keys("gw:conv-lock:*")
+
+
+async def test_messages_a_killed_replica_read_are_claimed_by_another(aredis: Any) -> None:
+    await aredis.xadd("gw:out:test", {"conv": "zalo:a", "text": "cho bác"})
+    await aredis.xgroup_create("gw:out:test", "g", id="0", mkstream=True)
+    # replica "dead" read the message and was killed: it stays pending under a consumer that never comes back
+    await aredis.xreadgroup("g", "dead", {"gw:out:test": ">"}, count=10)
+    delivered: list[str] = []
+
+    async def handle(fields: dict[str, str]) -> None:
+        delivered.append(fields["text"])
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(consume(aredis, "gw:out:test", "g", "alive", handle, stop, block_ms=50,
+                                       retry_s=0.05, claim_idle_s=0.3))
+    for _ in range(200):
+        if delivered:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    assert delivered == ["cho bác"]
+    assert (await aredis.xpending("gw:out:test", "g"))["pending"] == 0

@@ -19,7 +19,15 @@ from tests.auxil.fake_rasa import FakeRasa
 from tests.auxil.fake_telegram import FakeTelegram
 from tests.auxil.fake_zalo_oa import FakeZaloOA, event
 from tests.bot.conftest import GATEWAY_REDIS_URL
-from tests.bot.gateways import WEBHOOK_SECRET, client_for, common, eventually, telegram_settings, zalo_settings
+from tests.bot.gateways import (
+    WEBHOOK_SECRET,
+    client_for,
+    common,
+    eventually,
+    raw_post,
+    telegram_settings,
+    zalo_settings,
+)
 
 VOLUNTEER, OTHER, STRANGER = 7001, 7002, 6666
 
@@ -158,6 +166,16 @@ async def test_residents_can_use_the_assistant_in_a_private_telegram_chat(world:
     await world.telegram_update(world.tg_api.button(555, "Dân", keyboard[1][0]["callback_data"], 1, chat_id=555))
     await eventually(lambda: "/topic_b" in world.rasa.texts(), what="the tapped payload")
     assert world.rasa.received[-1]["sender"] == "tg:555"
+    # the pressed message loses its buttons, and the same button pressed again does nothing
+    await eventually(lambda: world.tg_api.sent(555, method="editMessageReplyMarkup"), what="buttons removed")
+    calls = len(world.rasa.received)
+    await world.telegram_update(world.tg_api.button(555, "Dân", keyboard[1][0]["callback_data"], 1, chat_id=555))
+    await eventually(lambda: any("đã dùng" in m["text"] for m in world.tg_api.sent(555)), what="used button note")
+    assert len(world.rasa.received) == calls
+    # a button sent to one resident does nothing in another resident's chat
+    await world.telegram_update(world.tg_api.button(556, "Khác", keyboard[0][0]["callback_data"], 1, chat_id=556))
+    await eventually(lambda: world.tg_api.sent(556), what="the other chat's note")
+    assert len(world.rasa.received) == calls
     await world.telegram_update(world.tg_api.private_photo(555))
     await eventually(lambda: any("chữ" in m["text"] for m in world.tg_api.sent(555)), what="the non-text reply")
 
@@ -192,3 +210,43 @@ async def test_a_volunteer_is_told_when_zalo_s_48_hour_window_has_passed(world: 
     await world.telegram_update(world.tg_api.group_text(VOLUNTEER, "Minh", "bác còn đó không", **where))
     await eventually(lambda: any("48 giờ" in m["text"] for m in world.team_messages()), what="the window notice")
     assert len(world.zalo_api.messages) == before
+
+
+async def test_a_telegram_message_carries_its_id_to_rasa(world: World) -> None:
+    update = world.tg_api.private_text(555, "xin chào")
+    await world.telegram_update(update)
+    await eventually(lambda: world.rasa.received, what="the message at Rasa")
+
+    assert world.rasa.received[-1]["message_id"] == f"555:{update['message']['message_id']}"
+
+
+async def test_a_telegram_update_delivered_twice_is_handled_once(world: World) -> None:
+    update = world.tg_api.private_text(555, "xin chào")
+    assert await world.telegram_update(update) == 200
+    assert await world.telegram_update(update) == 200
+    await eventually(lambda: world.tg_api.sent(555), what="the answer")
+    await asyncio.sleep(0.3)
+
+    assert world.rasa.texts() == ["xin chào"]
+
+
+async def test_closing_a_ticket_sends_a_system_event_not_resident_text(world: World, aredis: Any) -> None:
+    _, message_id, _ = await open_ticket(world)
+    await world.telegram_update(world.tg_api.button(VOLUNTEER, "Minh", "t:claim:1", message_id))
+    await world.telegram_update(world.tg_api.button(VOLUNTEER, "Minh", "t:close:1", message_id))
+    await eventually(lambda: "/handoff_closed" in world.rasa.texts(), what="Rasa told of the close")
+
+    closed = world.rasa.received[-1]
+    assert closed["system_event"] == "handoff_closed"
+    assert closed["message_id"] == "handoff-closed:1"
+    assert closed["metadata"] == {"ticket": "1"}
+
+
+@pytest.mark.parametrize("value", ["tg-sécret".encode(), b"\xff\xfe"])
+async def test_a_non_ascii_telegram_secret_is_refused_not_a_server_error(world: World, value: bytes) -> None:
+    import json
+
+    body = json.dumps(world.tg_api.private_text(555, "xin chào")).encode()
+
+    assert await raw_post(world.tg, "/webhooks/telegram", body, b"X-Telegram-Bot-Api-Secret-Token: " + value) == 403
+    assert world.rasa.received == []

@@ -74,6 +74,8 @@ async def test_a_question_gets_the_replies_with_buttons(
 ) -> None:
     status, body = await say(client, "  menu  ")
     assert status == 200
+    reply_to = body["replies"][0].pop("reply_to")
+    assert len(reply_to) == 32  # the server's id for a message the widget sent without one
     assert body == {
         "handoff": False,
         "replies": [
@@ -210,6 +212,7 @@ async def test_a_volunteer_message_from_the_outbox_shows_up_in_the_inbox(
             "kind": "volunteer",
             "custom": {"kind": "volunteer"},
             "buttons": [],
+            "reply_to": "",
         }
     ]
 

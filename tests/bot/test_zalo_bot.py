@@ -39,6 +39,7 @@ from tests.auxil.fake_zalo_bot import (
     webhook_body,
 )
 from tests.bot.conftest import GATEWAY_REDIS_URL
+from tests.bot.gateways import raw_post
 
 SECRET = "test-webhook-secret"
 CHAT = "a1b2c3d4e5f6"
@@ -372,3 +373,23 @@ async def test_the_gateway_process_serves_and_stops_cleanly(zalo: FakeZaloBot, f
     stop.set()
     await asyncio.wait_for(server, 10)
     assert zalo.calls[0] == "getMe"  # the token is checked at start-up
+
+
+@pytest.mark.parametrize("value", ["sécret".encode(), b"\xff\xfe", "тайна".encode()])
+async def test_a_non_ascii_secret_header_is_refused_not_a_server_error(client: TestClient, fake_rasa: FakeRasa,
+                                                                        value: bytes) -> None:
+    import json
+
+    body = json.dumps(webhook_body(text_update(CHAT, "xin chào"))).encode()
+
+    assert await raw_post(client, WEBHOOK_PATH, body, SECRET_HEADER.encode() + b": " + value) == 403
+    assert fake_rasa.received == []
+
+
+async def test_an_accepted_update_is_kept_before_zalo_hears_200(client: TestClient, gateway: ZaloBotGateway,
+                                                                aredis: Any, fake_rasa: FakeRasa) -> None:
+    response = await post(client, text_update(CHAT, "xin chào", msg_id="kept-zb-1"))
+    assert response.status == 200
+    assert [f["conv"] for _, f in await aredis.xrange("gw:in:zb")] == [CONV]
+    await gateway.drain()
+    assert fake_rasa.received[0]["message_id"] == "kept-zb-1"

@@ -15,7 +15,7 @@ from tests.auxil import fake_zalo_oa
 from tests.auxil.fake_rasa import FakeRasa
 from tests.auxil.fake_zalo_oa import FakeZaloOA, event
 from tests.bot.conftest import GATEWAY_REDIS_URL
-from tests.bot.gateways import client_for, common, eventually, zalo_settings
+from tests.bot.gateways import client_for, common, eventually, raw_post, zalo_settings
 
 
 @pytest.fixture
@@ -186,3 +186,82 @@ async def test_a_refused_user_is_set_aside_not_retried_forever(zalo: Any, aredis
     assert api.messages == []
     assert fake_zalo_oa.APP_ID  # the refused send produced no retry storm:
     assert await aredis.xlen("gw:out:zalo") == 0
+
+
+# --- replays, forged headers, personal data at rest ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("age_s", [86400, 601, -400])
+async def test_a_signed_but_stale_or_future_event_is_refused(zalo: Any, fake_rasa: FakeRasa, age_s: float) -> None:
+    import time
+
+    client, api, _ = zalo
+    response = await post(client, "u1", "xin chào", sent_at=time.time() - age_s)
+
+    assert response.status == 401
+    await asyncio.sleep(0.3)
+    assert fake_rasa.received == [] and api.messages == []
+
+
+async def test_a_recent_event_is_accepted(zalo: Any, fake_rasa: FakeRasa) -> None:
+    import time
+
+    client, api, _ = zalo
+    assert (await post(client, "u1", "xin chào", sent_at=time.time() - 30)).status == 200
+    await eventually(lambda: api.messages, what="the reply")
+
+
+async def test_an_event_without_msg_id_sent_three_times_is_answered_once(zalo: Any, fake_rasa: FakeRasa) -> None:
+    client, api, _ = zalo
+    body, headers = event("u1", "xin chào", with_msg_id=False)
+    for _ in range(3):
+        assert (await client.post("/webhooks/zalo-oa", data=body, headers=headers)).status == 200
+    await eventually(lambda: api.messages, what="one reply")
+    await asyncio.sleep(0.3)
+
+    assert len(fake_rasa.received) == 1 and len(api.messages) == 1
+
+
+@pytest.mark.parametrize("value", ["mac=ä".encode(), b"mac=\xff\xfe", "mac=чужой".encode(), b"\xe2\x80\xae"])
+async def test_a_non_ascii_signature_is_refused_not_a_server_error(zalo: Any, fake_rasa: FakeRasa,
+                                                                    value: bytes) -> None:
+    client, _, _ = zalo
+    body, _ = event("u1", "xin chào")
+
+    assert await raw_post(client, "/webhooks/zalo-oa", body, b"X-ZEvent-Signature: " + value) == 401
+    assert fake_rasa.received == []
+
+
+async def test_a_held_message_is_kept_masked(zalo: Any, fake_rasa: FakeRasa, aredis: Any) -> None:
+    client, api, gateway = zalo
+    fake_rasa.down = True
+    await post(client, "u1", "sđt 0912345678, CCCD 001203004567, mã OTP 482913, thẻ 4111 1111 1111 1111")
+    await eventually(lambda: api.messages, what="the busy reply")
+
+    [held] = await aredis.lrange("gw:held:zalo:u1", 0, -1)
+    for raw in ("0912345678", "001203004567", "482913", "4111"):
+        assert raw not in held
+    item = json.loads(held)
+    assert item["shared_secret"] is True and item["id"]
+    fake_rasa.down = False
+    async with gateway.relay.state.conversation("zalo:u1"):
+        await gateway.relay.flush("zalo:u1")
+    sent = fake_rasa.received[-1]
+    assert "[SĐT]" in sent["message"] and "[CCCD]" in sent["message"] and "[THẺ]" in sent["message"]
+    assert sent["metadata"] == {"shared_secret": True} and sent["message_id"] == item["id"]
+
+
+async def test_the_zalo_msg_id_reaches_rasa_as_the_message_id(zalo: Any, fake_rasa: FakeRasa) -> None:
+    client, api, _ = zalo
+    await post(client, "u1", "xin chào", msg_id="zalo-msg-77")
+    await eventually(lambda: fake_rasa.received, what="the message at Rasa")
+
+    assert fake_rasa.received[0]["message_id"] == "zalo-msg-77"
+
+
+async def test_an_accepted_event_is_in_redis_before_zalo_hears_200(zalo: Any, aredis: Any) -> None:
+    client, _, _ = zalo
+    await post(client, "u1", "xin chào", msg_id="kept-1")
+
+    entries = await aredis.xrange("gw:in:zalo")
+    assert [json.loads(fields["event"])["message"]["msg_id"] for _, fields in entries] == ["kept-1"]

@@ -15,6 +15,7 @@ def test_defaults_bind_to_loopback(tmp_path: Path) -> None:
     settings = DashboardSettings.from_env({}, secret_file=tmp_path / "secret.key")
     assert (settings.host, settings.port, settings.redis_url) == ("127.0.0.1", 8080, "redis://127.0.0.1:6379/0")
     assert settings.retention_days == 365 and settings.commune_name == "" and not settings.https_only
+    assert not settings.trust_forwarded  # X-Forwarded-For is anyone's to write unless our own proxy sets it
 
 
 def test_a_local_secret_is_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -41,7 +42,7 @@ def test_weak_or_placeholder_secrets_are_refused(tmp_path: Path, secret: str) ->
 @pytest.mark.parametrize(("name", "value"), [
     ("DASHBOARD_PORT", "80a"), ("DASHBOARD_PORT", "70000"), ("DASHBOARD_PORT", "0"),
     ("FEEDBACK_RETENTION_DAYS", "-1"), ("FEEDBACK_RETENTION_DAYS", "0"), ("REDIS_URL", "http://127.0.0.1"),
-    ("DASHBOARD_REQUIRE_SECRET", "maybe"),
+    ("DASHBOARD_REQUIRE_SECRET", "maybe"), ("DASHBOARD_TRUST_FORWARDED", "proxy"),
 ])
 def test_bad_values_fail_fast(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
@@ -52,6 +53,6 @@ def test_everything_can_be_set(tmp_path: Path) -> None:
     settings = DashboardSettings.from_env({
         "DASHBOARD_SECRET_KEY": GOOD_SECRET, "REDIS_URL": "redis://:pw@redis:6379/0", "DASHBOARD_HOST": "0.0.0.0",
         "DASHBOARD_PORT": "9000", "FEEDBACK_RETENTION_DAYS": "90", "COMMUNE_NAME": "Xã Ví Dụ",
-        "DASHBOARD_HTTPS_ONLY": "1"}, secret_file=tmp_path / "s")
-    assert (settings.host, settings.port, settings.retention_days, settings.commune_name, settings.https_only) == (
-        "0.0.0.0", 9000, 90, "Xã Ví Dụ", True)
+        "DASHBOARD_HTTPS_ONLY": "1", "DASHBOARD_TRUST_FORWARDED": "1"}, secret_file=tmp_path / "s")
+    assert (settings.host, settings.port, settings.retention_days, settings.commune_name, settings.https_only,
+            settings.trust_forwarded) == ("0.0.0.0", 9000, 90, "Xã Ví Dụ", True, True)

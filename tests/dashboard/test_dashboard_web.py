@@ -1,29 +1,39 @@
-"""The web app against a real Redis (db 11): every staff route protected, CSRF on every POST, login limits,
-acknowledgements reaching the public page, escaping, exports."""
+"""The web app against a real Redis (db 11): every staff route protected, sessions revoked server-side, CSRF on every
+POST, login limits, acknowledgements reaching the public page, escaping, exports."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
 import redis
-from dashboard_support import PASSWORD, SECRET, comment, csrf_of, rating
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
+from dashboard_support import PASSWORD, SECRET, TEST_REDIS_URL, comment, csrf_of, rating
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from actions.feedback_store import FeedbackStore
 from dashboard.app import SESSION_COOKIE, create_app
-from dashboard.auth import Accounts
+from dashboard.auth import USER_KEY, Accounts
 from dashboard.metrics import ICT
 from dashboard.settings import DashboardSettings
 
 pytestmark = pytest.mark.integration
 
 PUBLIC = {"/login", "/public", "/healthz"}
+ROOT = Path(__file__).resolve().parents[2]
+OWNER, ATTACKER = ("192.0.2.10", 50000), ("198.51.100.20", 50000)  # documentation addresses
 SECRET_COMMENT = "Bí mật nội bộ: hồ sơ số 42 của ông Ba"
 XSS = '<script>alert("xss")</script> chữ nhỏ quá'
 
@@ -200,6 +210,124 @@ def test_a_deleted_account_loses_its_session(client: TestClient, seeded: dict[st
     assert client.get("/", follow_redirects=False).status_code == 200
     Accounts(redis13).remove("canbo")
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def logout(client: TestClient) -> None:
+    response = client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def replayed(app: object, cookie: str) -> int:
+    """The status of the overview for a fresh browser that presents a captured session cookie."""
+    with TestClient(app, cookies={SESSION_COOKIE: cookie}) as other:  # type: ignore[arg-type]
+        return other.get("/", follow_redirects=False).status_code
+
+
+def test_a_session_cookie_is_dead_after_logout(app: object, client: TestClient, seeded: dict[str, str]) -> None:
+    login(client)
+    csrf = csrf_of(client.get("/").text)  # the page's form puts a CSRF token in the session
+    cookie = client.cookies[SESSION_COOKIE]
+    assert replayed(app, cookie) == 200
+    logout(client)
+    with TestClient(app, cookies={SESSION_COOKIE: cookie}) as other:  # type: ignore[arg-type]
+        response = other.get("/feedback", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
+        assert SECRET_COMMENT not in response.text
+        response = other.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+        assert response.headers["location"].startswith("/login?next=")
+
+
+def test_the_session_cookie_names_no_user(client: TestClient, seeded: dict[str, str]) -> None:
+    login(client)
+    client.get("/")
+    # only a random session id that Redis must know (and the CSRF token): nothing to trust without Redis
+    session = json.loads(base64.b64decode(client.cookies[SESSION_COOKIE].split(".")[0]))
+    assert set(session) == {"sid", "csrf"} and "canbo" not in json.dumps(session)
+
+
+def test_a_password_reset_on_the_command_line_ends_open_sessions(app: object, client: TestClient,
+                                                                 seeded: dict[str, str]) -> None:
+    login(client)
+    cookie = client.cookies[SESSION_COOKIE]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": TEST_REDIS_URL, "DASHBOARD_SECRET_KEY": "s" * 40,
+           "DASHBOARD_PASSWORD": "mat-khau-moi-hoan-toan"}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "adduser", "canbo", "--replace"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert replayed(app, cookie) == 303
+    assert login(client, password="mat-khau-moi-hoan-toan").status_code == 303
+
+
+def test_one_address_trying_many_usernames_is_throttled(app: object, seeded: dict[str, str]) -> None:
+    with TestClient(app, client=ATTACKER) as attacker:  # type: ignore[arg-type]
+        statuses = []
+        for i in range(22):
+            # X-Forwarded-For is anyone's to write: ignored unless DASHBOARD_TRUST_FORWARDED says otherwise
+            attacker.headers["x-forwarded-for"] = f"203.0.113.{i}"
+            response = login(attacker, username=f"nguoi-dung-{i}", password="sai-mat-khau")
+            statuses.append(response.status_code)
+        assert statuses == [401] * 19 + [429] * 3
+        assert "Có quá nhiều lần đăng nhập sai từ máy này" in response.text and "15 phút" in response.text
+        assert login(attacker).status_code == 429  # the right password too, from there
+    with TestClient(app, client=OWNER) as owner:  # type: ignore[arg-type]
+        assert login(owner, username="khong-co", password="sai-mat-khau").status_code == 401
+        assert login(owner).status_code == 303
+
+
+def test_hammering_a_username_locks_only_the_attacker(app: object, seeded: dict[str, str]) -> None:
+    with TestClient(app, client=ATTACKER) as attacker:  # type: ignore[arg-type]
+        statuses = [login(attacker, password=f"doan-mo-{i}").status_code for i in range(7)]
+        assert statuses == [401] * 4 + [429] * 3
+        assert "sai quá 5 lần" in login(attacker).text  # locked for this address, whatever the password
+        with TestClient(app, client=OWNER) as owner:  # type: ignore[arg-type]
+            response = login(owner)
+            assert response.status_code == 303 and response.headers["location"] == "/"
+            assert owner.get("/", follow_redirects=False).status_code == 200
+            assert login(attacker, password="doan-tiep").status_code == 429  # still hammering meanwhile
+
+
+def test_forwarded_addresses_count_only_behind_our_own_proxy(redis13: redis.Redis, seeded: dict[str, str]) -> None:
+    app = create_app(DashboardSettings(secret_key=SECRET, trust_forwarded=True), redis13)
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:  # every request arrives from the proxy
+        def attempt(forwarded: str, password: str = "sai-mat-khau") -> int:
+            client.headers["x-forwarded-for"] = forwarded
+            status = login(client, password=password).status_code
+            client.cookies.clear()
+            return status
+
+        # the proxy appends the address it saw; what the client wrote before it is not believed
+        assert [attempt(f"10.9.9.{i}, 198.51.100.20") for i in range(5)] == [401] * 4 + [429]
+        assert attempt("198.51.100.20", PASSWORD) == 429
+        assert attempt("198.51.100.20, 192.0.2.10", PASSWORD) == 303
+        assert attempt("not-an-address", PASSWORD) == 303  # no usable header: the proxy's own address counts
+
+
+def test_a_locked_refusal_takes_as_long_as_a_wrong_password(client: TestClient, seeded: dict[str, str],
+                                                            redis13: redis.Redis) -> None:
+    stored = str(redis13.hget(USER_KEY.format(name="canbo"), "password_hash"))
+
+    def seconds(action: Callable[[], object]) -> float:
+        runs = []
+        for _ in range(3):  # the shortest run: the least disturbed by other work on the machine
+            start = time.perf_counter()
+            action()
+            runs.append(time.perf_counter() - start)
+        return min(runs)
+
+    def one_verify() -> None:
+        with pytest.raises(VerifyMismatchError):
+            PasswordHasher().verify(stored, "sai-mat-khau")
+
+    token = csrf_of(client.get("/login").text)
+    form = {"username": "canbo", "password": "sai-mat-khau", "csrf_token": token}
+    wrong = seconds(lambda: client.post("/login", data=form))
+    for _ in range(2):
+        client.post("/login", data=form)
+    assert client.post("/login", data=form).status_code == 429
+    locked = seconds(lambda: client.post("/login", data=form))
+    verify = seconds(one_verify)
+    # both do one argon2 verification; a refusal that skipped it took about 1% of one
+    assert wrong >= 0.5 * verify and locked >= 0.5 * verify, (wrong, locked, verify)
 
 
 def test_empty_states_say_what_to_do(client: TestClient, redis13: redis.Redis) -> None:

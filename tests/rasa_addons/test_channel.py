@@ -14,17 +14,22 @@ from typing import Any
 import aiohttp
 import pytest
 from rasa.core.channels.channel import UserMessage, register
+from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered
 from sanic import Sanic
 
 from rasa_addons.channel import (
     BUSY_TEXT,
+    COMMAND_REFUSED_TEXT,
     MAX_STORED_CHARS,
+    NO_REPLY_TEXT,
     SECRET_WARNING,
     ReplyCollector,
     ResidentRestInput,
+    command_of,
     prepare_text,
 )
+from rasa_addons.reliability import ActionServerUnavailable, TrackerStoreUnavailable
 
 CCCD = "001203004567"
 TWELVE_DIGITS = re.compile(r"\d(?:[ .\-]?\d){11}")
@@ -286,13 +291,17 @@ async def test_normal_message_returns_the_collected_replies(webhook: Webhook) ->
     assert received.metadata == {}
 
 
-async def test_no_reply_is_an_empty_list(webhook: Webhook) -> None:
+async def test_a_turn_without_a_reply_still_gets_one(webhook: Webhook) -> None:
     async def silent(message: UserMessage) -> None:
         return None
 
     webhook.agent.behaviour = silent
 
-    assert await webhook.post({"sender": "resident-1", "message": "ừ"}) == (200, [])
+    status, replies = await webhook.post({"sender": "resident-1", "message": "ừ"})
+
+    assert status == 200
+    assert [(r["text"], r["custom"]["kind"]) for r in replies] == [(NO_REPLY_TEXT, "no_reply")]
+    assert replies[0]["buttons"] == [{"title": "Gặp người hỗ trợ", "payload": "/request_human"}]
 
 
 async def test_personal_data_is_masked_before_rasa_sees_it(webhook: Webhook) -> None:
@@ -438,3 +447,116 @@ async def test_webhook_serves_residents_independently(webhook: Webhook) -> None:
     for i, (status, replies) in enumerate(results):
         assert status == 200
         assert replies == [{"recipient_id": f"r{i}", "text": f"câu {i}", "custom": {}}]
+
+
+# --- bad input is cleaned, system commands are the system's ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\ud800kích hoạt", "kích hoạt"),
+        ("kích\udfffhoạt vneid", "kíchhoạt vneid"),
+        ("\u202ekích hoạt\u202c", "kích hoạt"),
+        ("xin\x00 chào", "xin chào"),
+    ],
+)
+def test_prepare_text_drops_characters_that_break_encoding(raw: str, expected: str) -> None:
+    text, _ = prepare_text(raw)
+
+    assert text == expected
+    text.encode("utf-8")  # a lone surrogate used to crash the action server here
+
+
+async def test_a_lone_surrogate_reaches_rasa_cleaned(webhook: Webhook) -> None:
+    # JSON may carry a lone surrogate escape; json.loads turns it into a str that cannot be encoded
+    status, _ = await webhook.post(data=b'{"sender": "u1", "message": "\\ud800k\\u00edch ho\\u1ea1t"}',
+                                   headers={"Content-Type": "application/json"})
+
+    assert status == 200
+    [received] = webhook.agent.received
+    assert received.text == "kích hoạt"
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [("/rate{\"rating\": \"hai_long\"}", "rate"), ("/handoff_closed", "handoff_closed"), ("/restart", "restart"),
+     ("/nav_next@bot", "nav_next"), ("/session_start xyz", "session_start"), ("xin chào", ""), ("", "")],
+)
+def test_command_of_reads_the_intent_name(text: str, command: str) -> None:
+    assert command_of(text) == command
+
+
+@pytest.mark.parametrize("typed", ["/handoff_closed", "/restart", "/session_start", "/back",
+                                   '/handoff_closed{"ticket": "1"}', "  /restart  "])
+async def test_a_resident_cannot_trigger_a_system_event(webhook: Webhook, typed: str) -> None:
+    status, replies = await webhook.post({"sender": "resident-5", "message": typed})
+
+    assert status == 200
+    assert webhook.agent.received == []  # never reaches the dialogue
+    [reply] = replies
+    assert reply["text"] == COMMAND_REFUSED_TEXT
+    assert reply["custom"] == {"kind": "bad_input", "problem": "command"}
+    assert reply["buttons"]
+
+
+async def test_a_gateway_sends_a_system_event_in_its_own_field(webhook: Webhook) -> None:
+    status, _ = await webhook.post({"sender": "zalo:1", "system_event": "handoff_closed", "message": "ignored",
+                                    "metadata": {"ticket": "7"}})
+
+    assert status == 200
+    [received] = webhook.agent.received
+    assert received.text == "/handoff_closed"
+    assert received.metadata == {"ticket": "7"}
+
+
+@pytest.mark.parametrize("event", ["restart", "rate", "", 5, ["handoff_closed"]])
+async def test_an_unknown_system_event_is_refused(webhook: Webhook, event: Any) -> None:
+    status, _ = await webhook.post({"sender": "zalo:1", "system_event": event})
+
+    assert status == 400
+    assert webhook.agent.received == []
+
+
+async def test_a_button_payload_still_reaches_the_dialogue(webhook: Webhook) -> None:
+    status, _ = await webhook.post({"sender": "resident-6", "message": '/rate{"rating": "hai_long", "q": "ab12"}'})
+
+    assert status == 200
+    [received] = webhook.agent.received
+    assert received.text == '/rate{"rating": "hai_long", "q": "ab12"}'
+
+
+# --- message ids and failures the gateway retries ----------------------------------------------------------------
+
+
+async def test_a_gateway_message_id_is_passed_on_and_flagged(webhook: Webhook) -> None:
+    await webhook.post({"sender": "resident-7", "message": "hỏi", "message_id": "zalo-msg-42"})
+    await webhook.post({"sender": "resident-7", "message": "hỏi nữa"})
+
+    first, second = webhook.agent.received
+    assert first.message_id == "zalo-msg-42"
+    assert first.metadata == {"client_message_id": True}
+    assert second.metadata == {}
+    assert second.message_id and second.message_id != "zalo-msg-42"  # Rasa's own random id
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 129, None, True, {"id": 1}])
+async def test_an_unusable_message_id_is_ignored(webhook: Webhook, bad: Any) -> None:
+    await webhook.post({"sender": "resident-8", "message": "hỏi", "message_id": bad})
+
+    [received] = webhook.agent.received
+    assert "client_message_id" not in received.metadata
+
+
+@pytest.mark.parametrize("error", [TrackerStoreUnavailable("redis away"), ActionServerUnavailable("actions away"),
+                                   LockError("lock expired")])
+async def test_failures_worth_retrying_answer_busy_with_503(webhook: Webhook, error: Exception) -> None:
+    async def failing(message: UserMessage) -> None:
+        raise error
+
+    webhook.agent.behaviour = failing
+
+    status, replies = await webhook.post({"sender": "resident-9", "message": "hỏi"})
+
+    assert status == 503
+    assert replies == [{"recipient_id": "resident-9", "text": BUSY_TEXT, "custom": {"kind": "error"}}]

@@ -20,13 +20,41 @@ def parse_payload(payload: str, domain: Domain) -> dict[str, Any]:
     }
 
 
+def rendered(variation: dict[str, Any]) -> dict[str, Any]:
+    """A response as Rasa sends it: its text and buttons through the template interpolator (no slots filled)."""
+    import copy
+
+    from rasa.core.nlg.interpolator import interpolate
+
+    return interpolate(copy.deepcopy(variation), {})
+
+
 def domain_buttons(domain: Domain) -> list[dict[str, str]]:
     return [
         button
         for variations in domain.responses.values()
         for variation in variations
-        for button in variation.get("buttons") or []
+        for button in rendered(variation).get("buttons") or []
     ]
+
+
+def test_responses_render_without_interpolator_errors(domain: Domain) -> None:
+    # a payload's {"topic": …} read as a slot name logged two ERROR lines on every greeting
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        for variations in domain.responses.values():
+            for variation in variations:
+                rendered(variation)
+
+    assert [entry for entry in logs if entry.get("log_level") in ("error", "exception")] == []
+
+
+def test_the_greeting_buttons_carry_single_braced_payloads(domain: Domain) -> None:
+    [greeting] = domain.responses["utter_greet"]
+    payloads = [b["payload"] for b in rendered(greeting)["buttons"]]
+
+    assert payloads[0] == '/choose_topic{"topic": "vneid-activate"}'
 
 
 def test_the_domain_has_buttons(domain: Domain) -> None:
@@ -66,4 +94,4 @@ def test_step_by_step_button_keeps_its_mode(domain: Domain) -> None:
 
 def test_domain_entities(domain: Domain) -> None:
     # the guard no longer sends the reason for bad_input as a `problem` entity
-    assert set(domain.entities) == {"topic", "mode", "rating"}
+    assert set(domain.entities) == {"topic", "mode", "rating", "rating_q"}

@@ -1,20 +1,26 @@
-"""ResidentLockStore picks Rasa's in-memory or Redis lock store from the URL."""
+"""ResidentLockStore: Rasa's in-memory store for `memory://`, an atomic Redis ticket lock for `redis://`."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
 from typing import Any
 
 import pytest
 from addons_support import PROJECT_DIR, REDIS_TEST_URL
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.lock_store import InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
-from rasa_addons.lock_store import ResidentLockStore
+from rasa_addons.lock_store import AtomicRedisLockStore, ResidentLockStore
 
 TYPE = "rasa_addons.lock_store.ResidentLockStore"
+RedisLockStore = AtomicRedisLockStore  # what a redis:// URL gives
 
 
-def connection(store: RedisLockStore) -> dict[str, Any]:
+def connection(store: AtomicRedisLockStore) -> dict[str, Any]:
     return store.red.connection_pool.connection_kwargs
 
 
@@ -34,6 +40,7 @@ def test_redis_url_gives_a_redis_store_on_that_database() -> None:
     kwargs = connection(store)
     assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 6379, 14)
     assert store.key_prefix == "lock:lock:"
+    assert store.url == "redis://127.0.0.1:6379/14"
 
 
 @pytest.mark.parametrize(
@@ -75,16 +82,124 @@ def test_endpoints_yml_selects_this_store(monkeypatch: pytest.MonkeyPatch) -> No
     assert connection(store)["db"] == 14
 
 
+def redis_store() -> AtomicRedisLockStore:
+    store = ResidentLockStore(endpoint_config=EndpointConfig(url=REDIS_TEST_URL, type=TYPE))
+    assert isinstance(store, AtomicRedisLockStore)
+    return store
+
+
 async def test_redis_lock_is_shared_through_database_14(redis_db: Any) -> None:
-    first = ResidentLockStore(endpoint_config=EndpointConfig(url=REDIS_TEST_URL, type=TYPE))
-    second = ResidentLockStore(endpoint_config=EndpointConfig(url=REDIS_TEST_URL, type=TYPE))
+    first, second = redis_store(), redis_store()
 
     async with first.lock("resident-1", lock_lifetime=5, wait_time_in_seconds=0.01):
         assert redis_db.exists("lock:lock:resident-1")
         # a second Rasa replica sees the conversation as locked
-        assert second.get_or_create_lock("resident-1").is_locked(ticket_number=1)
+        assert second.get_or_create_lock("resident-1").is_locked(ticket_number=2)
+        assert not second.get_or_create_lock("resident-1").is_locked(ticket_number=1)
 
     assert not redis_db.exists("lock:lock:resident-1")
+
+
+async def test_one_turn_at_a_time_across_stores(redis_db: Any) -> None:
+    stores = [redis_store() for _ in range(4)]
+    inside: list[int] = []
+    overlaps = 0
+
+    async def turn(store: AtomicRedisLockStore, n: int) -> None:
+        nonlocal overlaps
+        async with store.lock("resident-1", lock_lifetime=10, wait_time_in_seconds=0.05):
+            inside.append(n)
+            overlaps += len(inside) > 1
+            await asyncio.sleep(0.005)
+            inside.remove(n)
+
+    await asyncio.gather(*(turn(stores[n % 4], n) for n in range(40)))
+
+    assert overlaps == 0
+    assert not redis_db.keys("lock:lock:resident-1")
+
+
+async def test_tickets_are_served_in_the_order_they_were_issued(redis_db: Any) -> None:
+    store, other = redis_store(), redis_store()
+    served: list[int] = []
+
+    async def turn(s: AtomicRedisLockStore, n: int) -> None:
+        async with s.lock("resident-1", lock_lifetime=10, wait_time_in_seconds=0.02):
+            served.append(n)
+            await asyncio.sleep(0.01)
+
+    tasks = []
+    for n in range(8):
+        tasks.append(asyncio.create_task(turn(store if n % 2 else other, n)))
+        await asyncio.sleep(0.003)  # each takes its ticket before the next one asks
+    await asyncio.gather(*tasks)
+
+    assert served == list(range(8))
+
+
+async def test_an_expired_holder_does_not_block_the_conversation(redis_db: Any) -> None:
+    store = redis_store()
+    # a replica took a ticket and was killed: its ticket lives 0.3 s
+    store.issue_ticket("resident-1", lock_lifetime=0.3)
+    started = time.monotonic()
+
+    async with store.lock("resident-1", lock_lifetime=5, wait_time_in_seconds=0.05):
+        waited = time.monotonic() - started
+
+    assert 0.2 < waited < 3
+
+
+async def test_a_ticket_that_expires_while_waiting_raises_lock_error(redis_db: Any) -> None:
+    store = redis_store()
+    async with store.lock("resident-1", lock_lifetime=5, wait_time_in_seconds=0.05):
+        with pytest.raises(LockError):
+            async with store.lock("resident-1", lock_lifetime=0.2, wait_time_in_seconds=0.05):
+                pass
+
+
+async def test_other_conversations_are_not_blocked(redis_db: Any) -> None:
+    store = redis_store()
+    async with store.lock("resident-1", lock_lifetime=5):
+        async with asyncio.timeout(1) if hasattr(asyncio, "timeout") else _nothing():
+            async with store.lock("resident-2", lock_lifetime=5):
+                pass
+
+
+class _nothing:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+WORKER = textwrap.dedent("""
+    import asyncio, sys
+    import redis
+    from rasa.utils.endpoints import EndpointConfig
+    from rasa_addons.lock_store import ResidentLockStore
+
+    async def main(url, turns):
+        store = ResidentLockStore(endpoint_config=EndpointConfig(url=url, type="x"))
+        plain = redis.Redis.from_url(url)
+        for _ in range(turns):
+            async with store.lock("resident-1", lock_lifetime=20, wait_time_in_seconds=0.02):
+                value = int(plain.get("counter") or 0)   # read-modify-write: only safe under the lock
+                await asyncio.sleep(0.002)
+                plain.set("counter", value + 1)
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+""")
+
+
+def test_replicas_in_separate_processes_never_lose_an_update(redis_db: Any) -> None:
+    # what two Rasa replicas do: separate processes, one Redis. Rasa's own RedisLockStore loses updates here.
+    processes, turns = 3, 25
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, REDIS_TEST_URL, str(turns)], cwd=PROJECT_DIR)
+               for _ in range(processes)]
+    assert [w.wait(timeout=120) for w in workers] == [0] * processes
+
+    assert int(redis_db.get("counter")) == processes * turns
 
 
 async def test_in_memory_lock_round_trip() -> None:

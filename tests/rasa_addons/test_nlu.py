@@ -202,6 +202,8 @@ def test_input_problem(text: Any, problem: str | None) -> None:
         ("<script></script>", "empty"),
         ("[MÃ]", "empty"),  # a bare OTP, masked by the channel
         ("hỏi " * 600, "too_long"),
+        ("' OR 1=1; DROP TABLE users; --", "code"),
+        ("{{7*7}} ${7*7} %s %n", "code"),
     ],
 )
 def test_guard_marks_unreadable_messages_as_bad_input(text: str, problem: str) -> None:

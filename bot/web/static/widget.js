@@ -275,10 +275,20 @@
     return { bubble: render(entry), entry: entry };
   }
 
+  // A message sent again after a lost answer is answered again from the conversation: show each reply once.
+  var shownReplies = {};
+
   function addReplies(replies) {
     (replies || []).forEach(function (r) {
       if (!r || (typeof r.text !== "string" && !(r.buttons && r.buttons.length))) {
         return;
+      }
+      if (typeof r.reply_to === "string" && r.reply_to) {
+        var key = r.reply_to + "|" + (r.kind || "") + "|" + (r.text || "");
+        if (shownReplies[key]) {
+          return;
+        }
+        shownReplies[key] = true;
       }
       var buttons = (r.buttons || []).filter(function (b) {
         return b && typeof b.title === "string" && typeof b.payload === "string";
@@ -309,6 +319,35 @@
 
   var waiting = false;
   var handoff = false;
+  // Network errors and server errors are retried with the same message id, so nothing is answered twice.
+  var RETRY_DELAYS_MS = [1000, 3000];
+  var lastFailed = null;
+
+  function newMessageId() {
+    return newSenderId().replace(/[^A-Za-z0-9_-]/g, "");
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  function postChat(body, attempt) {
+    return request("/api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (answer) {
+      if (answer.status >= 500 && attempt < RETRY_DELAYS_MS.length) {
+        return sleep(RETRY_DELAYS_MS[attempt]).then(function () { return postChat(body, attempt + 1); });
+      }
+      return answer;
+    }, function (error) {
+      if (attempt < RETRY_DELAYS_MS.length) {
+        return sleep(RETRY_DELAYS_MS[attempt]).then(function () { return postChat(body, attempt + 1); });
+      }
+      throw error;
+    });
+  }
 
   function setWaiting(on) {
     waiting = on;
@@ -337,11 +376,10 @@
     disableChoices();
     var sent = add({ who: "user", text: shownAs || text });
     setWaiting(true);
-    return request("/api/chat", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: sender, message: text })
-    }).then(function (answer) {
+    // sending again what just failed keeps its id: if the first attempt did arrive, it is not answered twice
+    var id = lastFailed && lastFailed.text === text ? lastFailed.id : newMessageId();
+    lastFailed = null;
+    return postChat({ sender: sender, message: text, id: id }, 0).then(function (answer) {
       if (!answer.ok) {
         // the server's own Vietnamese message for what the resident can fix (too long, too fast); else "busy"
         var problem = new Error(answer.status < 500 && typeof answer.data.error === "string" ? answer.data.error
@@ -360,6 +398,7 @@
       return true;
     }).catch(function (error) {
       setWaiting(false);
+      lastFailed = { text: text, id: id };
       sent.entry.failed = true;
       sent.bubble.classList.add("failed");
       sent.bubble.appendChild(el("span", { "class": "failed-note" }, T.notSent));
