@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways
+.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,12 @@ bench: train index  ## Measure latency, throughput, growth, cold start and memor
 
 bench-gateways: setup  ## Zalo OA webhook under load (fake Rasa and Zalo, real gateway and Redis): time to HTTP 200, delivery rate
 	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/bench_gateways.py
+
+chaos: train index  ## Fault run: 20 residents while Redis, actions, a Rasa replica and gateways are killed (SEED=…)
+	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/chaos.py $(if $(SEED),--seed $(SEED))
+
+fuzz: train index  ## 10,000 hostile messages through REST and every gateway: no 5xx, a Vietnamese reply each (SEED=…)
+	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/fuzz.py $(if $(SEED),--seed $(SEED))
 
 lint:  ## ruff and mypy on our own code
 	@.venv/app/bin/ruff check actions bot dashboard rasa_addons tools tests && .venv/app/bin/mypy actions bot dashboard

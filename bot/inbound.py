@@ -8,6 +8,9 @@ it is handled. Events left unacknowledged by a dead replica are claimed by a liv
 running them twice.
 
 Events of one conversation are handled one after another, in stream order; different conversations in parallel.
+What waits here is personal data at rest: every "text" field is masked before the event is written (with
+`_shared_secret` set when it held an OTP or passcode, so the resident is still warned), and an event is deleted once
+handled.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from actions.text import clean, mask_pii, shares_secret
 from bot.state import decode
 
 logger = logging.getLogger(__name__)
@@ -53,8 +57,12 @@ class Inbound:
         self._in_hand: set[str] = set()
 
     async def put(self, conv: str, event: dict[str, Any]) -> str:
-        """Keep one event durably (raises if Redis cannot take it: the webhook must then not answer 200)."""
-        entry = await self.redis.xadd(self.stream, {"conv": conv, "event": json.dumps(event, ensure_ascii=False)},
+        """Keep one event durably, masked (raises if Redis cannot take it: the webhook must then not answer 200)."""
+        masked, secret = mask_texts(event)
+        if secret:
+            masked["_shared_secret"] = True
+        # ASCII escapes: any other field may still hold a lone surrogate, which UTF-8 cannot carry to Redis
+        entry = await self.redis.xadd(self.stream, {"conv": conv, "event": json.dumps(masked)},
                                       maxlen=MAXLEN, approximate=True)
         return str(decode(entry))
 
@@ -130,7 +138,9 @@ class Inbound:
             try:
                 event = json.loads(fields.get("event") or "{}")
                 await self.handle(conv, event)
-                await self.redis.xack(self.stream, self.group, entry_id)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.xack(self.stream, self.group, entry_id).xdel(self.stream, entry_id)
+                    await pipe.execute()
             except Exception:  # noqa: BLE001 - stays pending; claimed and handled again after claim_idle_s
                 logger.warning("Handling an event from %s failed; it will be retried", self.stream, exc_info=True)
             finally:
@@ -165,6 +175,26 @@ class Inbound:
                 logger.warning("Cannot create consumer group on %s (%s); retrying", self.stream,
                                exc.__class__.__name__)
                 await _sleep(stop, self.retry_s)
+
+
+def mask_texts(value: Any) -> tuple[Any, bool]:
+    """A copy with every string under a "text" key masked, and whether one of them shared an OTP or passcode."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        secret = False
+        for key, item in value.items():
+            if key == "text" and isinstance(item, str):
+                item = clean(item)
+                secret = secret or shares_secret(item)
+                out[key] = mask_pii(item)
+            else:
+                out[key], found = mask_texts(item)
+                secret = secret or found
+        return out, secret
+    if isinstance(value, list):
+        pairs = [mask_texts(item) for item in value]
+        return [p[0] for p in pairs], any(p[1] for p in pairs)
+    return value, False
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

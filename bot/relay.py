@@ -7,6 +7,7 @@ A gateway parses its channel's updates into (conversation id, text), calls `Rela
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -43,6 +44,10 @@ def volunteer_text(name: str, text: str) -> str:
     return f"{name} (tình nguyện viên): {text}"
 
 
+# Set while a kept event is handled whose text held an OTP or passcode (the kept copy is masked, see bot/inbound.py)
+SHARED_SECRET: contextvars.ContextVar[bool] = contextvars.ContextVar("shared_secret", default=False)
+
+
 def busy_reply(reply_to: str = "") -> Reply:
     return Reply(text=BUSY_TEXT, custom={"kind": "error", "held": True}, reply_to=reply_to)
 
@@ -66,7 +71,7 @@ class Relay:
         self.bus = bus
         self.deliver = deliver
 
-    async def incoming(self, conv: str, text: str, message_id: str = "") -> None:
+    async def incoming(self, conv: str, text: str, message_id: str = "", shared_secret: bool | None = None) -> None:
         """A resident wrote: forward to the volunteer if a ticket is open, else ask Rasa and deliver its replies.
 
         `message_id` is the channel's id for the message: a redelivered message keeps it, so Rasa answers it from
@@ -75,6 +80,8 @@ class Relay:
         """
         text = clean(text)
         message_id = clean(message_id) or new_message_id()
+        secret = SHARED_SECRET.get() if shared_secret is None else shared_secret
+        metadata = {"shared_secret": True} if secret else None
         await self.state.touch_inbound(conv)
         async with self.state.conversation(conv):
             ticket = await self.tickets.active_for(conv)
@@ -85,17 +92,19 @@ class Relay:
                 return
             if await self.state.held(conv):
                 # earlier messages are still waiting for Rasa: keep the order
-                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time()})
+                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time(),
+                                             **({"shared_secret": True} if secret else {})})
                 replies = await self.flush(conv) or []
                 if any(item.get("id") == message_id for item in await self.state.held(conv)):
                     replies.append(busy_reply(message_id))
                 await self.send_replies(conv, replies)
                 return
             try:
-                replies = await self.ask(conv, text, message_id=message_id)
+                replies = await self.ask(conv, text, metadata, message_id=message_id)
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable (%s); holding a message from %s for retry", exc, self.channel)
-                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time()})
+                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time(),
+                                             **({"shared_secret": True} if secret else {})})
                 replies = [busy_reply(message_id)]
             await self.send_replies(conv, replies)
 

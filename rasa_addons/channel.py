@@ -129,9 +129,9 @@ class ResidentRestInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             body = request.json if isinstance(request.json, dict) else {}
             sender_id = body.get("sender")
-            if not isinstance(sender_id, str) or not sender_id.strip() or len(sender_id) > 200:
+            sender_id = clean(sender_id) if isinstance(sender_id, str) else None
+            if not sender_id or not sender_id.strip() or len(sender_id) > 200:
                 return response.json({"error": "'sender' must be a non-empty string"}, status=400)
-            sender_id = clean(sender_id)
             system_event = body.get("system_event")
             if system_event is not None:
                 if not isinstance(system_event, str) or system_event not in SYSTEM_EVENTS:

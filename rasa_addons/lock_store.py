@@ -38,6 +38,9 @@ KEY_PREFIX = "lock:lock:"
 FIRST_POLL_S = 0.02
 # Rasa passes lock lifetimes in seconds; the set outlives its last ticket by this much.
 KEY_SLACK_MS = 60_000
+# A ticket lives this long unless its holder renews it (every third of it) while the turn runs or waits: a replica
+# killed mid-turn blocks its conversation for seconds, not for Rasa's 60-second lock lifetime.
+TICKET_TTL_S = 10.0
 
 _PURGE = """
 local function now_ms()
@@ -73,6 +76,20 @@ local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first == 0 then return -1 end
 if tonumber(first[2]) == tonumber(ARGV[1]) then return 1 end
 if #redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return -1 end
+return 0
+"""
+
+# Move a ticket's expiry forward (the turn it belongs to is still running or waiting)
+RENEW = _PURGE + """
+local now = now_ms()
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
+  local token = string.match(member, ':([^:]+)$')
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), ARGV[1] .. ':' .. (now + tonumber(ARGV[2])) .. ':' .. token)
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[3]))
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]) + tonumber(ARGV[3]))
+  return 1
+end
 return 0
 """
 
@@ -147,7 +164,9 @@ class AtomicRedisLockStore(LockStore):
         red = self._aio()
         keys = self._keys(conversation_id)
         token = secrets.token_hex(8)
-        ticket = int(await red.eval(ISSUE, 2, *keys, int(lock_lifetime * 1000), token, KEY_SLACK_MS))
+        ttl_ms = int(min(lock_lifetime, TICKET_TTL_S) * 1000)
+        ticket = int(await red.eval(ISSUE, 2, *keys, ttl_ms, token, KEY_SLACK_MS))
+        renew = asyncio.create_task(self._renew(red, keys, ticket, ttl_ms, lock_lifetime))
         try:
             pause = min(FIRST_POLL_S, wait_time_in_seconds)
             while True:
@@ -160,7 +179,24 @@ class AtomicRedisLockStore(LockStore):
                 pause = min(pause * 2, wait_time_in_seconds)
             yield TicketLock(conversation_id, deque([Ticket(ticket, 0.0)]))
         finally:
+            renew.cancel()
+            try:
+                await renew
+            except asyncio.CancelledError:
+                pass
             await red.eval(RELEASE, 1, keys[0], ticket)
+
+    async def _renew(self, red: Any, keys: list[str], ticket: int, ttl_ms: int, lifetime_s: float) -> None:
+        """Keep a ticket alive while its turn runs or waits, up to Rasa's lock lifetime in all."""
+        deadline = asyncio.get_running_loop().time() + lifetime_s
+        while True:
+            await asyncio.sleep(ttl_ms / 3000)
+            if asyncio.get_running_loop().time() >= deadline:
+                return  # a turn that long is stuck: let the ticket expire as Rasa's would
+            try:
+                await red.eval(RENEW, 2, *keys, ticket, ttl_ms, KEY_SLACK_MS)
+            except Exception:  # noqa: BLE001 - Redis away: try again at the next beat
+                logger.warning("Could not renew a conversation lock ticket", exc_info=True)
 
     # --- Rasa's synchronous interface (issue_ticket, get_lock, …), atomic too ----------------------------------------
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:

@@ -24,3 +24,9 @@ rm -rf results/stories
 
 echo "==> Unit and integration tests (Python 3.11)"
 .venv/app/bin/python -m pytest tests --ignore=tests/rasa_addons -q -p no:cacheprovider
+
+echo "==> Fault run, short form (tools/chaos.py --short: processes killed while residents talk)"
+.venv/app/bin/python tools/chaos.py --short --seed 1
+
+echo "==> Fuzz run, short form (tools/fuzz.py: hostile messages through REST and every gateway)"
+.venv/app/bin/python tools/fuzz.py --messages 600 --seed 1

@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.handoff import TEAM_STREAM, consume
 from bot.health import redis_health
 from bot.inbound import Inbound
-from bot.relay import Relay, build_relay
+from bot.relay import SHARED_SECRET, Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
 from bot.telegram.team import TeamDesk
@@ -209,7 +209,11 @@ class TelegramGateway:
         """Run one kept update through python-telegram-bot's handlers (an error is raised, so it is retried)."""
         update = Update.de_json(data, self.application.bot)
         if update is not None:
-            await self.application.process_update(update)
+            token = SHARED_SECRET.set(bool(data.get("_shared_secret")))
+            try:
+                await self.application.process_update(update)
+            finally:
+                SHARED_SECRET.reset(token)
 
 
 async def run_polling(gateway: TelegramGateway) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.health import redis_health
-from bot.relay import Deliver, Relay, build_relay
+from bot.relay import Deliver, Relay, build_relay, new_message_id
 from bot.render import Reply
 from bot.web.settings import WebSettings
 
@@ -85,12 +85,29 @@ def make_deliver(redis: Any) -> Deliver:
     return deliver
 
 
-async def drain(redis: Any, conv: str) -> list[dict[str, Any]]:
-    """Take everything waiting in a conversation's inbox, oldest first."""
-    key = inbox_key(conv)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.lrange(key, 0, -1).delete(key)
-        items, _ = await pipe.execute()
+# Take the replies to one message (and untagged ones: a volunteer's words), leave the rest for their own request or
+# the next poll. Atomic, so two requests of one visitor (two tabs) never take each other's answers.
+_TAKE = """
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+local mine, rest = {}, {}
+for _, item in ipairs(items) do
+  local ok, obj = pcall(cjson.decode, item)
+  local to = ''
+  if ok and type(obj) == 'table' and type(obj['reply_to']) == 'string' then to = obj['reply_to'] end
+  if ARGV[1] == '' or to == ARGV[1] or to == '' then table.insert(mine, item) else table.insert(rest, item) end
+end
+redis.call('DEL', KEYS[1])
+if #rest > 0 then
+  redis.call('RPUSH', KEYS[1], unpack(rest))
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+end
+return mine
+"""
+
+
+async def drain(redis: Any, conv: str, reply_to: str = "") -> list[dict[str, Any]]:
+    """Take what waits in a conversation's inbox, oldest first: everything, or the replies to one message."""
+    items = await redis.eval(_TAKE, 1, inbox_key(conv), reply_to, INBOX_TTL_S)
     return [json.loads(x) for x in items]
 
 
@@ -197,8 +214,9 @@ async def chat(request: web.Request) -> web.Response:
         return _error(429, ERR_RATE)
     conv = f"{CHANNEL}:{sender}"
     try:
-        await relay.incoming(conv, message, message_id=message_id or "")
-        replies = await drain(redis, conv)
+        message_id = message_id or new_message_id()
+        await relay.incoming(conv, message, message_id=message_id)
+        replies = await drain(redis, conv, message_id)
         handoff = await relay.tickets.active_for(conv) is not None
     except Exception:  # noqa: BLE001 - Redis away: the resident sees a plain message, never a backend error
         logger.exception("A web message could not be handled")

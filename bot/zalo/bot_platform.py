@@ -27,7 +27,7 @@ from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryA
 from bot.handoff import PermanentFailure, _sleep
 from bot.health import redis_health
 from bot.inbound import Inbound
-from bot.relay import Relay, build_relay
+from bot.relay import SHARED_SECRET, Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
 from bot.state import connect
@@ -109,7 +109,11 @@ class ZaloBotGateway:
     async def _handle_event(self, conv: str, data: dict[str, Any]) -> None:
         update = self.parse(data)
         if update is not None and update.message is not None:
-            await self.process(update)
+            token = SHARED_SECRET.set(bool(data.get("_shared_secret")))
+            try:
+                await self.process(update)
+            finally:
+                SHARED_SECRET.reset(token)
 
     async def webhook(self, request: web.Request) -> web.Response:
         """Check the secret, parse, drop repeats, answer 200 at once; the work runs in a background task."""
@@ -221,10 +225,10 @@ class ZaloBotGateway:
         event = str(update.api_kwargs.get("event_name") or (TEXT_EVENT if message.text else ""))
         async with self._in_order(conv):
             if event == TEXT_EVENT:
+                # an empty text still gets an answer (the assistant says it received nothing)
                 text = (message.text or "").strip()
-                if text:
-                    await self.relay.incoming(conv, await self._choice_or_text(conv, text),
-                                              message_id=str(message.message_id))
+                await self.relay.incoming(conv, await self._choice_or_text(conv, text) if text else text,
+                                          message_id=str(message.message_id))
                 return
             await self._non_text(conv, event)
 

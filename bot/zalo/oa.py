@@ -233,7 +233,8 @@ class ZaloOAGateway:
             text = str(message.get("text") or "")
             choices = await self.relay.state.choices(conv)
             number = pick_number(text, len(choices)) if choices else None
-            await self.relay.incoming(conv, choices[number - 1] if number else text, message_id=msg_id)
+            await self.relay.incoming(conv, choices[number - 1] if number else text, message_id=msg_id,
+                                      shared_secret=bool(event.get("_shared_secret")))
         except Exception:  # noqa: BLE001 - a background task: log, never crash the server
             logger.exception("Processing a Zalo OA event failed")
             if raise_errors:

@@ -99,3 +99,22 @@ async def test_one_conversation_in_order_others_in_parallel(aredis: Any, stop: a
     assert max(overlaps) == 2  # the two conversations were handled side by side
     stop.set()
     await task
+
+
+async def test_what_waits_is_masked_and_deleted_once_handled(aredis: Any, stop: asyncio.Event) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handle(conv: str, event: dict[str, Any]) -> None:
+        seen.append(event)
+
+    inbound = Inbound(aredis, "zalo", handle, consumer="a")
+    await inbound.put("zalo:u1", {"message": {"msg_id": "m1", "text": "sđt 0912345678, mã OTP 482913"}})
+    [(_, fields)] = await aredis.xrange(stream_of("zalo"))
+    assert "0912345678" not in fields["event"] and "482913" not in fields["event"]
+    task = asyncio.create_task(inbound.run(stop))
+
+    assert await inbound.wait_idle(5)
+    assert seen == [{"message": {"msg_id": "m1", "text": "sđt [SĐT], mã OTP [MÃ]"}, "_shared_secret": True}]
+    assert await aredis.xlen(stream_of("zalo")) == 0
+    stop.set()
+    await task

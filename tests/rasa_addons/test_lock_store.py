@@ -209,3 +209,31 @@ async def test_in_memory_lock_round_trip() -> None:
         assert store.get_lock("resident-1") is not None
 
     assert store.get_lock("resident-1") is None
+
+
+async def test_a_long_turn_keeps_its_ticket_and_a_dead_one_frees_the_lock_soon(
+    redis_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rasa_addons.lock_store as lock_store
+
+    monkeypatch.setattr(lock_store, "TICKET_TTL_S", 0.3)
+    store = redis_store()
+    waited: list[float] = []
+
+    async def second() -> None:
+        started = time.monotonic()
+        async with store.lock("resident-1", lock_lifetime=60, wait_time_in_seconds=0.02):
+            waited.append(time.monotonic() - started)
+
+    async with store.lock("resident-1", lock_lifetime=60, wait_time_in_seconds=0.02):
+        task = asyncio.create_task(second())
+        await asyncio.sleep(1.0)  # more than three ticket lifetimes: both tickets are renewed meanwhile
+        assert not task.done()
+    await task
+    assert waited and waited[0] >= 1.0
+
+    # a replica killed while holding a ticket (never renewed): the next turn waits one ticket lifetime, not 60 s
+    store.issue_ticket("resident-1", lock_lifetime=0.3)
+    started = time.monotonic()
+    async with store.lock("resident-1", lock_lifetime=60, wait_time_in_seconds=0.02):
+        assert time.monotonic() - started < 2
