@@ -80,7 +80,7 @@ Q = [
 ("death-registration", "Chưa nhận được tiền mai táng", r"1900 ?9068", "specific",
  "Tôi nộp hồ sơ xin tiền mai táng phí cho bố hơn một tháng mà chưa thấy tiền về. Phần bảo hiểm xã hội thì gọi số nào hỏi?",
  "https://huongdancongdong.com/savefile/dich-vu-cong/huong-dan-dang-ky-khai-tu-xoa-thuong-tru-huong-che-do-tu-tuat-22.html", "nd"),
-("death-registration", "Tóm tắt", r"trích lục khai tử|trich luc khai tu", "specific",
+("death-registration", "Tóm tắt", r"tên mới|ten moi", "specific",
  "Giấy chứng tử với trích lục khai tử là một hay hai loại giấy khác nhau vậy?",
  "https://thuvienphapluat.vn/phap-luat/giay-chung-tu-la-gi-doi-tuong-nao-co-quyen-xin-trich-luc-khai-tu-cach-ghi-trich-luc-khai-tu-so-dang-276004-140037.html", "nd+ab"),
 ("death-registration", "", "", "general",

@@ -2,7 +2,7 @@
 # (guide, section, fact_regex, kind, text, source_url, variants)  variants: "", "nd", "ab", "nd+ab"
 Q = [
 # ---------------- vneid-activate
-("vneid-activate", "Cần chuẩn bị", r"định danh|dinh danh|12 (số|so)", "specific",
+("vneid-activate", "Cần chuẩn bị", r"số định danh|so dinh danh|12 (số|so)", "specific",
  "Công an vừa nhắn là hồ sơ định danh của tôi được duyệt rồi. Giờ mở app ra nó hỏi tên đăng nhập, vậy tên đăng nhập là số điện thoại hay là số trên thẻ căn cước?",
  "https://dean06.hanam.gov.vn/tailieu/dk_t5.html", "nd+ab"),
 ("vneid-activate", "Mật khẩu báo không hợp lệ", r"8\s?[–-]\s?20|8 (đến|den|tới|toi) 20", "specific",
@@ -36,7 +36,7 @@ Q = [
  "kích hoạt định danh bị lỗi hoài, có số tổng đài nào của bộ công an để gọi hỏi không",
  "https://luatvietnam.vn/hanh-chinh/nguyen-nhan-khong-dang-nhap-duoc-vneid-va-cach-khac-phuc-570-96324-article.html", "nd"),
 # ---------------- vneid-register-level2
-("vneid-register-level2", "Cần chuẩn bị", r"14 tuổi|14 tuoi|dưới 14|duoi 14", "specific",
+("vneid-register-level2", "Cần chuẩn bị", r"(6|sáu) (đến|den|tới|toi)|dưới 14|duoi 14|14 tuổi|14 tuoi", "specific",
  "Con gái tôi 12 tuổi, năm ngoái đã làm căn cước rồi. Cháu có được đăng ký tài khoản định danh mức 2 riêng không, hay phải đi theo tài khoản của bố mẹ?",
  "https://thuvienphapluat.vn/chinh-sach-phap-luat-moi/vn/thu-tuc-hanh-chinh-online/50622/tre-em-co-duoc-dang-ky-cap-tai-khoan-dinh-danh-dien-tu-khong", "nd"),
 ("vneid-register-level2", "Cần chuẩn bị", r"mức 1|muc 1|mức độ 1", "specific",
@@ -92,7 +92,7 @@ Q = [
  "Từ tối qua tới giờ mở vneid cứ hiện hệ thống đang bảo trì vui lòng thử lại sau. Có phải tài khoản tôi bị gì không?",
  "https://vietbao.vn/vneid-chap-chon-sau-thong-tin-nguoi-dan-duoc-tang-tien-558083.html", "nd+ab"),
 ("vneid-troubleshoot", "Tài khoản bị khóa", "", "general",
- "Tài khoản định danh của ba tôi tự nhiên báo bị khóa, ổng không có làm gì hết. Giờ mở lại ở đâu?",
+ "Ba tôi mở vneid thì hiện thông báo tài khoản đã bị khóa, ổng có đụng chạm gì đâu. Giờ phải làm sao cho mở lại?",
  "https://luatvietnam.vn/hanh-chinh/nguyen-nhan-khong-dang-nhap-duoc-vneid-va-cach-khac-phuc-570-96324-article.html", "nd"),
 ("vneid-troubleshoot", "Mất điện thoại hoặc máy cũ hỏng", r"1900 ?0368|19000368", "specific",
  "Bị móc túi mất điện thoại ngoài chợ, trong máy có vneid. Sợ nó vào lấy thông tin, tôi gọi số nào để khóa tài khoản ngay?",
