@@ -48,8 +48,8 @@ zalo-oa: setup  ## Start the Zalo Official Account gateway on 127.0.0.1:8081 (ne
 telegram: setup  ## Start the Telegram gateway: volunteers' tickets + residents' private chats (TELEGRAM_* settings, Redis, make serve)
 	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.telegram
 
-eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> (default: ../shared/eval/dev.jsonl)
-	@$(APP_PY) tools/eval.py $(QUESTIONS)
+eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> [SPLIT=validation|test] (default: ../shared/eval/dev.jsonl)
+	@$(APP_PY) tools/eval.py $(QUESTIONS) $(if $(SPLIT),--split $(SPLIT))
 
 eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policies (config-plain.yml), for comparison
 	@export RASA_CONFIG=config-plain.yml MODEL=models/plain.tar.gz RASA_PORT=5006 ACTIONS_PORT=5056 RUN_DIR=.run/plain; \

@@ -1,14 +1,27 @@
 """Score the running assistant on a question set through Rasa's REST webhook.
 
-Every line of the JSONL file ({"text", "guide", "variant", ...}) is asked in a fresh conversation; the first reply
-is correct when its `custom.guide_id` equals the label, or, for the labels handoff / feedback / out-of-scope, when
-its `custom.kind` says so. Prints a report and, as the LAST line, one JSON object.
+    make eval                                        # ../shared/eval/dev.jsonl (report only: never tune on it)
+    make eval QUESTIONS=eval/blind/questions.jsonl SPLIT=validation   # tune thresholds here
+    make eval QUESTIONS=eval/blind/questions.jsonl SPLIT=test         # report only
+
+Every line ({"text", "guide", "section"?, "fact"?, "kind"?, "variant"?, "split"?}) is asked in a fresh conversation.
+The first response (every reply to that first message) is scored:
+- guide accuracy: the first reply is an answer from the labelled guide (lines whose label is a guide);
+- section accuracy: ... and from the labelled section (lines labelled with a section);
+- specific-fact rate: the fact's regex appears in the first response (lines with a `fact`);
+- resolved within one tap: right answer, or a clarifying question with the right guide among its buttons;
+- confidently wrong: an answer from another guide (guide lines), and any answer to lines with no guide;
+- out-of-scope false answers: an answer to an out-of-scope or sensitive line;
+- clarify rate, per topic, per variant, a confusion table, the plain accented-BM25 baseline.
+Dev-set labels `handoff`, `feedback`, `out-of-scope` are right when the reply's `custom.kind` says so.
+Every line's result goes to results/eval-<set>[-<split>].jsonl; the LAST printed line is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -16,6 +29,7 @@ import unicodedata
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -24,21 +38,22 @@ sys.path.insert(0, str(ROOT))
 
 from actions.guides import load_guides  # noqa: E402
 from actions.retrieval.index import passages_of  # noqa: E402
+from actions.text import fold  # noqa: E402
 
 KIND_LABELS = {"handoff": "handoff", "feedback": "feedback", "out-of-scope": "out_of_scope"}
+NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *KIND_LABELS}
 
 
-def ask(client: httpx.Client, url: str, text: str) -> tuple[dict, float]:
-    """Send one message in a new conversation; return the first reply and the latency in ms."""
+def ask(client: httpx.Client, url: str, text: str) -> tuple[list[dict[str, Any]], float]:
+    """Send one message in a new conversation; return every reply to it and the latency in ms."""
     started = time.perf_counter()
     response = client.post(url, json={"sender": f"eval-{uuid.uuid4().hex[:12]}", "message": text})
     elapsed = (time.perf_counter() - started) * 1000
     response.raise_for_status()
-    replies = response.json()
-    return (replies[0] if replies else {}), elapsed
+    return list(response.json()), elapsed
 
 
-def is_correct(label: str, reply: dict) -> bool:
+def is_correct(label: str, reply: dict[str, Any]) -> bool:
     """Whether a first reply answers a labelled line correctly."""
     custom = reply.get("custom") or {}
     if label in KIND_LABELS:
@@ -46,17 +61,24 @@ def is_correct(label: str, reply: dict) -> bool:
     return custom.get("kind") == "answer" and custom.get("guide_id") == label
 
 
+def same_heading(a: str, b: str) -> bool:
+    return fold(a).strip(" .:") == fold(b).strip(" .:")
+
+
+def fact_found(pattern: str, replies: list[dict[str, Any]]) -> bool:
+    """The fact's regex in the first response, read with or without diacritics."""
+    text = "\n".join(str(r.get("text") or "") for r in replies)
+    regex = re.compile(pattern, re.IGNORECASE)
+    return bool(regex.search(text) or regex.search(fold(text)))
+
+
 class AccentedBM25:
     """Baseline: BM25 on lowercase words with diacritics kept, one document per guide section."""
 
     def __init__(self, knowledge: Path) -> None:
-        from actions.retrieval.lexical import BM25
-
-        self.passages = [p for g in load_guides(knowledge).values() for p in passages_of(g)]
-        self.bm25 = BM25.__new__(BM25)
-        BM25.__init__(self.bm25, [])  # empty, then fill with accented analysis
         import math
 
+        self.passages = [p for g in load_guides(knowledge).values() for p in passages_of(g)]
         docs = [Counter(self._words(p.text)) for p in self.passages]
         self.docs, self.lengths = docs, [sum(c.values()) for c in docs]
         self.avg = sum(self.lengths) / len(self.lengths)
@@ -86,68 +108,123 @@ class AccentedBM25:
         return self.passages[max(scores, key=scores.__getitem__)].guide_id
 
 
+def score_line(line: dict[str, Any], replies: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the first response did for one labelled line."""
+    first = replies[0] if replies else {}
+    custom = first.get("custom") or {}
+    kind, got = str(custom.get("kind") or "-"), str(custom.get("guide_id") or "")
+    label = str(line["guide"])
+    is_guide = label not in NOT_A_GUIDE
+    candidates = [str(c) for c in custom.get("candidates") or []]
+    result: dict[str, Any] = {
+        "id": line.get("id", ""), "text": line["text"], "label": label, "section": line.get("section", ""),
+        "variant": line.get("variant", "original"), "kind": kind, "got": got or kind,
+        "got_section": custom.get("section", ""), "candidates": candidates,
+        "correct": is_correct(label, first),
+    }
+    if is_guide:
+        result["resolved_one_tap"] = result["correct"] or (kind == "clarify" and label in candidates)
+        result["confidently_wrong"] = kind == "answer" and got != label
+        if line.get("section"):
+            result["section_correct"] = result["correct"] and same_heading(str(custom.get("section") or ""),
+                                                                           str(line["section"]))
+        if line.get("fact"):
+            result["fact_found"] = fact_found(str(line["fact"]), replies)
+    elif label in ("no_guide", "smalltalk"):
+        result["confidently_wrong"] = kind == "answer"
+    elif label in ("out_of_scope", "sensitive", "out-of-scope"):
+        result["false_answer"] = kind == "answer"
+    return result
+
+
+def share(results: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in results if key in r]
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def count(results: list[dict[str, Any]], key: str) -> str:
+    values = [r[key] for r in results if key in r]
+    return f"{sum(values)}/{len(values)}"
+
+
 def main() -> None:
     """Run the evaluation and print the report."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", type=Path)
     parser.add_argument("--url", default="http://127.0.0.1:5005/webhooks/rest/webhook")
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--split", default="", help="only lines of this split (validation or test)")
     args = parser.parse_args()
     lines = [json.loads(x) for x in args.questions.read_text(encoding="utf-8").splitlines() if x.strip()]
+    if args.split:
+        lines = [x for x in lines if x.get("split") == args.split]
     baseline = AccentedBM25(args.knowledge)
-    by_variant: dict[str, list[bool]] = defaultdict(list)
-    by_topic: dict[str, list[bool]] = defaultdict(list)
-    latencies, misses = [], []
-    clarify = clarify_hit = oos_total = false_answers = 0
-    base_correct = []
+    results, latencies = [], []
     with httpx.Client(timeout=60) as client:
         for line in lines:
-            reply, ms = ask(client, args.url, line["text"])
+            replies, ms = ask(client, args.url, line["text"])
             latencies.append(ms)
-            label, custom = line["guide"], reply.get("custom") or {}
-            ok = is_correct(label, reply)
-            by_variant[line.get("variant", "original")].append(ok)
-            by_topic[label].append(ok)
-            if custom.get("kind") == "clarify":
-                clarify += 1
-                clarify_hit += label in (custom.get("candidates") or [])
-            if label == "out-of-scope":
-                oos_total += 1
-                false_answers += custom.get("kind") == "answer"
-            base_correct.append(label not in KIND_LABELS and baseline.top_guide(line["text"]) == label)
-            if not ok:
-                got = custom.get("guide_id") or custom.get("kind") or "-"
-                extra = f" {custom.get('candidates')}" if custom.get("kind") == "clarify" else ""
-                misses.append(f"  [{label} → {got}{extra}] ({line.get('variant')}) {line['text'][:110]}")
-    n = len(lines)
-    overall = [ok for oks in by_variant.values() for ok in oks]
-    accuracy = sum(overall) / n
-    base_accuracy = sum(base_correct) / n
-    print(f"Questions: {n}")
-    print(f"Guide accuracy: {accuracy:.3f}   (plain BM25 with diacritics: {base_accuracy:.3f}, "
-          f"ratio {accuracy / base_accuracy if base_accuracy else float('inf'):.2f}×)")
-    for variant, oks in sorted(by_variant.items()):
-        print(f"  {variant:14} {sum(oks) / len(oks):.3f}  (n={len(oks)})")
-    print("By topic:")
-    for topic, oks in sorted(by_topic.items()):
-        print(f"  {topic:24} {sum(oks)}/{len(oks)}")
-    print(f"Clarify replies: {clarify} ({clarify / n:.1%}); right guide among the buttons: {clarify_hit}/{clarify}")
-    print(f"False answers to out-of-scope lines: {false_answers}/{oos_total}")
-    print(f"Median latency: {statistics.median(latencies):.0f} ms")
-    print("Misses:")
-    print("\n".join(misses) or "  none")
-    result = {
-        "n": n,
+            result = score_line(line, replies)
+            if result["label"] not in NOT_A_GUIDE:
+                result["baseline_correct"] = baseline.top_guide(line["text"]) == result["label"]
+            results.append(result)
+
+    name = args.questions.stem + (f"-{args.split}" if args.split else "")
+    out = ROOT / "results" / f"eval-{name}.jsonl"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+
+    guide_lines = [r for r in results if r["label"] not in NOT_A_GUIDE]
+    kind_lines = [r for r in results if r["label"] in KIND_LABELS]
+    scored = guide_lines + kind_lines
+    accuracy = sum(r["correct"] for r in scored) / len(scored) if scored else 0.0
+    no_guide = [r for r in results if r["label"] in ("no_guide", "smalltalk")]
+    clarify = sum(r["kind"] == "clarify" for r in guide_lines)
+    by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in scored:
+        by_variant[r["variant"]].append(r)
+        by_topic[r["label"]].append(r)
+    confusion = Counter((r["label"], r["got"]) for r in results if not r["correct"])
+
+    print(f"Questions: {len(results)} from {args.questions}{' (' + args.split + ')' if args.split else ''}")
+    print(f"First reply from the right guide: {accuracy:.3f} ({sum(r['correct'] for r in scored)}/{len(scored)})"
+          f"   plain accented BM25: {share(guide_lines, 'baseline_correct')}")
+    print(f"Right section: {share(guide_lines, 'section_correct')} ({count(guide_lines, 'section_correct')})"
+          f"   specific fact in the first response: {share(guide_lines, 'fact_found')} "
+          f"({count(guide_lines, 'fact_found')})")
+    print(f"Resolved within one tap: {share(guide_lines, 'resolved_one_tap')}   clarify rate: "
+          f"{clarify / len(guide_lines) if guide_lines else 0:.3f}")
+    print(f"Confidently wrong (wrong guide): {share(guide_lines, 'confidently_wrong')} "
+          f"({count(guide_lines, 'confidently_wrong')})   answered with no guide for it: "
+          f"{share(no_guide, 'confidently_wrong')} ({count(no_guide, 'confidently_wrong')})")
+    print(f"Out-of-scope / sensitive answered: {share(results, 'false_answer')} ({count(results, 'false_answer')})")
+    for variant, rs in sorted(by_variant.items()):
+        print(f"  {variant:14} {sum(r['correct'] for r in rs) / len(rs):.3f}  (n={len(rs)})")
+    print("By topic (right guide / section / fact / confidently wrong):")
+    for topic, rs in sorted(by_topic.items()):
+        right = f"{sum(r['correct'] for r in rs)}/{len(rs)}"
+        print(f"  {topic:24} {right:>7}  {count(rs, 'section_correct'):>7}  {count(rs, 'fact_found'):>7}  "
+              f"{count(rs, 'confidently_wrong'):>7}")
+    print("Most frequent confusions (label → first reply):")
+    for (label, got), n in confusion.most_common(15):
+        print(f"  {n:3}  {label} → {got}")
+    print(f"Median latency: {statistics.median(latencies):.0f} ms; every line: {out.relative_to(ROOT)}")
+    report = {
+        "n": len(results), "set": name,
         "guide_accuracy": round(accuracy, 3),
-        "by_variant": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_variant.items())},
-        "clarify_rate": round(clarify / n, 3),
-        "clarify_hit": round(clarify_hit / clarify, 3) if clarify else None,
-        "false_answer_rate": round(false_answers / oos_total, 3) if oos_total else 0.0,
+        "section_accuracy": share(guide_lines, "section_correct"),
+        "fact_rate": share(guide_lines, "fact_found"),
+        "resolved_one_tap": share(guide_lines, "resolved_one_tap"),
+        "confidently_wrong": share(guide_lines, "confidently_wrong"),
+        "no_guide_answered": share(no_guide, "confidently_wrong"),
+        "out_of_scope_false_answers": share(results, "false_answer"),
+        "clarify_rate": round(clarify / len(guide_lines), 3) if guide_lines else None,
+        "by_variant": {k: round(sum(r["correct"] for r in v) / len(v), 3) for k, v in sorted(by_variant.items())},
+        "baseline_bm25_accuracy": share(guide_lines, "baseline_correct"),
         "median_ms": round(statistics.median(latencies), 1),
-        "baseline_bm25_accuracy": round(base_accuracy, 3),
-        "ratio_vs_baseline": round(accuracy / base_accuracy, 2) if base_accuracy else None,
     }
-    print(json.dumps(result, ensure_ascii=False))
+    print(json.dumps(report, ensure_ascii=False))
 
 
 if __name__ == "__main__":
