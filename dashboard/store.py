@@ -16,6 +16,7 @@ from typing import Any
 
 from actions.analytics import STREAM as ANALYTICS_STREAM
 from actions.feedback_store import COMMENT_KEY, FeedbackRecord
+from actions.text import mask_pii
 from actions.feedback_store import STREAM as FEEDBACK_STREAM
 from dashboard.metrics import ACK_STATUSES, Ack, Entry, FeedbackItem
 
@@ -31,6 +32,12 @@ _PAGE = 5000
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _comment(value: Any) -> str:
+    """A comment as staff and the public page see it: masked again on the way out, so one stored before a masking
+    rule existed (card numbers were added later) never reaches the public page raw."""
+    return mask_pii(_text(value))
 
 
 def _ms(at: float) -> int:
@@ -76,7 +83,7 @@ class DashboardStore:
         for entry_id, _ in entries:
             pipe.hgetall(ACK_KEY.format(id=entry_id))
         acks = pipe.execute()
-        return [FeedbackItem(i, r, None if c is None else _text(c), _ack(a))
+        return [FeedbackItem(i, r, None if c is None else _comment(c), _ack(a))
                 for (i, r), c, a in zip(entries, comments, acks, strict=True)]
 
     def feedback_item(self, entry_id: str) -> FeedbackItem | None:
@@ -86,7 +93,8 @@ class DashboardStore:
             return None
         fields = {_text(k): _text(v) for k, v in found[0][1].items()}
         comment = self.redis.get(COMMENT_KEY.format(id=entry_id))
-        return FeedbackItem(entry_id, FeedbackRecord.from_fields(fields), None if comment is None else _text(comment),
+        return FeedbackItem(entry_id, FeedbackRecord.from_fields(fields),
+                            None if comment is None else _comment(comment),
                             _ack(self.redis.hgetall(ACK_KEY.format(id=entry_id))))
 
     def analytics(self, since: float | None = None, until: float | None = None) -> list[Entry]:

@@ -348,3 +348,18 @@ def test_redis_down_is_a_polite_error(tmp_path: object) -> None:
         response = c.get("/public")
         assert response.status_code == 503 and "không kết nối được cơ sở dữ liệu" in response.text
         assert c.get("/healthz").status_code == 503
+
+
+def test_a_comment_stored_raw_before_a_masking_rule_is_masked_on_every_page(client: TestClient,
+                                                                           seeded: dict[str, str],
+                                                                           redis13: redis.Redis) -> None:
+    # a comment written before card numbers were masked: the raw number sits in Redis
+    entry = seeded["secret"]
+    redis13.set(f"feedback:comment:{entry}", "thẻ 4111 1111 1111 1111 bị trừ tiền hai lần")
+    login(client)
+    token = csrf_of(client.get("/feedback?ack=no").text)
+    client.post(f"/feedback/{entry}/ack", data={"csrf_token": token, "status": "received", "reply": "Đã nhận.",
+                                                 "back": "/feedback"})
+
+    for page in (client.get("/feedback").text, client.get("/public").text):
+        assert "4111" not in page and "[THẺ]" in page
