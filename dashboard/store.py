@@ -16,8 +16,8 @@ from typing import Any
 
 from actions.analytics import STREAM as ANALYTICS_STREAM
 from actions.feedback_store import COMMENT_KEY, FeedbackRecord
-from actions.text import mask_pii
 from actions.feedback_store import STREAM as FEEDBACK_STREAM
+from actions.text import mask_pii
 from dashboard.metrics import ACK_STATUSES, Ack, Entry, FeedbackItem
 
 logger = logging.getLogger(__name__)
