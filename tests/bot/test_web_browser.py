@@ -210,3 +210,34 @@ async def test_on_a_small_phone_the_widget_fits_and_a_volunteer_reply_arrives(
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("log")).to_contain_text("Trả lời: cảm ơn")
     assert site.rasa.received[-1]["sender"] == sender
+
+
+async def test_a_lost_answer_is_fetched_again_with_the_same_message_id_and_shown_once(
+    browser: Any, site: SimpleNamespace
+) -> None:
+    from playwright.async_api import expect
+
+    page, _ = await open_widget(browser, site)
+    calls = 0
+
+    async def lose_the_first_answer(route: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await route.fetch()  # the server got the message and answered…
+            await route.abort()  # …but the answer never reached the browser
+        else:
+            await route.continue_()
+
+    await page.route("**/api/chat", lose_the_first_answer)
+    await page.get_by_role("textbox", name="Nhập câu hỏi của bạn").fill("Đổi căn cước ở đâu?")
+    await page.keyboard.press("Enter")
+    log = page.get_by_role("log")
+    await expect(log).to_contain_text("Trả lời: Đổi căn cước ở đâu?")
+    await page.wait_for_timeout(500)
+
+    assert calls == 2
+    first, again = site.rasa.received
+    assert first["message_id"] == again["message_id"]  # Rasa answers a repeated id from the conversation
+    assert await log.locator(".msg.bot", has_text="Trả lời: Đổi căn cước ở đâu?").count() == 1
+    assert "Chưa gửi được" not in (await log.text_content() or "")
