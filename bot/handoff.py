@@ -232,15 +232,7 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
     consumer name died with its pid) are claimed after `claim_idle_s`. A PermanentFailure goes to `gw:dead` and is
     acknowledged.
     """
-    while not stop.is_set():
-        try:
-            await redis.xgroup_create(stream, group, id="0", mkstream=True)
-            break
-        except Exception as exc:  # noqa: BLE001 - BUSYGROUP: the group exists already; else Redis is away: wait
-            if "BUSYGROUP" in str(exc):
-                break
-            logger.warning("Cannot create consumer group on %s (%s); retrying", stream, exc.__class__.__name__)
-            await _sleep(stop, retry_s)
+    await ensure_group(redis, stream, group, stop, retry_s)
     backlog = True
     loop = asyncio.get_running_loop()
     next_claim = loop.time() + claim_idle_s / 3
@@ -258,11 +250,8 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
                                             block=None if backlog else block_ms)
         except Exception:  # noqa: BLE001 - Redis restarting: wait and read again
             logger.warning("Cannot read %s; retrying", stream, exc_info=True)
-            await _sleep(stop, retry_s)
-            try:
-                await redis.xgroup_create(stream, group, id="0", mkstream=True)
-            except Exception:  # noqa: BLE001, S110 - exists, or Redis still away
-                pass
+            await wait_or_stop(stop, retry_s)
+            await ensure_group(redis, stream, group, stop, retry_s, once=True)
             continue
         entries = answer[0][1] if answer else []
         if backlog and not entries:
@@ -288,10 +277,26 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
             await redis.xack(stream, group, entry_id)
         if failed:
             backlog = True
-            await _sleep(stop, retry_s)
+            await wait_or_stop(stop, retry_s)
 
 
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+async def ensure_group(redis: Any, stream: str, group: str, stop: asyncio.Event, retry_s: float,
+                       once: bool = False) -> None:
+    """Create a stream's consumer group (and the stream) unless it exists; while Redis is away, wait and try again
+    (or give up at once with `once`: the caller's next read retries)."""
+    while not stop.is_set():
+        try:
+            await redis.xgroup_create(stream, group, id="0", mkstream=True)
+            return
+        except Exception as exc:  # noqa: BLE001 - BUSYGROUP: the group exists already; else Redis is away: wait
+            if "BUSYGROUP" in str(exc) or once:
+                return
+            logger.warning("Cannot create consumer group on %s (%s); retrying", stream, exc.__class__.__name__)
+            await wait_or_stop(stop, retry_s)
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less when `stop` is set meanwhile."""
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except asyncio.TimeoutError:

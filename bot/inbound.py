@@ -16,7 +16,6 @@ handled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from actions.text import clean, mask_pii, shares_secret
+from bot.handoff import ensure_group, wait_or_stop
 from bot.state import decode
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Inbound:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read new events, and claim those a dead replica left, until `stop`; then finish what is in hand."""
-        await self._ensure_group(stop)
+        await ensure_group(self.redis, self.stream, self.group, stop, self.retry_s)
         backlog = True  # first our own pending entries (this consumer name before a restart), then new ones
         next_claim = 0.0
         loop = asyncio.get_running_loop()
@@ -81,8 +81,8 @@ class Inbound:
                                                      count=100, block=None if backlog else 1000)
             except Exception:  # noqa: BLE001 - Redis restarting: wait, make sure the group exists, read again
                 logger.warning("Cannot read %s; retrying", self.stream, exc_info=True)
-                await _sleep(stop, self.retry_s)
-                await self._ensure_group(stop, quiet=True)
+                await wait_or_stop(stop, self.retry_s)
+                await ensure_group(self.redis, self.stream, self.group, stop, self.retry_s, once=True)
                 continue
             entries = answer[0][1] if answer else []
             if backlog and not entries:
@@ -162,20 +162,6 @@ class Inbound:
             if start in ("0-0", "0"):
                 return
 
-    async def _ensure_group(self, stop: asyncio.Event, quiet: bool = False) -> None:
-        while not stop.is_set():
-            try:
-                await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-                return
-            except Exception as exc:  # noqa: BLE001 - BUSYGROUP: it exists; else Redis is away: wait
-                if "BUSYGROUP" in str(exc):
-                    return
-                if quiet:
-                    return
-                logger.warning("Cannot create consumer group on %s (%s); retrying", self.stream,
-                               exc.__class__.__name__)
-                await _sleep(stop, self.retry_s)
-
 
 def mask_texts(value: Any) -> tuple[Any, bool]:
     """A copy with every string under a "text" key masked, and whether one of them shared an OTP or passcode."""
@@ -196,7 +182,3 @@ def mask_texts(value: Any) -> tuple[Any, bool]:
         return [p[0] for p in pairs], any(p[1] for p in pairs)
     return value, False
 
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from actions.text import clean, mask_pii
-from bot.handoff import Bus, PermanentFailure, Tickets, _sleep, consume, outbox
+from bot.handoff import Bus, PermanentFailure, Tickets, consume, outbox, wait_or_stop
 from bot.rasa_client import RasaClient, RasaFailed, RasaUnavailable
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
@@ -212,7 +212,7 @@ class Relay:
                             await self.send_replies(conv, replies)
             except Exception:  # noqa: BLE001 - Redis away: try again next round
                 logger.warning("Retry round failed", exc_info=True)
-            await _sleep(stop, RETRY_EVERY_S)
+            await wait_or_stop(stop, RETRY_EVERY_S)
 
 
 def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0,

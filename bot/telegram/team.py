@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from actions.text import mask_pii
-from bot.handoff import LOG_STREAM, TEAM_STREAM, Bus, PermanentFailure, Ticket, TicketError, Tickets, _sleep
+from bot.handoff import LOG_STREAM, TEAM_STREAM, Bus, PermanentFailure, Ticket, TicketError, Tickets, wait_or_stop
 from bot.relay import volunteer_text
 from bot.state import GatewayState, decode
 
@@ -269,7 +269,7 @@ class TeamDesk:
                 await self.remind_once()
             except Exception:  # noqa: BLE001 - Telegram or Redis away: next round
                 logger.warning("Reminder round failed", exc_info=True)
-            await _sleep(stop, every_s)
+            await wait_or_stop(stop, every_s)
 
     async def remind_once(self) -> None:
         now = time.time()

@@ -24,7 +24,7 @@ from aiohttp import web
 from zalo_bot import Bot, Update
 from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut, ZaloError
 
-from bot.handoff import PermanentFailure, _sleep
+from bot.handoff import PermanentFailure, wait_or_stop
 from bot.health import redis_health
 from bot.inbound import Inbound
 from bot.relay import SHARED_SECRET, Relay, build_relay
@@ -182,7 +182,7 @@ class ZaloBotGateway:
             except Exception as exc:  # noqa: BLE001 - network or API trouble: back off and poll again
                 hint = " (is a webhook set? polling needs it deleted)" if isinstance(exc, Conflict) else ""
                 logger.warning("getUpdates failed: %s%s; retrying in %.0f s", exc, hint, delay)
-                await _sleep(stop, delay)
+                await wait_or_stop(stop, delay)
                 delay = min(delay * 2, 60.0)
                 continue
             delay = 1.0

@@ -118,3 +118,18 @@ def make_tracker() -> Callable[..., Tracker]:
         return Tracker(sender_id, slots or {}, latest, [], False, None, {}, "action_listen")
 
     return build
+
+
+@pytest.fixture
+def real_redis() -> Iterator[Any]:
+    """The feedback store's own Redis database (12), flushed before and after."""
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/12", decode_responses=True)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (tools/test.sh starts one)")
+    client.flushdb()
+    yield client
+    client.flushdb()

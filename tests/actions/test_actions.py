@@ -455,24 +455,15 @@ def memory_feedback(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def redis_feedback(monkeypatch: pytest.MonkeyPatch) -> Any:
+def redis_feedback(monkeypatch: pytest.MonkeyPatch, real_redis: Any) -> Any:
     """The feedback store on the real Redis (database 12, the feedback store tests' own)."""
-    import redis
-
     from actions import feedback
     from actions.feedback_store import FeedbackStore
 
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/12", decode_responses=True)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    client.flushdb()
-    store = FeedbackStore(client)
+    store = FeedbackStore(real_redis)
     monkeypatch.setattr(feedback, "get_feedback_store", lambda: store)
     monkeypatch.setattr(feedback, "pseudonym_key", lambda: b"test-key")
-    yield store
-    client.flushdb()
+    return store
 
 
 @pytest.mark.parametrize("topic", ["payment-online", None])

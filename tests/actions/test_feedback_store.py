@@ -6,7 +6,6 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,16 +47,6 @@ def test_retention_must_be_positive() -> None:
         FeedbackStore(MemoryRedis(), retention_days=0)
 
 
-@pytest.fixture
-def real_redis() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/12", decode_responses=True)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379 (tools/test.sh starts one)")
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 def test_real_redis_stream_and_comment_expiry(real_redis: redis.Redis) -> None:
