@@ -52,6 +52,11 @@ def busy_reply(reply_to: str = "") -> Reply:
     return Reply(text=BUSY_TEXT, custom={"kind": "error", "held": True}, reply_to=reply_to)
 
 
+def held_item(text: str, message_id: str, secret: bool) -> dict[str, Any]:
+    """What the retry queue keeps of a message (GatewayState.hold masks the text)."""
+    return {"text": text, "id": message_id, "at": time.time(), **({"shared_secret": True} if secret else {})}
+
+
 def new_message_id() -> str:
     """An id for a message whose channel gives none (the web widget without one, a Telegram /start)."""
     return uuid.uuid4().hex
@@ -92,8 +97,7 @@ class Relay:
                 return
             if await self.state.held(conv):
                 # earlier messages are still waiting for Rasa: keep the order
-                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time(),
-                                             **({"shared_secret": True} if secret else {})})
+                await self.state.hold(conv, held_item(text, message_id, secret))
                 replies = await self.flush(conv) or []
                 if any(item.get("id") == message_id for item in await self.state.held(conv)):
                     replies.append(busy_reply(message_id))
@@ -103,8 +107,7 @@ class Relay:
                 replies = await self.ask(conv, text, metadata, message_id=message_id)
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable (%s); holding a message from %s for retry", exc, self.channel)
-                await self.state.hold(conv, {"text": text, "id": message_id, "at": time.time(),
-                                             **({"shared_secret": True} if secret else {})})
+                await self.state.hold(conv, held_item(text, message_id, secret))
                 replies = [busy_reply(message_id)]
             await self.send_replies(conv, replies)
 
