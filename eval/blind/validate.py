@@ -11,8 +11,12 @@ Checks (errors make the script exit 1):
     text (the labelled section when there is one)
   - no_guide / out_of_scope / sensitive rows have no section and no fact, and no_guide rows have a topic
   - every row has a source URL
+  - `also` (alternative labels, src/also.py) is a list of distinct "<guide-id>#<heading>" strings: the guide
+    exists, the heading is a real "##"/"###" heading of it (or empty = guide summary), no entry repeats the
+    row's own label; variants carry their original's list
 Warnings (printed, not fatal): a fact that also matches the question text (too easy), a fact that matches the
-guide but not the labelled section, an original that is very close to one of the guide's own example questions.
+guide but not the labelled section, an original that is very close to one of the guide's own example questions,
+and (specific rows) a fact that does not match the text of an `also` section (the whole guide for an empty heading).
 """
 import difflib
 import json
@@ -26,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 KNOWLEDGE = HERE.parent.parent / "knowledge"
 QFILE = HERE / "questions.jsonl"
 
-REQUIRED = ["id", "text", "guide", "section", "fact", "kind", "topic", "variant", "source", "split"]
+REQUIRED = ["id", "text", "guide", "section", "fact", "kind", "topic", "variant", "source", "split", "also"]
 KINDS = {"specific", "general", "no_guide", "out_of_scope", "sensitive", "smalltalk"}
 VARIANTS = {"original", "no-diacritics", "abbreviations"}
 SPLITS = {"validation", "test"}
@@ -64,6 +68,37 @@ def norm(s: str) -> str:
 def strip_d(s: str) -> str:
     s = s.replace("đ", "d").replace("Đ", "D")
     return "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn").lower()
+
+
+def check_also(r, guides, errors, warnings):
+    rid, also = r["id"], r["also"]
+    if not isinstance(also, list) or not all(isinstance(e, str) for e in also):
+        errors.append(f"{rid}: also must be a list of strings")
+        return
+    if len(set(also)) != len(also):
+        errors.append(f"{rid}: also has repeated entries")
+    own = f"{r['guide']}#{r['section']}"
+    for e in also:
+        if "#" not in e:
+            errors.append(f"{rid}: also entry {e!r} is not '<guide-id>#<heading>'")
+            continue
+        gid, head = e.split("#", 1)
+        if e == own:
+            errors.append(f"{rid}: also entry {e!r} repeats the row's own label")
+        if gid not in guides:
+            errors.append(f"{rid}: also entry {e!r}: unknown guide {gid}")
+            continue
+        G = guides[gid]
+        if head and head not in G["sections"]:
+            errors.append(f"{rid}: also entry {e!r}: {head!r} is not a heading of {gid}")
+            continue
+        if r["variant"] == "original" and r["kind"] == "specific" and r["fact"]:
+            try:
+                rx = re.compile(r["fact"], re.I)
+            except re.error:
+                continue  # reported with the row's own fact
+            if not rx.search(G["sections"][head] if head else G["text"]):
+                warnings.append(f"{rid}: fact /{r['fact']}/ not found in also section {e!r}")
 
 
 def main():
@@ -130,11 +165,12 @@ def main():
                 if not o:
                     errors.append(f"{rid}: original {base} missing")
                 else:
-                    for k in ("guide", "section", "fact", "kind", "topic", "split", "source"):
-                        if o[k] != r[k]:
+                    for k in ("guide", "section", "fact", "kind", "topic", "split", "source", "also"):
+                        if o.get(k) != r.get(k):
                             errors.append(f"{rid}: {k} differs from original")
                     if suf == "nd" and r["text"] != strip_d(r["text"]):
                         errors.append(f"{rid}: no-diacritics text still has diacritics/uppercase")
+        check_also(r, guides, errors, warnings)
         g = r["guide"]
         if g in PSEUDO:
             if r["section"] or r["fact"]:
@@ -195,6 +231,9 @@ def main():
     print("splits (originals):", dict(Counter(r["split"] for r in origs)),
           "(all rows):", dict(Counter(r["split"] for r in rows)))
     print("sources:", len({r['source'] for r in rows}))
+    with_also = [r for r in origs if r.get("also")]
+    print(f"also: {len(with_also)} originals with alternative labels "
+          f"({sum(len(r['also']) for r in with_also)} entries; {sum(1 for r in rows if r.get('also'))} rows incl. variants)")
     print(f"{len(errors)} errors, {len(warnings)} warnings")
     sys.exit(1 if errors else 0)
 
