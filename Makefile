@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit eval eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
+.PHONY: help setup index train serve stop run chat test test-unit eval calibrate eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -12,7 +12,7 @@ help:  ## List the commands
 setup:  ## Create both venvs (Rasa on 3.10, our code on 3.11) and build the local embedding model
 	@tools/stack.sh setup
 
-index: setup  ## Build the retrieval index over knowledge/ (cached; rebuilt when a guide changes)
+index: setup  ## Build the retrieval index over knowledge/ and the intents' examples (cached; rebuilt when either changes)
 	@tools/stack.sh index
 
 train: setup  ## Train the Rasa model if it is missing or stale
@@ -50,6 +50,10 @@ telegram: setup  ## Start the Telegram gateway: volunteers' tickets + residents'
 
 eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> [SPLIT=validation|test] (default: ../shared/eval/dev.jsonl)
 	@$(APP_PY) tools/eval.py $(QUESTIONS) $(if $(SPLIT),--split $(SPLIT))
+
+calibrate: train index  ## Choose answer/clarify thresholds and fusion/section weights on the blind VALIDATION split (prints the curve; WRITE=1 stores it)
+	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
+	@$(APP_PY) tools/calibrate.py --rankings results/nlu-validation.jsonl $(if $(WRITE),--write)
 
 eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policies (config-plain.yml), for comparison
 	@export RASA_CONFIG=config-plain.yml MODEL=models/plain.tar.gz RASA_PORT=5006 ACTIONS_PORT=5056 RUN_DIR=.run/plain; \

@@ -5,8 +5,8 @@ question or out of scope) and the walkthrough funnel. Like the feedback log it k
 never the channel's user id, and questions are PII-masked before they are stored. Writing never fails a reply: a
 Redis error is logged and the conversation goes on.
 
-Fields of every entry: kind (turn | answer | clarify | out_of_scope | walkthrough), at (epoch seconds), channel,
-commune, resident; answer adds guide_id; clarify and out_of_scope add question and candidates (JSON list of guide
+Fields of every entry: kind (turn | answer | clarify | out_of_scope | no_guide | sensitive | walkthrough), at (epoch seconds), channel,
+commune, resident; answer adds guide_id; clarify, out_of_scope, no_guide and sensitive add question and candidates (JSON list of guide
 ids); walkthrough adds event (started | step | stuck | finished | abandoned), guide_id, step, total, duration_s and
 started_at (which, with the resident, identifies one walkthrough run).
 """
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 STREAM = "analytics:v1"
 MAXLEN = 1_000_000  # approximate trim: ~2 years of a busy commune; the dashboard reads months, not years
-KINDS = ("turn", "answer", "clarify", "out_of_scope", "walkthrough")
+KINDS = ("turn", "answer", "clarify", "out_of_scope", "no_guide", "sensitive", "walkthrough")
 WALKTHROUGH_EVENTS = ("started", "step", "stuck", "finished", "abandoned")
 MAX_QUESTION_CHARS = 300
 

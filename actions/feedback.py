@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from dataclasses import replace
@@ -13,34 +14,70 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.feedback_store import RATINGS, FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
-from actions.knowledge import resident_text
 from actions.settings import get_settings
+from actions.text import normalise
+from actions.tracking import resident_text
 
 logger = logging.getLogger(__name__)
 
 FEEDBACK_TEXT = (
-    "Cảm ơn bạn đã góp ý. Ý kiến của bạn đã được ghi lại để cán bộ xã xem xét và trả lời công khai. "
-    "Bạn muốn nói thêm điều gì, cứ nhắn tiếp nhé."
+    "Cảm ơn anh/chị đã góp ý. Ý kiến của anh/chị đã được ghi lại để cán bộ xã xem xét và trả lời công khai. "
+    "Anh/chị muốn nói thêm điều gì, cứ nhắn tiếp nhé."
+)
+FEEDBACK_INVITE_TEXT = (
+    "Dạ, anh/chị cứ viết góp ý vào tin nhắn tiếp theo, em sẽ ghi lại để cán bộ xã xem xét và trả lời công khai."
 )
 FEEDBACK_FAILED_TEXT = (
-    "Cảm ơn bạn. Hệ thống ghi góp ý đang bận nên chưa lưu được; bạn vui lòng gửi lại sau ít phút, "
+    "Cảm ơn anh/chị. Hệ thống ghi góp ý đang bận nên chưa lưu được; anh/chị vui lòng gửi lại sau ít phút, "
     "hoặc bấm \"Gặp người hỗ trợ\" để nói với cán bộ."
 )
 
 
-RATING_QUESTION = "Bạn có hài lòng với hướng dẫn này không?"
+RATING_QUESTION = "Anh/chị có hài lòng với hướng dẫn này không?"
 RATING_TITLES = {"hai_long": "Hài lòng", "binh_thuong": "Bình thường", "chua_hai_long": "Chưa hài lòng"}
 # A rating answers the one question the bot asked (slot rating_pending): once, within this time.
 RATING_TTL_S = 2 * 86400
 RATING_STALE_TEXT = (
-    "Cảm ơn bạn. Câu hỏi đánh giá này đã được trả lời hoặc đã cũ nên mình không ghi lại nữa. "
-    "Bạn muốn góp ý thì cứ nhắn cho mình nhé."
+    "Cảm ơn anh/chị. Câu hỏi đánh giá này đã được trả lời hoặc đã cũ nên em không ghi lại nữa. "
+    "Anh/chị muốn góp ý thì cứ nhắn cho em nhé."
 )
 RATING_THANKS = {
-    "hai_long": "Cảm ơn bạn! Bạn muốn góp ý thêm điều gì, cứ nhắn cho mình nhé.",
-    "binh_thuong": "Cảm ơn bạn. Mình cần làm gì để tốt hơn? Bạn nhắn góp ý giúp mình nhé.",
-    "chua_hai_long": "Xin lỗi vì chưa giúp được tốt. Bạn nhắn cho mình điều chưa ổn, hoặc bấm \"Gặp người hỗ trợ\".",
+    "hai_long": "Cảm ơn anh/chị! Anh/chị muốn góp ý thêm điều gì, cứ nhắn cho em nhé.",
+    "binh_thuong": "Cảm ơn anh/chị. Em cần làm gì để tốt hơn? Anh/chị nhắn góp ý giúp em nhé.",
+    "chua_hai_long": "Xin lỗi vì chưa giúp được tốt. Anh/chị nhắn cho em điều chưa ổn, hoặc bấm \"Gặp người hỗ trợ\".",
 }
+
+
+# Ratings typed in words (normalised: folded, abbreviations expanded). The negative forms are checked first.
+TYPED_RATINGS = (
+    ("chua_hai_long", re.compile(r"\b(chua|khong|ko|hok|chang) (duoc )?(hai long|tot|on|hay)\b|\b(te|kem|do|that vong|"
+                                 r"buc minh|kho hieu|khong giup duoc)\b")),
+    ("binh_thuong", re.compile(r"\b(binh thuong|tam (duoc|on|tam)|cung duoc|trung binh|tuong doi|thuong thoi)\b")),
+    ("hai_long", re.compile(r"\b(hai long|rat tot|tot lam|tot|tuyet voi|hay lam|de hieu|huu ich|ok|on lam|on roi|"
+                            r"5 sao|nam sao)\b")),
+)
+# Words that ask to give feedback without giving any ("tôi muốn góp ý"), and words that carry no comment at all.
+_FEEDBACK_REQUEST = re.compile(
+    r"\b(toi|minh|em|anh|chi|con|cho|xin|muon|can|duoc|co|mot|vai|y kien|gop y|phan anh|kien nghi|de xuat|danh gia|"
+    r"gui|nhan|noi|viet|ve|a|ah|nhe|nha|voi|chut|it|them|lai|tiep)\b")
+_NO_COMMENT = re.compile(r"\b(cam on|thanks|thank|ok|vang|da|u|uh|khong|co|roi|a|nhe|nha|nhieu|ban|em|minh|tro ly|"
+                         r"rat|lam|qua|nhe|that|thi|la)\b")
+
+
+def typed_rating(text: str) -> tuple[str, str]:
+    """A rating typed in words, and what else the message says (the comment): ("binh_thuong", "hơi dài")."""
+    norm = normalise(text)
+    for rating, pattern in TYPED_RATINGS:
+        match = pattern.search(norm)
+        if match:
+            rest = (norm[: match.start()] + " " + norm[match.end():]).strip(" ,.!")
+            return rating, rest
+    return "", norm
+
+
+def says_nothing(norm: str, pattern: re.Pattern[str]) -> bool:
+    """Whether a normalised text is only the given filler words."""
+    return not pattern.sub(" ", norm).split()
 
 
 def rating_buttons(question_id: str) -> list[dict[str, str]]:
@@ -82,8 +119,8 @@ def pending_rating(tracker: Tracker, now: float | None = None) -> dict[str, Any]
     return pending
 
 
-ANSWER_RATING_QUESTION = "Câu trả lời vừa rồi có giúp được bạn không?"
-THANK_TEXT = "Không có gì ạ. Bạn cần hỏi thêm gì cứ nhắn mình nhé."
+ANSWER_RATING_QUESTION = "Câu trả lời vừa rồi có giúp được anh/chị không?"
+THANK_TEXT = "Không có gì ạ. Anh/chị cần hỏi thêm gì cứ nhắn em nhé."
 RATED_KINDS = {"answer", "walkthrough", "handoff_closed"}  # bot replies a rating can be about
 RECENT_BOT_MESSAGES = 12
 
@@ -147,8 +184,16 @@ class ActionFeedback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         comment = resident_text(tracker)
+        norm = normalise(comment)
         # a comment written right after a rating belongs to that rating
         rating_id = rating_just_given(tracker)
+        if says_nothing(norm, _FEEDBACK_REQUEST):
+            # "tôi muốn góp ý": the comment is the next message, not this one
+            dispatcher.utter_message(text=FEEDBACK_INVITE_TEXT, json_message={"kind": "feedback_invite"})
+            return []
+        if says_nothing(norm, _NO_COMMENT):
+            dispatcher.utter_message(text=THANK_TEXT, json_message={"kind": "smalltalk"})
+            return []
         try:
             record = record_from(tracker, "comment")
             if rating_id:
@@ -179,6 +224,11 @@ class ActionRate(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
         rating, question_id = str(entities.get("rating") or ""), str(entities.get("rating_q") or "")
+        comment = ""
+        if not rating and not question_id:
+            # typed, not tapped: "bình thường", "hài lòng, dễ hiểu lắm"
+            rating, rest = typed_rating(resident_text(tracker))
+            comment = resident_text(tracker) if rating and not says_nothing(rest, _NO_COMMENT) else ""
         pending = pending_rating(tracker)
         if pending is None or (question_id and question_id != pending["q"]):
             dispatcher.utter_message(text=RATING_STALE_TEXT,
@@ -192,7 +242,8 @@ class ActionRate(Action):
             return []
         try:
             record = record_for_rating(tracker, rating, pending)
-            entry_id = get_feedback_store().add(record, once=f"rating:{pending['q']}")
+            # the words typed with a rating ("bình thường, hơi dài") are kept as its comment
+            entry_id = get_feedback_store().add(record, comment, once=f"rating:{pending['q']}")
         except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
             logger.exception("Could not store a rating")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})

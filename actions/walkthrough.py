@@ -8,6 +8,7 @@ start time and stuck steps, so the feedback log can compute completion rates and
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,10 +21,10 @@ from actions import walkthrough_flow as flow
 from actions.communes import get_commune
 from actions.feedback import ask_rating
 from actions.guides import Guide
-from actions.knowledge import decide, guide_for_intent, resident_text, send
+from actions.knowledge import ActionAnswer, decide, guide_for_intent, resident_text, route, send, signals, unanimous
 from actions.retrieval.index import get_index
 from actions.settings import get_settings
-from actions.text import truncate
+from actions.text import normalise, truncate
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +90,14 @@ def step_message(guide: Guide, state: flow.WalkState, event: str, now: float) ->
     if local:
         body += f"\n\n{local}"
     if state.step == 1 and event == "started":
-        body = f"Mình sẽ hướng dẫn từng bước. Làm xong mỗi bước, bạn bấm \"Tiếp\" nhé.\n\n{body}"
+        body = f"Em sẽ hướng dẫn từng bước. Làm xong mỗi bước, anh/chị bấm \"Tiếp\" nhé.\n\n{body}"
     return {"text": truncate(body, 1900), "buttons": NAV_BUTTONS, "custom": event_payload(state, event, now)}
 
 
 def stuck_message(guide: Guide, state: flow.WalkState, guides: dict[str, Guide], now: float) -> dict[str, Any]:
     """Troubleshooting for the current step, then the way back to the step or to a person."""
     helps = flow.troubleshooting(guide, state.step, guides)
-    parts = [f"Bạn bị kẹt ở Bước {state.step}/{state.total}. Thử cách này nhé:"]
+    parts = [f"Anh/chị bị kẹt ở Bước {state.step}/{state.total}. Thử cách này nhé:"]
     for _, section in helps[:2]:
         parts.append(f"👉 {section.heading}\n{section.body}")
     buttons = [{"title": "Làm lại bước này", "payload": "/nav_repeat"}, {"title": "Được rồi, tiếp", "payload": "/nav_next"},
@@ -110,13 +111,15 @@ def finish_message(guide: Guide, state: flow.WalkState, now: float,
                    guides: dict[str, Guide] | None = None) -> dict[str, Any]:
     """What happens next, a scam reminder, and the hook for the satisfaction question."""
     fees = guide.section("Phí và thời gian")
-    parts = [f"🎉 Bạn đã làm xong: {guide.short_title}."]
+    parts = [f"🎉 Anh/chị đã làm xong: {guide.short_title}."]
     if fees and fees.body:
         parts.append(f"Tiếp theo: {truncate(fees.body, 600)}")
-    parts.append("Theo dõi hồ sơ: vào dichvucong.gov.vn → \"Tra cứu hồ sơ\" (nhập mã hồ sơ) hoặc \"Quản lý hồ sơ\" "
-                 "sau khi đăng nhập; kết quả điện tử gửi về tài khoản và VNeID.")
+    buttons = [replies.MENU_BUTTON]
+    if guide.id in flow.FILES_A_DOSSIER:
+        parts.append("Theo dõi hồ sơ: vào dichvucong.gov.vn → \"Tra cứu hồ sơ\" (nhập mã hồ sơ) hoặc \"Quản lý hồ sơ\" "
+                     "sau khi đăng nhập; kết quả điện tử gửi về tài khoản và VNeID.")
+        buttons.insert(0, {"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'})
     parts.append(SCAM_REMINDER)
-    buttons = [{"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'}, replies.MENU_BUTTON]
     follow = (guides or {}).get(flow.FOLLOW_UP.get(guide.id, ""))
     if follow is not None:
         buttons.insert(0, start_button(follow, truncate(f"Tiếp: {follow.short_title}", 40)))
@@ -127,7 +130,7 @@ def finish_message(guide: Guide, state: flow.WalkState, now: float,
 def readiness_question(need: str, guide: Guide) -> dict[str, Any]:
     """One yes/no question of the readiness check."""
     return {
-        "text": f"Trước khi làm \"{guide.short_title}\", cho mình hỏi nhanh: {flow.PRECONDITION_QUESTIONS[need]}",
+        "text": f"Trước khi làm \"{guide.short_title}\", cho em hỏi nhanh: {flow.PRECONDITION_QUESTIONS[need]}",
         "buttons": [{"title": "Có rồi", "payload": "/affirm"}, {"title": "Chưa có", "payload": "/deny"}],
         "custom": {"kind": "readiness", "guide_id": guide.id, "need": need},
     }
@@ -135,14 +138,14 @@ def readiness_question(need: str, guide: Guide) -> dict[str, Any]:
 
 def checklist_message(guide: Guide, missing: list[str], guides: dict[str, Guide]) -> dict[str, Any]:
     """What to do first when a precondition is missing, and the walkthrough that fixes it."""
-    lines = [f"Để làm \"{guide.short_title}\" online, bạn cần chuẩn bị trước:"]
+    lines = [f"Để làm \"{guide.short_title}\" online, anh/chị cần chuẩn bị trước:"]
     buttons = []
     for i, need in enumerate(missing, 1):
         fix_id, what = flow.PRECONDITION_FIX[need]
         lines.append(f"{i}. {what}.")
         if fix_id in guides and fix_id != guide.id:
             buttons.append(start_button(guides[fix_id], f"Hướng dẫn: {guides[fix_id].short_title}"[:40]))
-    lines.append("Bạn có thể làm những việc này trước, hoặc vẫn xem các bước ngay bây giờ.")
+    lines.append("Anh/chị có thể làm những việc này trước, hoặc vẫn xem các bước ngay bây giờ.")
     buttons.append({"title": "Vẫn xem các bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}", "mode": "force"}}'})
     return {"text": "\n".join(lines), "buttons": buttons,
             "custom": {"kind": "readiness", "guide_id": guide.id, "missing": missing}}
@@ -163,7 +166,7 @@ def begin(dispatcher: CollectingDispatcher, guide: Guide, answers: dict[str, boo
         old = guides.get(previous.guide_id)
         name = old.short_title if old else previous.guide_id
         dispatcher.utter_message(json_message=event_payload(previous, "abandoned", now),
-                                 text=f"Mình dừng hướng dẫn \"{name}\" (đang ở Bước {previous.step}/{previous.total}) "
+                                 text=f"Em dừng hướng dẫn \"{name}\" (đang ở Bước {previous.step}/{previous.total}) "
                                       "để chuyển sang việc mới.")
         events += state_events(None)
     if not force:
@@ -199,7 +202,7 @@ class ActionStartWalkthrough(Action):
             candidates = [g for g in self._candidates(text, latest, index) if g.steps]
             if candidates:
                 dispatcher.utter_message(
-                    text="Bạn muốn mình hướng dẫn từng bước việc nào?",
+                    text="Anh/chị muốn em hướng dẫn từng bước việc nào?",
                     buttons=[start_button(g) for g in candidates[:3]] + [replies.HUMAN_BUTTON],
                     json_message={"kind": "clarify", "candidates": [g.id for g in candidates[:3]], "for": "walkthrough"},
                 )
@@ -217,13 +220,35 @@ class ActionStartWalkthrough(Action):
         return [{"name": r["name"], "confidence": float(r.get("confidence") or 0) / total} for r in ranking]
 
     def _guess(self, text: str, latest: dict[str, Any], index: Any) -> Guide | None:
+        """The guide to walk through: the one an answer would come from, or the one every signal ranks first
+        (starting a walkthrough shows its title at once, so a miss costs the resident one "menu")."""
         settings = get_settings()
-        decision = decide(text, self._topic_ranking(latest), index, settings.answer_threshold, settings.clarify_margin)
-        return index.guides.get(decision.guide_id) if decision.kind == "answer" and decision.guide_id else None
+        sig = signals(text, self._topic_ranking(latest), index)
+        decision = route(sig, settings.answer_threshold, settings.clarify_margin, settings.fusion)
+        chosen = decision.guide_id if decision.kind == "answer" else unanimous(sig, settings.fusion)
+        return index.guides.get(chosen) if chosen else None
 
     def _candidates(self, text: str, latest: dict[str, Any], index: Any) -> list[Guide]:
-        decision = decide(text, self._topic_ranking(latest), index, 1.1, 1.0)
+        decision = decide(text, self._topic_ranking(latest), index, 1.1, 1.0, get_settings().fusion)
         return [index.guides[g] for g in decision.candidates if g in index.guides]
+
+
+_YES = re.compile(r"^(da |vang |u |uh )?(co|roi|da|vang|u|ok|duoc|dung|phai)\b")
+_NO = re.compile(r"^(da |vang )?(chua|khong|ko|k|chang|het)\b")
+
+
+def readiness_answer(tracker: Tracker) -> bool | None:
+    """Yes or no to the readiness question, from the intent or, with extra words, from how the message starts
+    ("có rồi, con tôi làm cho rồi" is a yes, whatever else the classifier heard in it)."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    if intent in ("affirm", "deny"):
+        return intent == "affirm"
+    norm = normalise(resident_text(tracker))
+    if _NO.match(norm):
+        return False
+    if _YES.match(norm):
+        return True
+    return None
 
 
 class ActionYesNo(Action):
@@ -240,7 +265,7 @@ class ActionYesNo(Action):
         if not need or guide is None or need not in READINESS_SLOTS:
             dispatcher.utter_message(response="utter_ack")
             return []
-        yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
+        yes = bool(readiness_answer(tracker))
         answers = {**answers_from(tracker), need: yes}
         events: list[EventType] = [SlotSet(READINESS_SLOTS[need], yes)]
         return events + begin(dispatcher, guide, answers, False, state_from(tracker), index.guides)
@@ -259,8 +284,13 @@ class ActionWalkthroughNav(Action):
         guide = index.guides.get(state.guide_id) if state else None
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if state is None or guide is None or len(guide.steps) != state.total:
+            text = resident_text(tracker)
+            if not text.startswith("/") and len(normalise(text).split()) > 3:
+                # a question the classifier took for "tiếp"/"quay lại": answer it, do not talk about walkthroughs
+                return [*(ActionAnswer().run(dispatcher, tracker, domain) or []),
+                        *(state_events(None) if state else [])]
             send(dispatcher, replies.menu_message(
-                index.guides, "Hiện bạn chưa làm dở hướng dẫn nào. Bạn chọn một chủ đề, hoặc gõ câu hỏi của bạn nhé:"))
+                index.guides, "Anh/chị chưa bắt đầu hướng dẫn từng bước nào. Anh/chị chọn một việc, hoặc gõ câu hỏi nhé:"))
             return state_events(None) if state else []
         now = time.time()
         if intent in ("nav_next", "nav_done") and tracker.get_slot("wt_resume"):
@@ -326,8 +356,8 @@ class ActionSessionStart(Action):
         guide = get_index().guides.get(state.guide_id) if state else None
         if state is not None and guide is not None:
             dispatcher.utter_message(
-                text=f"Chào bạn quay lại! Lần trước bạn đang làm \"{guide.short_title}\", tới Bước "
-                     f"{state.step}/{state.total}. Bạn muốn làm tiếp không?",
+                text=f"Chào anh/chị quay lại! Lần trước anh/chị đang làm \"{guide.short_title}\", tới Bước "
+                     f"{state.step}/{state.total}. Anh/chị muốn làm tiếp không?",
                 buttons=[{"title": f"Tiếp tục Bước {state.step}", "payload": "/nav_repeat"},
                          {"title": "Làm lại từ đầu", "payload": "/nav_restart"}, replies.MENU_BUTTON],
                 json_message={"kind": "walkthrough", "event": "resume_offered", "guide_id": state.guide_id,

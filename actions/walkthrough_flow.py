@@ -11,21 +11,26 @@ from actions.guides import Guide, Section
 
 # Which guide fixes a missing precondition, and how to ask about it (yes/no).
 PRECONDITION_QUESTIONS = {
-    "vneid-level2": "Bạn đã có tài khoản VNeID mức 2 (đã kích hoạt, đăng nhập được) chưa?",
-    "payment-account": "Bạn có tài khoản ngân hàng hoặc ví điện tử để trả phí online chưa?",
-    "e-signature": "Bạn đã có chữ ký số cá nhân chưa?",
-    "smartphone-nfc": "Bạn có điện thoại thông minh có NFC (đọc được chip thẻ căn cước) không?",
+    "vneid-level2": "Anh/chị đã có tài khoản VNeID mức 2 (đã kích hoạt, đăng nhập được) chưa?",
+    "payment-account": "Anh/chị có tài khoản ngân hàng hoặc ví điện tử để trả phí online chưa?",
+    "e-signature": "Anh/chị đã có chữ ký số cá nhân chưa?",
+    "smartphone-nfc": "Anh/chị có điện thoại thông minh có NFC (đọc được chip thẻ căn cước) không?",
 }
 PRECONDITION_FIX = {
     "vneid-level2": ("vneid-register-level2", "Làm tài khoản VNeID mức 2 tại Công an xã, rồi kích hoạt trên điện thoại"),
     "payment-account": ("support-contacts", "Mở tài khoản ngân hàng hoặc ví điện tử (hoặc nhờ người thân trả giúp); "
-                        "tình nguyện viên ở xã có thể chỉ bạn cách làm"),
+                        "tình nguyện viên ở xã có thể chỉ anh/chị cách làm"),
     "e-signature": ("e-signature", "Đăng ký chữ ký số cá nhân"),
     "smartphone-nfc": ("support-contacts", "Mượn điện thoại có NFC của người thân, hoặc nhờ tình nguyện viên ở xã"),
 }
 
 
 # The journey residents follow: finishing one walkthrough offers the next one.
+# Walkthroughs that end with a dossier filed (so the finish message explains how to track it).
+FILES_A_DOSSIER = frozenset({
+    "dvc-submit", "payment-online", "birth-registration", "death-registration", "marriage-registration",
+    "residence-registration", "judicial-record", "certified-copy", "can-cuoc", "passport", "household-business",
+})
 FOLLOW_UP = {
     "vneid-register-level2": "vneid-activate",
     "vneid-activate": "dvc-login",

@@ -31,13 +31,13 @@ RETRY_EVERY_S = 5.0
 # A held message Rasa fails on (HTTP 500, not an outage) is tried this many times, then set aside with an apology.
 MAX_FAILED_TRIES = 3
 GAVE_UP_TEXT = (
-    "Xin lỗi, mình chưa trả lời được tin nhắn trước của bạn. Bạn gửi lại câu hỏi theo cách khác, "
+    "Xin lỗi, em chưa trả lời được tin nhắn trước của anh/chị. Anh/chị gửi lại câu hỏi theo cách khác, "
     "hoặc bấm \"Gặp người hỗ trợ\" để nói chuyện với cán bộ nhé."
 )
 
 
 def claimed_text(name: str) -> str:
-    return f"Tình nguyện viên {name} đã nhận hỗ trợ bạn. Bạn cứ nhắn tại đây, người hỗ trợ sẽ trả lời."
+    return f"Tình nguyện viên {name} đã nhận hỗ trợ anh/chị. Anh/chị cứ nhắn tại đây, người hỗ trợ sẽ trả lời."
 
 
 def volunteer_text(name: str, text: str) -> str:

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-BUSY_TEXT = "Hệ thống đang bận, vui lòng thử lại sau ít phút. Tin nhắn của bạn đã được giữ lại, mình sẽ trả lời ngay khi có thể."
+BUSY_TEXT = "Hệ thống đang bận, vui lòng thử lại sau ít phút. Tin nhắn của anh/chị đã được giữ lại, em sẽ trả lời ngay khi có thể."
 NON_TEXT_TEXT = (
-    "Mình chỉ đọc được tin nhắn chữ thôi ạ. Bạn gõ câu hỏi bằng chữ giúp mình nhé, "
+    "Em chỉ đọc được tin nhắn chữ thôi ạ. Anh/chị gõ câu hỏi bằng chữ giúp em nhé, "
     "ví dụ: \"kích hoạt VNeID mức 2\" hoặc \"gặp người hỗ trợ\"."
 )
 
@@ -106,7 +106,7 @@ def _hard_cut(piece: str, limit: int) -> list[str]:
 def numbered_choices(buttons: tuple[Button, ...]) -> str:
     """Choices as a numbered list for channels without buttons (Zalo Bot): the resident answers "1", "2"…"""
     lines = [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)]
-    return "Bạn nhắn số để chọn:\n" + "\n".join(lines)
+    return "Anh/chị nhắn số để chọn:\n" + "\n".join(lines)
 
 
 def pick_number(text: str, count: int) -> int | None:

@@ -433,11 +433,14 @@ class GapGroup:
 
 
 def knowledge_gaps(entries: Iterable[Entry], threshold: float = 0.5) -> list[GapGroup]:
-    """Group clarify / out-of-scope questions by shared content words (Jaccard ≥ threshold); biggest groups first."""
+    """Group clarify / no-guide / out-of-scope questions by shared content words (Jaccard ≥ threshold); biggest first.
+
+    A "no guide yet" reply is counted with out-of-scope: both are questions no guide answered.
+    """
     asked: dict[str, list[Entry]] = defaultdict(list)
     for entry in entries:
         question = entry.get("question").strip()
-        if entry.get("kind") in ("clarify", "out_of_scope") and question:
+        if entry.get("kind") in ("clarify", "out_of_scope", "no_guide") and question:
             asked[question].append(entry)
     groups: list[GapGroup] = []
     # the most frequent wording opens a group and becomes its example (with diacritics preferred: easier to read)

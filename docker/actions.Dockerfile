@@ -51,6 +51,8 @@ RUN python tools/build_e5_model.py --out /app/.cache/models/multilingual-e5-smal
 # passages takes ~2.5 min on one thread, so the build uses every core; the thread count is not part of the index key.
 COPY actions/ actions/
 COPY knowledge/ knowledge/
+# the intents' training examples are searchable too (actions/retrieval/index.py)
+COPY data/nlu/ data/nlu/
 COPY communes/ communes/
 RUN OMP_NUM_THREADS="$(nproc)" python -m actions.retrieval
 

@@ -17,6 +17,7 @@ Differs from Rasa's built-in REST channel in ways that channels and evaluation r
 from __future__ import annotations
 
 import logging
+import re
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,23 +28,23 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.text import clean, mask_pii, nfc, shares_secret
+from actions.text import clean, mask_pii, nfc, normalise, shares_secret
 from rasa_addons.reliability import ActionServerUnavailable, TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
-BUSY_TEXT = "Hệ thống đang bận, bạn vui lòng thử lại sau ít phút nhé."
+BUSY_TEXT = "Hệ thống đang bận, anh/chị vui lòng thử lại sau ít phút nhé."
 SECRET_WARNING = (
-    "⚠️ Bạn đừng gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai, kể cả trợ lý này và cán bộ. "
-    "Mình đã che mã đó đi, không lưu lại."
+    "⚠️ Anh/chị đừng gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai, kể cả trợ lý này và cán bộ. "
+    "Em đã che mã đó đi, không lưu lại."
 )
 NO_REPLY_TEXT = (
-    "Mình chưa trả lời được tin nhắn này. Bạn hỏi lại ngắn gọn giúp mình, "
+    "Em chưa trả lời được tin nhắn này. Anh/chị hỏi lại ngắn gọn giúp em, "
     "hoặc bấm \"Gặp người hỗ trợ\" để nói chuyện với cán bộ."
 )
-COMMAND_REFUSED_TEXT = "Mình chưa hiểu lệnh này. Bạn gõ câu hỏi bằng lời, hoặc chọn một việc dưới đây nhé."
+COMMAND_REFUSED_TEXT = "Em chưa hiểu lệnh này. Anh/chị gõ câu hỏi bằng lời, hoặc chọn một việc dưới đây nhé."
 MENU_BUTTONS = [
-    {"title": "Xem các việc mình giúp được", "payload": "/nav_menu"},
+    {"title": "Xem các việc em giúp được", "payload": "/nav_menu"},
     {"title": "Gặp người hỗ trợ", "payload": "/request_human"},
 ]
 # Longer messages are cut before they reach Rasa; the NLU guard still sees the original length.
@@ -89,6 +90,16 @@ def prepare_text(raw: Any) -> tuple[str, dict[str, Any]]:
         info["input_problem"] = "too_long"
         masked = masked[:MAX_STORED_CHARS]
     return masked, info
+
+
+_MASK_TAG = re.compile(r"\[[^\]]{1,12}\]")
+_CODE_WORDS = re.compile(r"\b(ma|otp|so|la|day|do|nay|cua|toi|em|anh|chi|minh|ban|ok|nhe|nha|a|ah|da|vang|gui|"
+                         r"passcode|mat khau|pin|xac thuc|xac nhan)\b")
+
+
+def only_a_code(masked: str) -> bool:
+    """Whether a masked message holds nothing but the code(s) it shared ("mã OTP là [OTP]")."""
+    return not _CODE_WORDS.sub(" ", normalise(_MASK_TAG.sub(" ", masked))).split()
 
 
 def command_of(text: str) -> str:
@@ -168,7 +179,10 @@ class ResidentRestInput(InputChannel):
             if not replies and not secret:
                 replies.append(_reply(sender_id, NO_REPLY_TEXT, "no_reply", MENU_BUTTONS[1:]))
             if secret:
-                # whatever the dialogue answered, a resident who sent a code is told never to share it
+                # whatever the dialogue answered, a resident who sent a code is told never to share it; a message
+                # that was only the code gets only that (not also "I did not understand")
+                if only_a_code(text):
+                    replies = []
                 replies.append({"recipient_id": sender_id, "text": SECRET_WARNING, "custom": {"kind": "warning"}})
             return response.json(replies)
 

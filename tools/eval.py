@@ -38,9 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from actions.guides import load_guides  # noqa: E402
 from actions.retrieval.index import passages_of  # noqa: E402
+from actions.retrieval.sections import same_part  # noqa: E402
 from actions.text import fold  # noqa: E402
 
 KIND_LABELS = {"handoff": "handoff", "feedback": "feedback", "out-of-scope": "out_of_scope"}
+# A reply that commits to one guide: an answer, or the start of its step-by-step walkthrough (readiness question or
+# first step) when the resident asked to be guided.
+ANSWER_KINDS = {"answer", "walkthrough", "readiness"}
 NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *KIND_LABELS}
 
 
@@ -53,16 +57,24 @@ def ask(client: httpx.Client, url: str, text: str) -> tuple[list[dict[str, Any]]
     return list(response.json()), elapsed
 
 
-def is_correct(label: str, reply: dict[str, Any]) -> bool:
-    """Whether a first reply answers a labelled line correctly."""
+def is_correct(label: str, reply: dict[str, Any], also: list[str] | None = None) -> bool:
+    """Whether a first reply answers a labelled line correctly (from its guide, or one the set accepts as well)."""
     custom = reply.get("custom") or {}
     if label in KIND_LABELS:
         return custom.get("kind") == KIND_LABELS[label]
-    return custom.get("kind") == "answer" and custom.get("guide_id") == label
+    accepted = {label, *(entry.split("#", 1)[0] for entry in also or [])}
+    return custom.get("kind") in ANSWER_KINDS and custom.get("guide_id") in accepted
 
 
-def same_heading(a: str, b: str) -> bool:
-    return fold(a).strip(" .:") == fold(b).strip(" .:")
+def right_part(got_guide: str, got_section: str, line: dict[str, Any]) -> bool:
+    """The labelled guide's labelled section, or a guide#section the set lists under `also`."""
+    if got_guide == line["guide"] and same_part(got_section, str(line.get("section") or "")):
+        return True
+    for entry in line.get("also") or []:
+        guide, _, heading = entry.partition("#")
+        if got_guide == guide and same_part(got_section, heading):
+            return True
+    return False
 
 
 def fact_found(pattern: str, replies: list[dict[str, Any]]) -> bool:
@@ -116,24 +128,25 @@ def score_line(line: dict[str, Any], replies: list[dict[str, Any]]) -> dict[str,
     label = str(line["guide"])
     is_guide = label not in NOT_A_GUIDE
     candidates = [str(c) for c in custom.get("candidates") or []]
+    section = str(custom.get("section") or ("Các bước" if kind in ANSWER_KINDS - {"answer"} else ""))
     result: dict[str, Any] = {
         "id": line.get("id", ""), "text": line["text"], "label": label, "section": line.get("section", ""),
         "variant": line.get("variant", "original"), "kind": kind, "got": got or kind,
-        "got_section": custom.get("section", ""), "candidates": candidates,
-        "correct": is_correct(label, first),
+        "got_section": section, "candidates": candidates,
+        "correct": is_correct(label, first, line.get("also")),
     }
     if is_guide:
-        result["resolved_one_tap"] = result["correct"] or (kind == "clarify" and label in candidates)
-        result["confidently_wrong"] = kind == "answer" and got != label
+        accepted = {label, *(entry.split("#", 1)[0] for entry in line.get("also") or [])}
+        result["resolved_one_tap"] = result["correct"] or (kind == "clarify" and bool(accepted & set(candidates)))
+        result["confidently_wrong"] = kind in ANSWER_KINDS and not result["correct"]
         if line.get("section"):
-            result["section_correct"] = result["correct"] and same_heading(str(custom.get("section") or ""),
-                                                                           str(line["section"]))
+            result["section_correct"] = result["correct"] and right_part(got, section, line)
         if line.get("fact"):
             result["fact_found"] = fact_found(str(line["fact"]), replies)
     elif label in ("no_guide", "smalltalk"):
-        result["confidently_wrong"] = kind == "answer"
+        result["confidently_wrong"] = kind in ANSWER_KINDS
     elif label in ("out_of_scope", "sensitive", "out-of-scope"):
-        result["false_answer"] = kind == "answer"
+        result["false_answer"] = kind in ANSWER_KINDS
     return result
 
 

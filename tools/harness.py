@@ -330,7 +330,8 @@ async def _balance(listen: int, targets: list[int]) -> None:
 async def _balance_all(specs: list[str]) -> None:
     for spec in specs:
         listen, targets = spec.split("=")
-        await _balance(int(listen), [int(p) for p in targets.split(",")])
+        if targets:  # a stack without web gateways has nothing behind the web port
+            await _balance(int(listen), [int(p) for p in targets.split(",")])
     await asyncio.Event().wait()
 
 

@@ -20,7 +20,7 @@ def main() -> None:
     s = get_settings()
     started = time.perf_counter()
     encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads)
-    index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, progress=True)
+    index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, progress=True, nlu_dir=s.nlu_dir)
     print(f"Index ready: {len(index.guides)} guides, {len(index.passages)} passages, "
           f"dense={'off' if encoder is None else encoder.name}, {time.perf_counter() - started:.1f}s")
     if args.query:

@@ -46,11 +46,29 @@ class GuideHit:
     dense_rank: int | None
 
 
-def passages_of(guide: Guide) -> list[Passage]:
-    """Everything searchable in one guide."""
+def training_examples(nlu_dir: Path | None) -> dict[str, list[str]]:
+    """Guide id → the classifier's training examples for its topic intent (data/nlu), searchable like questions."""
+    out: dict[str, list[str]] = {}
+    if nlu_dir is None or not nlu_dir.is_dir():
+        return out
+    import yaml
+
+    for path in sorted(nlu_dir.glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            intent = str(block.get("intent") or "")
+            if not intent.startswith("ask_"):
+                continue
+            examples = [line[2:].strip() for line in str(block.get("examples") or "").splitlines()
+                        if line.strip().startswith("- ")]
+            out.setdefault(intent[4:].replace("_", "-"), []).extend(e for e in examples if e)
+    return out
+
+
+def passages_of(guide: Guide, examples: Iterable[str] = ()) -> list[Passage]:
+    """Everything searchable in one guide (and the training examples of its intent, when given)."""
     about = " . ".join([guide.title, guide.summary, *guide.aliases])
     out = [Passage(guide.id, "", "about", about)]
-    out += [Passage(guide.id, "", "question", q) for q in guide.questions]
+    out += [Passage(guide.id, "", "question", q) for q in (*guide.questions, *examples)]
     for section in guide.sections:
         if section.heading == "Lỗi thường gặp" and not section.parent:
             continue  # its problems are indexed one by one
@@ -84,12 +102,34 @@ class HybridIndex:
         self.vectors = vectors
         self.encoder = encoder
         self.bm25 = BM25([p.text for p in passages])
+        self.by_guide: dict[str, list[int]] = {}
+        for i, p in enumerate(passages):
+            self.by_guide.setdefault(p.guide_id, []).append(i)
+        self._recent: dict[str, np.ndarray] = {}
+        self._recent_lock = threading.Lock()
+
+    def query_vector(self, query: str) -> np.ndarray | None:
+        """The query's dense vector; the last few are kept, so ranking guides and then sections encodes once."""
+        if self.encoder is None or self.vectors is None:
+            return None
+        with self._recent_lock:
+            cached = self._recent.get(query)
+        if cached is not None:
+            return cached
+        vector = self.encoder.encode([query], "query")[0]
+        with self._recent_lock:
+            if len(self._recent) >= 64:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[query] = vector
+        return vector
 
     @classmethod
-    def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False) -> HybridIndex:
+    def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False,
+              nlu_dir: Path | None = None) -> HybridIndex:
         """Load the index from cache, or build it (dense vectors with a progress bar) when knowledge/ changed."""
         guides = load_guides(knowledge_dir)
-        passages = [p for g in guides.values() for p in passages_of(g)]
+        examples = training_examples(nlu_dir)
+        passages = [p for g in guides.values() for p in passages_of(g, examples.get(g.id, ()))]
         vectors = None
         if encoder is not None:
             vectors = _cached_vectors(knowledge_dir, cache_dir, encoder, passages, progress)
@@ -99,8 +139,8 @@ class HybridIndex:
         """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings (BM25 alone if asked)."""
         lexical = _ranks(self.bm25.scores(query), self.passages)
         dense: dict[str, tuple[int, str]] = {}
-        if use_dense and self.encoder is not None and self.vectors is not None:
-            q = self.encoder.encode([query], "query")[0]
+        q = self.query_vector(query) if use_dense else None
+        if q is not None and self.vectors is not None:
             dense = _ranks(self.vectors @ q, self.passages)
         weight = DENSE_WEIGHT_ACCENTED if has_diacritics(query) else DENSE_WEIGHT_UNACCENTED
         fused: dict[str, float] = {}
@@ -114,6 +154,26 @@ class HybridIndex:
             section = (lex or den or (0, ""))[1] or ((den or (0, ""))[1])
             hits.append(GuideHit(gid, fused[gid], section, lex[0] if lex else None, den[0] if den else None))
         return hits
+
+    def guide_scores_lexical(self, query: str) -> dict[str, float]:
+        """Guide → BM25 score of its best passage."""
+        best: dict[str, float] = {}
+        for i, score in self.bm25.scores(query).items():
+            gid = self.passages[i].guide_id
+            if score > best.get(gid, 0.0):
+                best[gid] = score
+        return best
+
+    def guide_scores_dense(self, query: str) -> dict[str, float] | None:
+        """Guide → cosine of its best passage (None without an encoder)."""
+        vector = self.query_vector(query)
+        if vector is None or self.vectors is None:
+            return None
+        sims = self.vectors @ vector
+        best: dict[str, float] = {}
+        for gid, ids in self.by_guide.items():
+            best[gid] = float(sims[ids].max())
+        return best
 
     @staticmethod
     def max_score(dense_weight: float = DENSE_WEIGHT_ACCENTED) -> float:
@@ -163,5 +223,5 @@ def get_index() -> HybridIndex:
 
             s = get_settings()
             encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads)
-            _index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder)
+            _index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, nlu_dir=s.nlu_dir)
     return _index

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "tg"
 TEXT_LIMIT = 4096
-USED_BUTTON_TEXT = "Nút này đã dùng rồi hoặc đã cũ. Bạn nhắn câu hỏi, hoặc gõ \"menu\" để xem các việc mình giúp được nhé."
+USED_BUTTON_TEXT = "Nút này đã dùng rồi hoặc đã cũ. Anh/chị nhắn câu hỏi, hoặc gõ \"menu\" để xem các việc em giúp được nhé."
 
 
 def _id_of(update: Update) -> str:

@@ -35,11 +35,11 @@ INBOX_TTL_S = 2 * 86400
 POLL_RATE_FACTOR = 10
 RELAY_RESTART_S = 5.0
 
-ERR_BAD_REQUEST = "Yêu cầu không hợp lệ. Bạn tải lại trang rồi thử lại giúp mình nhé."
-ERR_BAD_SENDER = "Phiên trò chuyện không hợp lệ. Bạn tải lại trang rồi thử lại giúp mình nhé."
-ERR_EMPTY = "Bạn chưa nhập câu hỏi. Bạn gõ câu hỏi rồi bấm Gửi nhé."
-ERR_TOO_LONG = f"Câu hỏi dài quá (tối đa {MAX_MESSAGE_CHARS} ký tự). Bạn viết ngắn gọn lại giúp mình nhé."
-ERR_RATE = "Bạn gửi nhanh quá. Vui lòng chờ khoảng một phút rồi gửi tiếp nhé."
+ERR_BAD_REQUEST = "Yêu cầu không hợp lệ. Anh/chị tải lại trang rồi thử lại giúp em nhé."
+ERR_BAD_SENDER = "Phiên trò chuyện không hợp lệ. Anh/chị tải lại trang rồi thử lại giúp em nhé."
+ERR_EMPTY = "Anh/chị chưa nhập câu hỏi. Anh/chị gõ câu hỏi rồi bấm Gửi nhé."
+ERR_TOO_LONG = f"Câu hỏi dài quá (tối đa {MAX_MESSAGE_CHARS} ký tự). Anh/chị viết ngắn gọn lại giúp em nhé."
+ERR_RATE = "Anh/chị gửi nhanh quá. Vui lòng chờ khoảng một phút rồi gửi tiếp nhé."
 ERR_ORIGIN = "Trang web này chưa được phép dùng trợ lý."
 ERR_BUSY = "Hệ thống đang bận, vui lòng thử lại sau ít phút."
 

@@ -226,7 +226,7 @@ POLICE, CENTRE = "police", "centre"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Mang thẻ căn cước đến Công an xã nơi bạn ở.", [POLICE]),
+        ("Mang thẻ căn cước đến Công an xã nơi anh/chị ở.", [POLICE]),
         ("Đến công an phường gần nhất.", [POLICE]),
         ("ĐẾN CÔNG AN XÃ.", [POLICE]),
         ("Hỏi Công an cấp xã.", [POLICE]),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from actions.retrieval.calibration import CALIBRATION_FILE, Calibration, load_calibration
 from actions.settings import Settings, SettingsError
 
 # --- settings ------------------------------------------------------------------------------------------------
@@ -33,8 +35,23 @@ def test_settings_defaults(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("EMBEDDING_BACKEND", "none")
     s = Settings.from_env()
     assert s.knowledge_dir.name == "knowledge" and s.knowledge_dir.is_dir()
-    assert (s.answer_threshold, s.clarify_margin, s.torch_threads) == (0.45, 0.06, 1)
+    calibrated = load_calibration()
+    assert (s.answer_threshold, s.clarify_margin, s.torch_threads) == (
+        calibrated.answer_threshold, calibrated.clarify_margin, 1)
+    assert (s.fusion, s.sections) == (calibrated.fusion, calibrated.sections)
+    assert s.nlu_dir is not None and s.nlu_dir.name == "nlu"  # training examples are searchable too
     assert s.embedding_backend == "none"
+
+
+def test_calibration_file_holds_the_validation_choice() -> None:
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    assert "validation" in data["about"] and "never the test split" in data["about"]
+    assert data["curve"] and {"threshold", "answered", "confidently_wrong"} <= set(data["curve"][0])
+    assert load_calibration().answer_threshold == data["chosen"]["answer_threshold"]
+
+
+def test_missing_calibration_falls_back_to_defaults(tmp_path: Path) -> None:
+    assert load_calibration(tmp_path / "absent.json") == Calibration()
 
 
 def test_settings_read_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -47,7 +64,7 @@ def test_settings_read_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: 
     clean_env.setenv("COMMUNE_ID", "xa-thu")
     s = Settings.from_env()
     assert (s.knowledge_dir, s.index_dir) == (tmp_path, tmp_path / "idx")
-    assert (s.answer_threshold, s.clarify_margin, s.torch_threads, s.commune_id) == (0.5, 0.06, 2, "xa-thu")
+    assert (s.answer_threshold, s.clarify_margin, s.torch_threads, s.commune_id) == (0.5, load_calibration().clarify_margin, 2, "xa-thu")
 
 
 @pytest.mark.parametrize(

@@ -308,7 +308,7 @@ def test_clean_output_always_encodes() -> None:
         (" 482913 \n", "[MÃ]"),
         # a 6-digit code followed by a word, not a unit
         ("123456 đây", "[MÃ] đây"),
-        ("mã 123456 đó bạn", "mã [MÃ] đó bạn"),
+        ("mã 123456 đó anh/chị", "mã [MÃ] đó anh/chị"),
         ("123456 dạ", "[MÃ] dạ"),
         ("OTP 123456.", "OTP [MÃ]."),
         # several kinds in one message
@@ -401,7 +401,7 @@ def test_mask_pii_still_masks_numbers_next_to_a_dossier_code() -> None:
         "12345678",
         "Mã OTP là 123 456",
         "123456 đây",
-        "mã 123456 đó bạn",
+        "mã 123456 đó anh/chị",
         "123456 dạ",
     ],
 )
@@ -796,7 +796,7 @@ def test_truncate(text: str, limit: int, expected: str) -> None:
 
 @pytest.mark.parametrize("limit", [5, 17, 40, 120])
 def test_truncate_never_exceeds_limit(limit: int) -> None:
-    text = "Bạn kích hoạt tài khoản định danh điện tử trên ứng dụng VNeID " * 4
+    text = "Anh/chị kích hoạt tài khoản định danh điện tử trên ứng dụng VNeID " * 4
     out = truncate(text, limit)
     assert len(out) <= limit
     assert out.endswith("…")

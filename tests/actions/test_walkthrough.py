@@ -57,8 +57,8 @@ NAV = [
 YES_NO = [{"title": "Có rồi", "payload": "/affirm"}, {"title": "Chưa có", "payload": "/deny"}]
 HUMAN = {"title": "Gặp người hỗ trợ", "payload": "/request_human"}
 MENU = {"title": "Chủ đề khác", "payload": "/nav_menu"}
-INTRO = 'Mình sẽ hướng dẫn từng bước. Làm xong mỗi bước, bạn bấm "Tiếp" nhé.\n\n'
-NO_WALKTHROUGH = "Hiện bạn chưa làm dở hướng dẫn nào."
+INTRO = 'Em sẽ hướng dẫn từng bước. Làm xong mỗi bước, anh/chị bấm "Tiếp" nhé.\n\n'
+NO_WALKTHROUGH = "Anh/chị chưa bắt đầu hướng dẫn từng bước nào."
 WT_SLOTS = ["wt_guide", "wt_step", "wt_total", "wt_started_at", "wt_stuck", "wt_resume"]
 CLEARED = [SlotSet(name, None) for name in WT_SLOTS]
 NOT_PENDING = [SlotSet("wt_pending", None), SlotSet("wt_pending_guide", None)]
@@ -192,8 +192,8 @@ def test_guides_used_here_have_the_needs_the_tests_assume() -> None:
 def test_start_asks_the_readiness_question_first(make_tracker: MakeTracker) -> None:
     (message,), events = run(ActionStartWalkthrough(), start_tracker(make_tracker, topic="dvc-login"))
     assert message["text"] == (
-        f'Trước khi làm "{GUIDES["dvc-login"].short_title}", cho mình hỏi nhanh: '
-        "Bạn đã có tài khoản VNeID mức 2 (đã kích hoạt, đăng nhập được) chưa?"
+        f'Trước khi làm "{GUIDES["dvc-login"].short_title}", cho em hỏi nhanh: '
+        "Anh/chị đã có tài khoản VNeID mức 2 (đã kích hoạt, đăng nhập được) chưa?"
     )
     assert message["buttons"] == YES_NO
     assert message["custom"] == {"kind": "readiness", "guide_id": "dvc-login", "need": "vneid-level2"}
@@ -231,9 +231,9 @@ def test_start_with_a_missing_precondition_shows_the_checklist(make_tracker: Mak
     (message,), events = run(ActionStartWalkthrough(), start_tracker(make_tracker, slots, topic="judicial-record"))
     title = GUIDES["judicial-record"].short_title
     assert message["text"] == (
-        f'Để làm "{title}" online, bạn cần chuẩn bị trước:\n'
+        f'Để làm "{title}" online, anh/chị cần chuẩn bị trước:\n'
         f"1. {flow.PRECONDITION_FIX['vneid-level2'][1]}.\n"
-        "Bạn có thể làm những việc này trước, hoặc vẫn xem các bước ngay bây giờ."
+        "Anh/chị có thể làm những việc này trước, hoặc vẫn xem các bước ngay bây giờ."
     )
     fix = GUIDES["vneid-register-level2"]
     assert message["buttons"] == [
@@ -366,7 +366,7 @@ def test_start_from_unclear_text_asks_which_walkthrough(
     tracker = make_tracker(text, "start_walkthrough", [{"name": n, "confidence": c} for n, c in ranking])
     (message,), events = run(ActionStartWalkthrough(), tracker)
     assert events == []
-    assert message["text"] == "Bạn muốn mình hướng dẫn từng bước việc nào?"
+    assert message["text"] == "Anh/chị muốn em hướng dẫn từng bước việc nào?"
     candidates = message["custom"]["candidates"]
     assert message["custom"] == {"kind": "clarify", "candidates": candidates, "for": "walkthrough"}
     assert {"dvc-login", "vneid-activate"} <= set(candidates) and len(candidates) <= 3
@@ -394,7 +394,7 @@ def test_switching_to_another_procedure_abandons_the_previous_one(make_tracker: 
     slots = walking("dvc-submit", 3, stuck=[2])
     abandoned, started = run(ActionStartWalkthrough(), start_tracker(make_tracker, slots, topic="vneid-activate"))[0]
     assert abandoned["text"] == (
-        f'Mình dừng hướng dẫn "{GUIDES["dvc-submit"].short_title}" (đang ở Bước 3/7) để chuyển sang việc mới.'
+        f'Em dừng hướng dẫn "{GUIDES["dvc-submit"].short_title}" (đang ở Bước 3/7) để chuyển sang việc mới.'
     )
     assert abandoned["custom"] == custom("dvc-submit", "abandoned", 3, stuck=[2])
     assert_step_one(started, "vneid-activate")
@@ -452,6 +452,54 @@ def test_no_stores_the_answer_and_shows_the_checklist(make_tracker: MakeTracker)
     assert message["buttons"][0] == start_button(
         "vneid-register-level2", f"Hướng dẫn: {GUIDES['vneid-register-level2'].short_title}"[:40]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "yes"),
+    [("có rồi, con tôi làm cho rồi", True), ("dạ có, cháu nó cài giúp", True), ("chưa, ở nhà không ai biết làm", False),
+     ("khong co dau", False)],
+)
+def test_a_readiness_answer_with_extra_words_taken_for_a_handoff_keeps_the_walkthrough(
+    make_tracker: MakeTracker, text: str, yes: bool
+) -> None:
+    from actions.handoff import ActionHandoff
+
+    tracker = make_tracker(text, "request_human", slots=pending("vneid-level2", "dvc-login"))
+    (message,), events = run(ActionHandoff(), tracker)
+    assert SlotSet("has_vneid_level2", yes) in events
+    assert SlotSet("handoff_requested", True) not in events
+    assert message["custom"]["kind"] != "handoff"
+
+
+@pytest.mark.parametrize("text", ["cho tôi gặp người thật", "có, cho tôi nói chuyện với tình nguyện viên", "/request_human"])
+def test_a_real_request_for_a_person_during_readiness_is_handed_over(make_tracker: MakeTracker, text: str) -> None:
+    from actions.handoff import ActionHandoff
+
+    (message,), events = run(ActionHandoff(), make_tracker(text, "request_human",
+                                                           slots=pending("vneid-level2", "dvc-login")))
+    assert message["custom"]["kind"] == "handoff"
+    assert events == [SlotSet("handoff_requested", True)]
+
+
+@pytest.mark.parametrize("guide_id", ["vneid-activate", "vneid-register-level2", "dvc-login", "scam-safety"])
+def test_a_walkthrough_that_files_nothing_does_not_talk_about_a_dossier(guide_id: str) -> None:
+    guide = GUIDES[guide_id]
+    message = finish_message(guide, flow.forward(state(guide_id, len(guide.steps)), T0), T0)
+    assert "mã hồ sơ" not in message["text"] and "Theo dõi hồ sơ" not in [b["title"] for b in message["buttons"]]
+
+
+def test_a_walkthrough_that_files_a_dossier_says_how_to_track_it() -> None:
+    guide = GUIDES["judicial-record"]
+    message = finish_message(guide, flow.forward(state("judicial-record", len(guide.steps)), T0), T0)
+    assert "mã hồ sơ" in message["text"] and message["buttons"][0]["title"] == "Theo dõi hồ sơ"
+
+
+def test_a_question_taken_for_navigation_outside_a_walkthrough_is_answered(make_tracker: MakeTracker) -> None:
+    tracker = make_tracker("tiếp theo làm căn cước cho con thì mang giấy gì", "nav_next",
+                           [{"name": "nav_next", "confidence": 0.5}, {"name": "ask_can_cuoc", "confidence": 0.45}])
+    messages, _ = run(ActionWalkthroughNav(), tracker)
+    assert messages[0]["custom"]["kind"] in ("answer", "clarify")
+    assert "chưa bắt đầu hướng dẫn" not in messages[0]["text"]
 
 
 @pytest.mark.parametrize("answer", ["affirm", "deny"])
@@ -560,7 +608,7 @@ def test_next_at_the_last_step_finishes(make_tracker: MakeTracker, intent: str) 
         ActionWalkthroughNav(), nav(make_tracker, intent, walking("dvc-submit", 7, stuck=[3]))
     )
     guide = GUIDES["dvc-submit"]
-    assert message["text"].startswith(f"🎉 Bạn đã làm xong: {guide.short_title}.\n\nTiếp theo: ")
+    assert message["text"].startswith(f"🎉 Anh/chị đã làm xong: {guide.short_title}.\n\nTiếp theo: ")
     assert message["text"].endswith(walkthrough.SCAM_REMINDER)
     assert "Tra cứu hồ sơ" in message["text"]
     # the journey goes on: submitting is followed by paying the fee
@@ -571,7 +619,7 @@ def test_next_at_the_last_step_finishes(make_tracker: MakeTracker, intent: str) 
     ]
     assert message["custom"] == custom("dvc-submit", "finished", 7, stuck=[3], duration_s=3600.0, ask_feedback=True)
     # then the one satisfaction question, about this walkthrough
-    assert question["text"] == "Bạn có hài lòng với hướng dẫn này không?"
+    assert question["text"] == "Anh/chị có hài lòng với hướng dẫn này không?"
     *before, pending = events
     assert pending["name"] == "rating_pending" and pending["value"]["about"] == "walkthrough"
     q = pending["value"]["q"]
@@ -626,7 +674,7 @@ def test_stuck_offers_the_mapped_help_and_a_person(make_tracker: MakeTracker) ->
         "dvc-submit#Không thấy nút lấy giấy tờ từ kho dữ liệu",
     ]
     text = message["text"]
-    assert text.startswith("Bạn bị kẹt ở Bước 5/7. Thử cách này nhé:\n\n👉 Ảnh chụp mờ hoặc sai loại tệp\n")
+    assert text.startswith("Anh/chị bị kẹt ở Bước 5/7. Thử cách này nhé:\n\n👉 Ảnh chụp mờ hoặc sai loại tệp\n")
     assert "\n\n👉 Không thấy nút lấy giấy tờ từ kho dữ liệu\n" in text
     assert "Có phải công chứng không?" not in text  # the third reference is left for later
     assert message["buttons"] == [
@@ -777,7 +825,7 @@ def test_session_start_offers_to_resume_an_unfinished_walkthrough(make_tracker: 
     (message,), events = run(ActionSessionStart(), make_tracker(slots=slots))
     title = GUIDES["dvc-submit"].short_title
     assert message["text"] == (
-        f'Chào bạn quay lại! Lần trước bạn đang làm "{title}", tới Bước 3/7. Bạn muốn làm tiếp không?'
+        f'Chào anh/chị quay lại! Lần trước anh/chị đang làm "{title}", tới Bước 3/7. Anh/chị muốn làm tiếp không?'
     )
     assert message["buttons"] == [
         {"title": "Tiếp tục Bước 3", "payload": "/nav_repeat"},

@@ -15,17 +15,17 @@ Script = Callable[[str, str], list[dict[str, Any]]]
 def echo(sender: str, text: str) -> list[dict[str, Any]]:
     """Default behaviour: one reply naming what was received; "người thật" hands off; buttons on "menu"."""
     if "người thật" in text:
-        return [{"text": "Mình sẽ chuyển bạn tới tình nguyện viên.", "custom": {"kind": "handoff",
+        return [{"text": "Em sẽ chuyển anh/chị tới tình nguyện viên.", "custom": {"kind": "handoff",
                                                                               "topic": "vneid-activate-level2",
                                                                               "reason": "resident_request"}}]
     if text == "/handoff_closed":
-        return [{"text": "Trợ lý tự động tiếp tục giúp bạn.", "custom": {"kind": "handoff_closed"}},
-                {"text": "Bạn có hài lòng?", "buttons": [{"title": "Hài lòng", "payload": '/rate{"rating": "hai_long"}'},
+        return [{"text": "Trợ lý tự động tiếp tục giúp anh/chị.", "custom": {"kind": "handoff_closed"}},
+                {"text": "Anh/chị có hài lòng?", "buttons": [{"title": "Hài lòng", "payload": '/rate{"rating": "hai_long"}'},
                                                          {"title": "Chưa hài lòng",
                                                           "payload": '/rate{"rating": "chua_hai_long"}'}],
                  "custom": {"kind": "rating_question"}}]
     if text == "menu":
-        return [{"text": "Bạn cần gì?", "buttons": [{"title": "Kích hoạt VNeID", "payload": "/topic_a"},
+        return [{"text": "Anh/chị cần gì?", "buttons": [{"title": "Kích hoạt VNeID", "payload": "/topic_a"},
                                                     {"title": "Nộp hồ sơ", "payload": "/topic_b"}],
                  "custom": {"kind": "menu"}}]
     return [{"text": f"Trả lời: {text}", "custom": {"kind": "answer"}}]

@@ -40,7 +40,7 @@ def test_numbered_choices_and_reply_parsing() -> None:
     reply = Reply.from_rasa({"text": "Chọn", "buttons": [{"title": "Có", "payload": "/affirm"}, {"title": "x"},
                                                           {"title": " ", "payload": "/deny"}], "custom": "bad"})
     assert reply.buttons == (Button("Có", "/affirm"),) and reply.custom == {} and reply.kind == ""
-    assert numbered_choices((Button("Có", "/a"), Button("Không", "/b"))) == "Bạn nhắn số để chọn:\n1. Có\n2. Không"
+    assert numbered_choices((Button("Có", "/a"), Button("Không", "/b"))) == "Anh/chị nhắn số để chọn:\n1. Có\n2. Không"
 
 
 @pytest.mark.parametrize("value", ["", "changeme", "fake-zalo-app-id-change-me"])

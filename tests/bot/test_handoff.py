@@ -137,7 +137,7 @@ async def test_the_full_handoff_round_trip(world: World, aredis: Any) -> None:
     # 7. closing: the bot resumes, asks for a rating once, and answers questions again
     await world.telegram_update(world.tg_api.button(VOLUNTEER, "Minh", "t:close:1", message_id))
     await eventually(lambda: "/handoff_closed" in world.rasa.texts(), what="Rasa told of the close")
-    rating = await eventually(lambda: [m for _, m in world.zalo_api.messages if m.get("text") == "Bạn có hài lòng?"],
+    rating = await eventually(lambda: [m for _, m in world.zalo_api.messages if m.get("text") == "Anh/chị có hài lòng?"],
                               what="the rating question")
     assert [b["title"] for b in rating[0]["attachment"]["payload"]["buttons"]] == ["Hài lòng", "Chưa hài lòng"]
     await world.resident_says("còn thủ tục nộp phí thì sao")

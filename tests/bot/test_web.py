@@ -80,7 +80,7 @@ async def test_a_question_gets_the_replies_with_buttons(
         "handoff": False,
         "replies": [
             {
-                "text": "Bạn cần gì?",
+                "text": "Anh/chị cần gì?",
                 "kind": "menu",
                 "custom": {"kind": "menu"},
                 "buttons": [

@@ -42,7 +42,7 @@ def script(sender: str, text: str) -> list[dict[str, Any]]:
     if text == "/topic_a":
         return [
             {
-                "text": "Bạn mang CCCD gắn chip tới công an xã để kích hoạt VNeID mức 2.\n\n"
+                "text": "Anh/chị mang CCCD gắn chip tới công an xã để kích hoạt VNeID mức 2.\n\n"
                 "Nguồn: https://vneid.gov.vn (cập nhật 22/11/2026)",
                 "buttons": [{"title": "Gặp người hỗ trợ", "payload": "/request_human"}],
                 "custom": {"kind": "answer", "source_url": "https://vneid.gov.vn"},
@@ -101,7 +101,7 @@ async def test_a_resident_types_a_question_and_taps_a_button(browser: Any, site:
     from playwright.async_api import expect
 
     page, dialogs = await open_widget(browser, site)
-    box = page.get_by_role("textbox", name="Nhập câu hỏi của bạn")
+    box = page.get_by_role("textbox", name="Nhập câu hỏi của anh/chị")
     await expect(box).to_be_focused()
     log = page.get_by_role("log")
     await expect(log).to_have_attribute("aria-live", "polite")
@@ -156,7 +156,7 @@ async def test_a_network_error_says_busy_and_keeps_the_typed_text(browser: Any, 
 
     page, _ = await open_widget(browser, site)
     await page.route("**/api/chat", lambda route: route.abort())
-    box = page.get_by_role("textbox", name="Nhập câu hỏi của bạn")
+    box = page.get_by_role("textbox", name="Nhập câu hỏi của anh/chị")
     await box.fill("Làm căn cước cho con ở đâu?")
     await page.keyboard.press("Enter")
     log = page.get_by_role("log")
@@ -177,7 +177,7 @@ async def test_on_a_small_phone_the_widget_fits_and_a_volunteer_reply_arrives(
     from playwright.async_api import expect
 
     page, _ = await open_widget(browser, site, viewport={"width": 320, "height": 568}, has_touch=True)
-    box = page.get_by_role("textbox", name="Nhập câu hỏi của bạn")
+    box = page.get_by_role("textbox", name="Nhập câu hỏi của anh/chị")
     await expect(box).to_be_focused()
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 320
     for locator in (box, page.get_by_role("button", name="Gửi", exact=True)):
@@ -206,7 +206,7 @@ async def test_on_a_small_phone_the_widget_fits_and_a_volunteer_reply_arrives(
     # moving to another page of the commune site keeps the conversation and the same sender id
     await page.reload()
     await expect(page.get_by_role("log")).to_contain_text("Chào bác, cháu là Lan ở xã")
-    await page.get_by_role("textbox", name="Nhập câu hỏi của bạn").fill("cảm ơn")
+    await page.get_by_role("textbox", name="Nhập câu hỏi của anh/chị").fill("cảm ơn")
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("log")).to_contain_text("Trả lời: cảm ơn")
     assert site.rasa.received[-1]["sender"] == sender
@@ -230,7 +230,7 @@ async def test_a_lost_answer_is_fetched_again_with_the_same_message_id_and_shown
             await route.continue_()
 
     await page.route("**/api/chat", lose_the_first_answer)
-    await page.get_by_role("textbox", name="Nhập câu hỏi của bạn").fill("Đổi căn cước ở đâu?")
+    await page.get_by_role("textbox", name="Nhập câu hỏi của anh/chị").fill("Đổi căn cước ở đâu?")
     await page.keyboard.press("Enter")
     log = page.get_by_role("log")
     await expect(log).to_contain_text("Trả lời: Đổi căn cước ở đâu?")

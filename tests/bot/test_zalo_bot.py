@@ -169,7 +169,7 @@ async def test_non_text_gets_a_friendly_reply_without_asking_rasa(client: TestCl
 async def test_buttons_are_numbered_and_a_number_sends_the_payload(client: TestClient, gateway: ZaloBotGateway,
                                                                    zalo: FakeZaloBot, fake_rasa: FakeRasa) -> None:
     await say(client, gateway, "menu")
-    assert zalo.texts() == ["Bạn cần gì?\n\nBạn nhắn số để chọn:\n1. Kích hoạt VNeID\n2. Nộp hồ sơ"]
+    assert zalo.texts() == ["Anh/chị cần gì?\n\nAnh/chị nhắn số để chọn:\n1. Kích hoạt VNeID\n2. Nộp hồ sơ"]
     await post(client, sticker_update(CHAT))  # the "text only" notice does not cancel the list
     await gateway.drain()
     await say(client, gateway, "2")
@@ -188,7 +188,7 @@ async def test_a_number_outside_the_list_is_sent_as_text(client: TestClient, gat
 
 async def test_a_long_reply_is_split_at_sentence_ends(client: TestClient, gateway: ZaloBotGateway,
                                                       zalo: FakeZaloBot, fake_rasa: FakeRasa) -> None:
-    sentence = "Bạn mở ứng dụng VNeID, chọn mục Định danh điện tử và làm theo hướng dẫn trên màn hình. "
+    sentence = "Anh/chị mở ứng dụng VNeID, chọn mục Định danh điện tử và làm theo hướng dẫn trên màn hình. "
     long_text = (sentence * 60).strip()
     assert 4400 < len(long_text) < 6000
     fake_rasa.script = lambda sender, text: [{"text": long_text, "custom": {"kind": "answer"}}]
@@ -253,7 +253,7 @@ async def test_handoff_pauses_the_bot_and_forwards_to_the_team(client: TestClien
     await say(client, gateway, "cho tôi gặp người thật")
     ticket = await gateway.relay.tickets.active_for(CONV)
     assert ticket is not None and ticket.status == "open"
-    assert zalo.texts()[-1] == "Mình sẽ chuyển bạn tới tình nguyện viên."
+    assert zalo.texts()[-1] == "Em sẽ chuyển anh/chị tới tình nguyện viên."
     asked = len(fake_rasa.received)
     await say(client, gateway, "tôi không nhận được mã OTP")
     await say(client, gateway, "2")  # not a menu choice any more: a volunteer is reading
@@ -274,7 +274,7 @@ async def test_numbers_go_to_the_volunteer_while_a_ticket_is_open(client: TestCl
                                                                   zalo: FakeZaloBot, fake_rasa: FakeRasa,
                                                                   aredis: Any) -> None:
     fake_rasa.script = lambda sender, text: [{
-        "text": "Mình đã báo tình nguyện viên.", "custom": {"kind": "handoff"},
+        "text": "Em đã báo tình nguyện viên.", "custom": {"kind": "handoff"},
         "buttons": [{"title": "Huỷ yêu cầu", "payload": "/cancel_handoff"}]}]
     await say(client, gateway, "gặp người hỗ trợ")
     assert zalo.texts()[-1].endswith("1. Huỷ yêu cầu")
@@ -285,9 +285,9 @@ async def test_numbers_go_to_the_volunteer_while_a_ticket_is_open(client: TestCl
 
 async def test_volunteer_words_reach_the_resident_through_the_outbox(gateway: ZaloBotGateway, zalo: FakeZaloBot,
                                                                      aredis: Any, running_relay: None) -> None:
-    await Bus(aredis).to_resident(CONV, "text", "Chào bạn, mình là Lan, mình giúp bạn nhé.")
+    await Bus(aredis).to_resident(CONV, "text", "Chào anh/chị, em là Lan, em giúp anh/chị nhé.")
     sent = await zalo.wait_sent(1)
-    assert sent == [{"chat_id": CHAT, "text": "Chào bạn, mình là Lan, mình giúp bạn nhé."}]
+    assert sent == [{"chat_id": CHAT, "text": "Chào anh/chị, em là Lan, em giúp anh/chị nhé."}]
 
 
 async def test_messages_of_one_chat_reach_rasa_in_order(client: TestClient, gateway: ZaloBotGateway,
@@ -306,15 +306,15 @@ async def test_polling_mode_processes_updates(zbot: Bot, aredis: Any, fake_rasa:
     stop = asyncio.Event()
     poller = asyncio.create_task(gw.poll(stop))
     try:
-        update = text_update(CHAT, "chào bạn", msg_id="p-1")
+        update = text_update(CHAT, "chào anh/chị", msg_id="p-1")
         zalo.push_update(update)
         zalo.push_update(update)  # redelivered
         zalo.push_update(sticker_update(CHAT))
         await zalo.wait_sent(2)
         await asyncio.sleep(0.1)
         await gw.drain()
-        assert zalo.texts() == ["Trả lời: chào bạn", NON_TEXT_TEXT]
-        assert fake_rasa.texts() == ["chào bạn"]
+        assert zalo.texts() == ["Trả lời: chào anh/chị", NON_TEXT_TEXT]
+        assert fake_rasa.texts() == ["chào anh/chị"]
     finally:
         stop.set()
         poller.cancel()
@@ -334,7 +334,7 @@ async def test_sdk_webhook_helpers_break_inside_a_loop_and_ours_work(zbot: Bot, 
         gc.collect()
     assert zalo.webhook == {}
     # Message.reply_text returns a coroutine: code that does not await it never sends anything
-    pending = Update.de_json(text_update(CHAT, "xin chào"), zbot).message.reply_text("chào bạn")
+    pending = Update.de_json(text_update(CHAT, "xin chào"), zbot).message.reply_text("chào anh/chị")
     assert inspect.iscoroutine(pending)
     pending.close()
     assert zalo.sent == []

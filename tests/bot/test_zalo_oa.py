@@ -157,7 +157,7 @@ async def test_buttons_become_zalo_template_buttons() -> None:
 async def test_more_than_five_choices_are_numbered_and_a_number_picks_one(zalo: Any, fake_rasa: FakeRasa) -> None:
     client, api, gateway = zalo
     buttons = [{"title": f"Mục {i}", "payload": f"/choose_topic{{\"topic\": \"t{i}\"}}"} for i in range(1, 8)]
-    fake_rasa.script = lambda sender, text: ([{"text": "Bạn cần gì?", "buttons": buttons}] if text == "menu"
+    fake_rasa.script = lambda sender, text: ([{"text": "Anh/chị cần gì?", "buttons": buttons}] if text == "menu"
                                              else [{"text": f"Đã chọn {text}"}])
     await post(client, "u1", "menu")
     await eventually(lambda: api.messages, what="the menu")

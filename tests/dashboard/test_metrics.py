@@ -254,6 +254,15 @@ def test_knowledge_gaps_group_similar_questions_biggest_first() -> None:
     assert groups[0].questions["đổi bằng lái xe ở đâu"] == 2
 
 
+def test_a_no_guide_reply_is_a_knowledge_gap_and_a_refusal_is_not() -> None:
+    at = ts(2026, 11, 3)
+    entries = [entry(at, kind="no_guide", question="tách thửa đất làm ở đâu", candidates="[]"),
+               entry(at + 1, kind="no_guide", question="tach thua dat o dau", candidates="[]"),
+               entry(at + 2, kind="sensitive", question="bầu cho ai", candidates="[]")]
+    groups = knowledge_gaps(entries)
+    assert [(g.example, g.count, g.out_of_scope) for g in groups] == [("tách thửa đất làm ở đâu", 2, 2)]
+
+
 # --- the report ----------------------------------------------------------------------------------------------
 
 

@@ -60,7 +60,7 @@ async def test_question_is_answered_with_its_source_and_numbered_choices(zalo_re
     assert "Nguồn:" in answer
     assert all(len(r) <= 2000 for r in replies)
     # the answer's buttons arrive as a numbered list, with no buttons left over
-    assert "Bạn nhắn số để chọn:" in answer
+    assert "Anh/chị nhắn số để chọn:" in answer
     assert re.search(r"^1\. \S", answer, re.MULTILINE)
 
 

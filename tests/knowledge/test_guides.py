@@ -158,12 +158,12 @@ def body(sections: tuple[str, ...] = SECTIONS, steps: list[str] = STEPS, extra: 
     parts = []
     for heading in sections:
         text = {
-            "Tóm tắt": "Bạn làm trên VNeID, miễn phí.",
+            "Tóm tắt": "Anh/chị làm trên VNeID, miễn phí.",
             "Cần chuẩn bị": "- Thẻ căn cước.\n- Điện thoại có mạng.",
             "Các bước": "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
             "Lỗi thường gặp": "### Không nhận được OTP\nChờ một lúc rồi bấm Gửi lại.",
             "Phí và thời gian": "- Miễn phí.",
-            "Hỏi ở đâu": "- UBND xã, phường nơi bạn ở.\n- Công an xã." + (f"\n- {extra}" if extra else ""),
+            "Hỏi ở đâu": "- UBND xã, phường nơi anh/chị ở.\n- Công an xã." + (f"\n- {extra}" if extra else ""),
         }.get(heading, "Nội dung khác.")
         parts.append(f"## {heading}\n{text}\n")
     return "\n".join(parts)
@@ -338,14 +338,14 @@ def test_long_step_is_a_problem(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        "Nộp hồ sơ tại UBND huyện nơi bạn ở.",
+        "Nộp hồ sơ tại UBND huyện nơi anh/chị ở.",
         "Mang giấy tờ đến Công an quận để làm thủ tục.",
         "Việc này do cấp huyện giải quyết.",
         "Hỏi Phòng Tư pháp huyện.",
         "Liên hệ Ủy ban nhân dân thị xã.",
         "Đến bộ phận một cửa quận/huyện.",
         "NỘP Ở CÔNG AN HUYỆN.",
-        "Hỏi Tòa án quận nơi bạn ở.",
+        "Hỏi Tòa án quận nơi anh/chị ở.",
         "Hỏi UBND quận, huyện.",
     ],
 )
@@ -361,11 +361,11 @@ def test_line_sending_residents_to_a_district_office_is_a_problem(tmp_path: Path
 @pytest.mark.parametrize(
     "line",
     [
-        "Từ 1/7/2025 không còn cấp huyện, bạn làm ở xã.",
+        "Từ 1/7/2025 không còn cấp huyện, anh/chị làm ở xã.",
         "Phòng Tư pháp huyện đã bãi bỏ; chứng thực làm ở UBND xã.",
         "Công an huyện đã bỏ, nay Công an xã làm.",
         "Đến UBND xã hoặc Công an phường.",
-        "Huyện cũ của bạn giờ thuộc xã mới.",
+        "Huyện cũ của anh/chị giờ thuộc xã mới.",
     ],
 )
 def test_line_saying_districts_are_gone_passes(tmp_path: Path, line: str) -> None:
@@ -377,7 +377,7 @@ def test_line_saying_districts_are_gone_passes(tmp_path: Path, line: str) -> Non
     "line",
     [
         "Hộ chiếu làm tại Phòng Quản lý xuất nhập cảnh Công an tỉnh.",
-        "Cơ quan công an quản lý cư trú sẽ nhắn tin cho bạn.",
+        "Cơ quan công an quản lý cư trú sẽ nhắn tin cho anh/chị.",
         "PHÒNG QUẢN LÝ XUẤT NHẬP CẢNH.",
         "Bệnh viện quản lý hồ sơ khám.",
     ],
@@ -389,7 +389,7 @@ def test_province_office_named_quan_ly_passes(tmp_path: Path, line: str) -> None
 
 
 def test_district_check_reads_decomposed_text(tmp_path: Path) -> None:
-    line = unicodedata.normalize("NFD", "Nộp hồ sơ tại UBND huyện nơi bạn ở.")
+    line = unicodedata.normalize("NFD", "Nộp hồ sơ tại UBND huyện nơi anh/chị ở.")
     path = write_guide(tmp_path, extra=line)
     assert len([p for p in problems(path) if "district office" in p]) == 1
 

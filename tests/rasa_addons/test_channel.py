@@ -42,7 +42,7 @@ TWELVE_DIGITS = re.compile(r"\d(?:[ .\-]?\d){11}")
     [
         (f"CCCD của tôi là {CCCD}", "CCCD của tôi là [CCCD]", {"pii_masked": True}),
         ("số căn cước 001 203 004 567 nhé", "số căn cước [CCCD] nhé", {"pii_masked": True}),
-        ("sđt mình 0912 345 678", "sđt mình [SĐT]", {"pii_masked": True}),
+        ("sđt em 0912 345 678", "sđt em [SĐT]", {"pii_masked": True}),
         ("gọi lại +84912345678 giúp", "gọi lại [SĐT] giúp", {"pii_masked": True}),
         ("mã OTP là 483920", "mã OTP là [MÃ]", {"pii_masked": True, "shared_secret": True}),
         ("mã xác nhận 4821", "mã xác nhận [MÃ]", {"pii_masked": True, "shared_secret": True}),
@@ -124,7 +124,7 @@ async def test_collector_merges_text_buttons_and_custom_into_one_object() -> Non
 
 async def test_collector_takes_a_rasa_bot_utterance_as_rasa_sends_it() -> None:
     utterance = BotUttered(
-        "Bạn chọn chủ đề nhé",
+        "Anh/chị chọn chủ đề nhé",
         data={"buttons": BUTTONS, "custom": {"kind": "menu", "topic": None}},
         metadata={"utter_action": "utter_greet"},
     )
@@ -135,7 +135,7 @@ async def test_collector_takes_a_rasa_bot_utterance_as_rasa_sends_it() -> None:
     assert collector.messages == [
         {
             "recipient_id": "u1",
-            "text": "Bạn chọn chủ đề nhé",
+            "text": "Anh/chị chọn chủ đề nhé",
             "buttons": BUTTONS,
             "custom": {"kind": "menu", "topic": None},
         }
@@ -189,8 +189,8 @@ Behaviour = Callable[[UserMessage], Awaitable[None]]
 async def say_hello(message: UserMessage) -> None:
     """What Rasa does for a greeting: two bot utterances through the output channel."""
     for utterance in (
-        BotUttered("Xin chào bạn!", data={"buttons": BUTTONS, "custom": {"kind": "smalltalk"}}),
-        BotUttered("Bạn cần hỏi thủ tục nào ạ?", data={"custom": {"kind": "smalltalk"}}),
+        BotUttered("Xin chào anh/chị!", data={"buttons": BUTTONS, "custom": {"kind": "smalltalk"}}),
+        BotUttered("Anh/chị cần hỏi thủ tục nào ạ?", data={"custom": {"kind": "smalltalk"}}),
     ):
         await message.output_channel.send_response(message.sender_id, utterance.message())
 
@@ -281,8 +281,8 @@ async def test_normal_message_returns_the_collected_replies(webhook: Webhook) ->
 
     assert status == 200
     assert replies == [
-        {"recipient_id": "resident-1", "text": "Xin chào bạn!", "buttons": BUTTONS, "custom": {"kind": "smalltalk"}},
-        {"recipient_id": "resident-1", "text": "Bạn cần hỏi thủ tục nào ạ?", "custom": {"kind": "smalltalk"}},
+        {"recipient_id": "resident-1", "text": "Xin chào anh/chị!", "buttons": BUTTONS, "custom": {"kind": "smalltalk"}},
+        {"recipient_id": "resident-1", "text": "Anh/chị cần hỏi thủ tục nào ạ?", "custom": {"kind": "smalltalk"}},
     ]
     [received] = webhook.agent.received
     assert received.text == "xin chào"
@@ -321,14 +321,26 @@ async def test_personal_data_is_masked_before_rasa_sees_it(webhook: Webhook) -> 
 WARNING_REPLY = {"text": SECRET_WARNING, "custom": {"kind": "warning"}}
 
 
-@pytest.mark.parametrize("message", ["mã OTP là 483920", "mã xác nhận 4821 nhập sao", "  482913 ", "passcode 1234"])
+@pytest.mark.parametrize("message", ["mã OTP là 483920", "  482913 ", "passcode 1234"])
+async def test_a_message_that_is_only_a_code_gets_only_the_warning(webhook: Webhook, message: str) -> None:
+    status, replies = await webhook.post({"sender": "resident-5", "message": message})
+
+    assert status == 200
+    # not "I did not understand" and a warning together: just the warning
+    assert replies == [{"recipient_id": "resident-5", **WARNING_REPLY}]
+    [received] = webhook.agent.received
+    assert not re.search(r"\d{4}", received.text)
+    assert received.metadata["shared_secret"] is True
+
+
+@pytest.mark.parametrize("message", ["mã xác nhận 4821 nhập sao", "mã OTP 483920 mà vẫn không vào được vneid"])
 async def test_shared_secret_adds_one_warning_after_the_dialogue_replies(webhook: Webhook, message: str) -> None:
     status, replies = await webhook.post({"sender": "resident-5", "message": message})
 
     assert status == 200
     assert replies == [
-        {"recipient_id": "resident-5", "text": "Xin chào bạn!", "buttons": BUTTONS, "custom": {"kind": "smalltalk"}},
-        {"recipient_id": "resident-5", "text": "Bạn cần hỏi thủ tục nào ạ?", "custom": {"kind": "smalltalk"}},
+        {"recipient_id": "resident-5", "text": "Xin chào anh/chị!", "buttons": BUTTONS, "custom": {"kind": "smalltalk"}},
+        {"recipient_id": "resident-5", "text": "Anh/chị cần hỏi thủ tục nào ạ?", "custom": {"kind": "smalltalk"}},
         {"recipient_id": "resident-5", **WARNING_REPLY},
     ]
     [received] = webhook.agent.received

@@ -94,4 +94,4 @@ def test_step_by_step_button_keeps_its_mode(domain: Domain) -> None:
 
 def test_domain_entities(domain: Domain) -> None:
     # the guard no longer sends the reason for bad_input as a `problem` entity
-    assert set(domain.entities) == {"topic", "mode", "rating", "rating_q"}
+    assert set(domain.entities) == {"topic", "mode", "section", "rating", "rating_q"}

@@ -101,7 +101,7 @@ def user_events(redis: Any, sender: str) -> list[str]:
 
 async def test_a_redis_restart_loses_no_history(redis_server: PrivateRedis, actions: ActionServer) -> None:
     agent = load_agent(redis_server.url, actions.url)
-    said = ["xin chào", "cảm ơn bạn", "tạm biệt"]
+    said = ["xin chào", "cảm ơn anh/chị", "tạm biệt"]
     for text in said:
         await say(agent, "resident-1", text)
     stored = redis_server.client().llen("tracker:resident-1:events")
@@ -125,7 +125,7 @@ async def test_with_redis_away_the_turn_fails_and_nothing_goes_to_memory(
     redis_server.kill()
 
     with pytest.raises(TrackerStoreUnavailable):
-        await say(agent, "resident-2", "cảm ơn bạn")
+        await say(agent, "resident-2", "cảm ơn anh/chị")
 
     redis_server.start()
     await say(agent, "resident-2", "tạm biệt")
@@ -144,13 +144,13 @@ async def test_an_unreachable_action_server_fails_the_turn_unsaved(
     await actions.stop()
 
     with pytest.raises(ActionServerUnavailable):
-        await say(agent, "resident-3", "cảm ơn bạn")  # action_thank is a custom action
+        await say(agent, "resident-3", "cảm ơn anh/chị")  # action_thank is a custom action
     assert user_events(redis_server.client(), "resident-3") == ["xin chào"]
 
     await actions.start()  # back on the same port: the retried message is answered
-    replies = await say(agent, "resident-3", "cảm ơn bạn")
+    replies = await say(agent, "resident-3", "cảm ơn anh/chị")
     assert replies[0]["text"] == "Dạ vâng (action_thank)."
-    assert user_events(redis_server.client(), "resident-3") == ["xin chào", "cảm ơn bạn"]
+    assert user_events(redis_server.client(), "resident-3") == ["xin chào", "cảm ơn anh/chị"]
 
 
 async def test_a_crashing_action_is_not_an_outage(redis_server: PrivateRedis, actions: ActionServer) -> None:
@@ -158,9 +158,9 @@ async def test_a_crashing_action_is_not_an_outage(redis_server: PrivateRedis, ac
     await say(agent, "resident-4", "xin chào")
     actions.mode = "crash"
 
-    await say(agent, "resident-4", "cảm ơn bạn")  # no exception: retrying a crash would crash again
+    await say(agent, "resident-4", "cảm ơn anh/chị")  # no exception: retrying a crash would crash again
 
-    assert user_events(redis_server.client(), "resident-4") == ["xin chào", "cảm ơn bạn"]
+    assert user_events(redis_server.client(), "resident-4") == ["xin chào", "cảm ơn anh/chị"]
 
 
 # --- 3. a message sent twice ------------------------------------------------------------------------------------
@@ -170,24 +170,24 @@ async def test_a_message_sent_again_is_answered_from_the_tracker(
     redis_server: PrivateRedis, actions: ActionServer
 ) -> None:
     agent = load_agent(redis_server.url, actions.url)
-    first = await say(agent, "resident-5", "cảm ơn bạn", message_id="zalo-1")
+    first = await say(agent, "resident-5", "cảm ơn anh/chị", message_id="zalo-1")
     actions.mode = "crash"  # were it run again, the reply would differ
 
-    again = await say(agent, "resident-5", "cảm ơn bạn", message_id="zalo-1")
+    again = await say(agent, "resident-5", "cảm ơn anh/chị", message_id="zalo-1")
 
     assert [r["text"] for r in again] == [r["text"] for r in first] == ["Dạ vâng (action_thank)."]
-    assert user_events(redis_server.client(), "resident-5") == ["cảm ơn bạn"]
+    assert user_events(redis_server.client(), "resident-5") == ["cảm ơn anh/chị"]
 
 
 async def test_the_same_text_with_a_new_id_is_a_new_message(
     redis_server: PrivateRedis, actions: ActionServer
 ) -> None:
     agent = load_agent(redis_server.url, actions.url)
-    await say(agent, "resident-6", "cảm ơn bạn", message_id="a")
-    await say(agent, "resident-6", "cảm ơn bạn", message_id="b")
-    await say(agent, "resident-6", "cảm ơn bạn")  # no id from the client: never matched
+    await say(agent, "resident-6", "cảm ơn anh/chị", message_id="a")
+    await say(agent, "resident-6", "cảm ơn anh/chị", message_id="b")
+    await say(agent, "resident-6", "cảm ơn anh/chị")  # no id from the client: never matched
 
-    assert user_events(redis_server.client(), "resident-6") == ["cảm ơn bạn"] * 3
+    assert user_events(redis_server.client(), "resident-6") == ["cảm ơn anh/chị"] * 3
 
 
 def test_replies_for_reads_the_bot_messages_up_to_the_next_user_turn() -> None:

@@ -449,13 +449,13 @@ async def test_rasa_processor_appends_each_turn_once_through_a_small_window(stor
     store = stores.make(window=12)
     agent = Agent.load(str(MODEL), tracker_store=store,
                        action_endpoint=EndpointConfig(url=f"http://127.0.0.1:{port}/webhook"))
-    said = ["xin chào", "cảm ơn bạn nhiều", "tạm biệt nhé"] * 10 + [f"số cccd của tôi là {CCCD}"]
+    said = ["xin chào", "cảm ơn anh/chị nhiều", "tạm biệt nhé"] * 10 + [f"số cccd của tôi là {CCCD}"]
 
     replies = [await agent.handle_text(text, sender_id="resident-1") for text in said[:-1]]
 
     assert all(reply and reply[0].get("text") for reply in replies)
-    assert replies[0][0]["text"].startswith("Xin chào bạn!")
-    assert replies[-1][0]["text"] == "Chào bạn, chúc bạn làm thủ tục thuận lợi!"
+    assert replies[0][0]["text"].startswith("Xin chào anh/chị!")
+    assert replies[-1][0]["text"] == "Chào anh/chị, chúc anh/chị làm thủ tục thuận lợi!"
 
     await agent.handle_text(said[-1], sender_id="resident-1")
     full = await store.retrieve_full_tracker("resident-1")

@@ -33,25 +33,25 @@
     clear: "Xoá trò chuyện",
     clearConfirm: "Xoá các tin nhắn trên máy này và bắt đầu cuộc trò chuyện mới?",
     logLabel: "Các tin nhắn",
-    inputLabel: "Nhập câu hỏi của bạn",
+    inputLabel: "Nhập câu hỏi của anh/chị",
     placeholder: "Ví dụ: Làm sao kích hoạt VNeID mức 2?",
     hint: "Bấm Enter để gửi, Shift + Enter để xuống dòng.",
     send: "Gửi",
     typing: "Đang trả lời…",
     busy: "Hệ thống đang bận, vui lòng thử lại sau ít phút.",
-    empty: "Bạn chưa nhập câu hỏi. Bạn gõ câu hỏi rồi bấm Gửi nhé.",
-    tooLong: "Câu hỏi dài quá (tối đa " + MAX_CHARS + " ký tự). Bạn viết ngắn gọn lại giúp mình nhé.",
+    empty: "Anh/chị chưa nhập câu hỏi. Anh/chị gõ câu hỏi rồi bấm Gửi nhé.",
+    tooLong: "Câu hỏi dài quá (tối đa " + MAX_CHARS + " ký tự). Anh/chị viết ngắn gọn lại giúp em nhé.",
     notSent: "Chưa gửi được",
     forwarded: "Đã chuyển tin nhắn tới người hỗ trợ. Câu trả lời sẽ hiện ở đây.",
     choices: "Các lựa chọn",
     newTab: " (mở trong thẻ mới)",
-    you: "Bạn: ",
+    you: "Anh/chị: ",
     bot: "Trợ lý: ",
     volunteer: "Người hỗ trợ",
     notice: "Thông báo: ",
     welcome:
-      "Xin chào! Mình là trợ lý dịch vụ công của xã. Bạn cứ gõ câu hỏi, ví dụ: \u201cLàm sao kích hoạt VNeID mức 2?\u201d. " +
-      "Mình trả lời kèm nguồn chính thức. Cần người thật giúp, bạn gõ \u201cgặp người hỗ trợ\u201d.\n" +
+      "Xin chào! Em là trợ lý dịch vụ công của xã. Anh/chị cứ gõ câu hỏi, ví dụ: \u201cLàm sao kích hoạt VNeID mức 2?\u201d. " +
+      "Em trả lời kèm nguồn chính thức. Cần người thật giúp, anh/chị gõ \u201cgặp người hỗ trợ\u201d.\n" +
       "Lưu ý: đừng gửi số CCCD, mật khẩu hay mã OTP vào đây."
   };
 

@@ -1,0 +1,58 @@
+"""The routing and section weights chosen on the blind set's validation split (tools/calibrate.py writes them)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+@dataclass(frozen=True)
+class SectionWeights:
+    """How the parts of a guide are scored (actions.retrieval.sections)."""
+
+    lexical: float = 1.0
+    dense: float = 1.0
+    cue: float = 0.6
+    general: float = 0.0  # added to the guide's description: > 0 prefers the summary when parts are close
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How the classifier and retrieval are weighed to rank guides (actions.knowledge.route)."""
+
+    nlu: float = 0.4  # intent confidence
+    lexical: float = 0.8  # best BM25 passage of the guide, relative to the best guide
+    dense: float = 0.4  # best dense passage of the guide, min-max over guides
+    dense_unaccented: float = 0.5  # the dense vote's share on text typed without diacritics
+    lexical_full: float = 40.0  # a BM25 score at which lexical evidence counts in full (weaker evidence scales
+    #                             retrieval down, so a question matching nothing well is not answered)
+    consensus: float = 0.0  # > 0: answer, whatever the threshold, when the classifier is at least this sure and
+    #                         BM25 and the fused score name the same guide (a short clear question has little
+    #                         lexical weight); 0 turns this off
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """When to answer, when to ask which guide, and how the parts of a guide are scored."""
+
+    answer_threshold: float = 0.45
+    clarify_margin: float = 0.06
+    fusion: FusionWeights = field(default_factory=FusionWeights)
+    sections: SectionWeights = field(default_factory=SectionWeights)
+
+
+def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
+    """The calibrated values, or the defaults when the file is absent."""
+    if not path.exists():
+        return Calibration()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    chosen = data.get("chosen", data)
+    return Calibration(
+        answer_threshold=float(chosen["answer_threshold"]),
+        clarify_margin=float(chosen["clarify_margin"]),
+        fusion=FusionWeights(**{k: float(v) for k, v in (chosen.get("fusion") or {}).items()}),
+        sections=SectionWeights(**{k: float(v) for k, v in (chosen.get("sections") or {}).items()}),
+    )

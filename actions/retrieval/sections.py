@@ -1,0 +1,116 @@
+"""Which part of a guide answers the question: a fee, a deadline, one problem's fix, or the whole topic.
+
+Once the guide is chosen, its parts compete on their own: each `##` section and each `###` problem is scored by how
+well its text matches the question (BM25 and the dense encoder, each scaled to the best part of *this* guide) plus a
+bonus when the question has the shape of a section ("bao nhiêu tiền" → fees, "ở đâu" → where to ask). The guide's
+description (title, summary, aliases) competes too and stands for a general question: it wins, and the summary is
+shown, when no part is clearly closer. The weights are chosen on the blind set's validation split
+(`tools/calibrate.py`) and kept in `calibration.json`, next to this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from actions.retrieval.calibration import SectionWeights
+from actions.retrieval.index import HybridIndex
+from actions.text import fold, normalise
+
+GENERAL = ""  # the guide's summary
+
+# Question shapes, on the normalised form (folded, abbreviations expanded), so they hold without diacritics too.
+CUES: dict[str, re.Pattern[str]] = {
+    "Phí và thời gian": re.compile(
+        r"\b(bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu|le phi|phi|mien phi|may tien|tien"
+        r"|bao lau|may ngay|bao nhieu ngay|bao nhieu lau|mat may|thoi han|han chot|khi nao (co|nhan|xong|duoc)"
+        r"|trong bao lau|dung duoc bao lau|co gia tri)\b"),
+    "Hỏi ở đâu": re.compile(
+        r"\b(hoi ai|o dau|cho nao|noi nao|co quan nao|lien he|tong dai|hotline|so dien thoai|goi so|goi den"
+        r"|duong day nong)\b"),
+    "Cần chuẩn bị": re.compile(
+        r"\b(giay to gi|mang (theo )?(nhung )?gi|chuan bi (nhung )?gi|can (nhung )?gi|ho so gom|can giay|"
+        r"nhung giay to|dieu kien)\b"),
+    "Các bước": re.compile(r"\b(cac buoc|tung buoc|lam the nao|lam sao de|cach (nao|lam|de)|thu tuc nhu the nao)\b"),
+}
+
+
+@dataclass(frozen=True)
+class SectionChoice:
+    heading: str  # GENERAL for the summary
+    score: float
+    runner_up: str
+
+
+def cues_of(text: str) -> set[str]:
+    """The sections whose question shape the text has."""
+    norm = normalise(text)
+    return {heading for heading, pattern in CUES.items() if pattern.search(norm)}
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    top, low = float(values.max()), float(values.min())
+    return (values - low) / (top - low) if top > low else np.zeros_like(values)
+
+
+@dataclass(frozen=True)
+class PartFeatures:
+    """How well each part of one guide matches a question, before weighting."""
+
+    headings: tuple[str, ...]  # GENERAL for the guide's description and its summary
+    lexical: np.ndarray
+    dense: np.ndarray
+    cue: np.ndarray  # 1.0 where the question has that part's shape
+    general: np.ndarray  # 1.0 for the summary
+    needs_cue: np.ndarray  # True for the parts chosen only for a question of their shape
+
+
+def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
+    """Match the text against every part of one guide (BM25 and dense, each scaled within the guide)."""
+    # the guide's description (title, summary, aliases) and its "Tóm tắt" both stand for a general question
+    ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section")]
+    lexical_all = index.bm25.scores(text)
+    lexical = _scaled(np.array([lexical_all.get(i, 0.0) for i in ids], dtype=float))
+    dense = np.zeros(len(ids))
+    vector = index.query_vector(text)
+    if vector is not None and index.vectors is not None and ids:
+        dense = _scaled(index.vectors[ids] @ vector)
+    cues = cues_of(text)
+    headings = tuple(GENERAL if index.passages[i].section in ("", "Tóm tắt") else index.passages[i].section
+                     for i in ids)
+    return PartFeatures(
+        headings, lexical, dense,
+        np.array([1.0 if h in cues else 0.0 for h in headings]),
+        np.array([1.0 if h == GENERAL else 0.0 for h in headings]),
+        np.array([h in CUES for h in headings]),
+    )
+
+
+def pick_part(features: PartFeatures, weights: SectionWeights) -> SectionChoice:
+    """The best part under these weights."""
+    if not features.headings:
+        return SectionChoice(GENERAL, 0.0, GENERAL)
+    scores = (weights.lexical * features.lexical + weights.dense * features.dense + weights.cue * features.cue
+              + weights.general * features.general)
+    # the fees, documents, where-to-ask and steps parts answer questions of that shape only: a general question
+    # that shares words with a short fee line ("kích hoạt … miễn phí") gets the summary, not the fees
+    scores = np.where(features.needs_cue & (features.cue == 0), -np.inf, scores)
+    order = np.argsort(-scores, kind="stable")
+    runner_up = features.headings[order[1]] if len(order) > 1 else GENERAL
+    return SectionChoice(features.headings[order[0]], float(scores[order[0]]), runner_up)
+
+
+def choose_section(index: HybridIndex, guide_id: str, text: str, weights: SectionWeights) -> SectionChoice:
+    """The heading of the part of this guide that answers the text (GENERAL for the summary)."""
+    return pick_part(part_features(index, guide_id, text), weights)
+
+
+def same_part(got: str, label: str) -> bool:
+    """Whether two headings name the same part (the summary may be written "" or "Tóm tắt")."""
+
+    def key(heading: str) -> str:
+        return fold(heading or "Tóm tắt").strip(" .:")
+
+    return key(got) == key(label)
