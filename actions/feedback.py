@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.feedback_store import RATINGS, FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
 from actions.settings import get_settings
 from actions.text import normalise
-from actions.tracking import resident_text
+from actions.tracking import last_bot_custom, resident_text
 
 logger = logging.getLogger(__name__)
 
@@ -142,16 +142,8 @@ def last_rateable(tracker: Tracker) -> dict[str, Any] | None:
 
 def rating_just_given(tracker: Tracker) -> str:
     """The feedback entry id of a rating, when the bot's last message (before this one) thanked for it."""
-    past_latest_user = False
-    for event in reversed(tracker.events or []):
-        if event.get("event") == "user":
-            if past_latest_user:
-                return ""
-            past_latest_user = True
-        elif event.get("event") == "bot" and past_latest_user:
-            custom = (event.get("data") or {}).get("custom") or {}
-            return str(custom.get("id") or "") if custom.get("rating") else ""
-    return ""
+    custom = last_bot_custom(tracker)
+    return str(custom.get("id") or "") if custom.get("rating") else ""
 
 
 def record_from(tracker: Tracker, kind: str, rating: str = "") -> FeedbackRecord:

@@ -21,17 +21,23 @@ def resident_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
-def last_bot_kind(tracker: Tracker) -> str:
-    """`custom.kind` of the assistant's latest message before the resident's current one ("" if none)."""
+def last_bot_custom(tracker: Tracker) -> dict[str, Any]:
+    """`custom` of the assistant's latest message before the resident's current one ({} if none)."""
     past_latest_user = False
     for event in reversed(tracker.events or []):
         if event.get("event") == "user":
             if past_latest_user:
-                return ""
+                return {}
             past_latest_user = True
         elif event.get("event") == "bot" and past_latest_user:
-            return str(((event.get("data") or {}).get("custom") or {}).get("kind") or "")
-    return ""
+            custom = (event.get("data") or {}).get("custom") or {}
+            return custom if isinstance(custom, dict) else {}
+    return {}
+
+
+def last_bot_kind(tracker: Tracker) -> str:
+    """`custom.kind` of the assistant's latest message before the resident's current one ("" if none)."""
+    return str(last_bot_custom(tracker).get("kind") or "")
 
 
 def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
