@@ -18,7 +18,7 @@ from actions.retrieval.index import HybridIndex, get_index
 from actions.retrieval.sections import choose_section
 from actions.settings import get_settings
 from actions.text import has_diacritics
-from actions.tracking import last_bot_kind, resident_text, send
+from actions.tracking import last_bot_custom, resident_text, send
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +186,13 @@ def resume_events(tracker: Tracker) -> list[EventType]:
     return [SlotSet("wt_resume", True)] if tracker.get_slot("wt_guide") else []
 
 
+def asked_for_a_comment(tracker: Tracker) -> bool:
+    """The assistant's previous message asked for feedback: an invitation, or thanks for a middling or bad rating."""
+    custom = last_bot_custom(tracker)
+    return custom.get("kind") == "feedback_invite" or (
+        custom.get("kind") == "feedback" and custom.get("rating") in ("binh_thuong", "chua_hai_long"))
+
+
 class ActionAnswer(Action):
     """Answer a free question from the best guide, or ask which topic the resident means."""
 
@@ -193,9 +200,9 @@ class ActionAnswer(Action):
         return "action_answer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if last_bot_kind(tracker) == "feedback_invite":
-            # "tôi muốn góp ý" was answered with "write it in your next message": this is the feedback, even when
-            # it reads like a question ("cán bộ hẹn ba lần vẫn chưa xong hồ sơ")
+        if asked_for_a_comment(tracker):
+            # the assistant just asked for the comment ("tôi muốn góp ý" → "write it in your next message", or
+            # "bình thường" → "what should be better?"): this is it, even when it reads like a question
             return ActionFeedback().run(dispatcher, tracker, domain)
         settings = get_settings()
         index = get_index()

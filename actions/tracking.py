@@ -35,11 +35,6 @@ def last_bot_custom(tracker: Tracker) -> dict[str, Any]:
     return {}
 
 
-def last_bot_kind(tracker: Tracker) -> str:
-    """`custom.kind` of the assistant's latest message before the resident's current one ("" if none)."""
-    return str(last_bot_custom(tracker).get("kind") or "")
-
-
 def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
     """Send a reply built by actions.replies."""
     dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [],

@@ -773,6 +773,20 @@ def test_after_the_invitation_a_question_like_complaint_is_the_feedback(make_tra
     assert memory_feedback.comment(entry_id) == text
 
 
+@pytest.mark.parametrize(("rating", "stored"), [("binh_thuong", True), ("chua_hai_long", True), ("hai_long", False)])
+def test_after_a_middling_rating_the_next_words_are_its_comment(make_tracker: MakeTracker, memory_feedback: Any,
+                                                                 rating: str, stored: bool) -> None:
+    # "bình thường" → "Em cần làm gì để tốt hơn?": the answer is the comment, even if it reads like a question
+    text = "hướng dẫn hơi dài, người già khó đọc"
+    tracker = make_tracker(text, "ask_support_contacts", [intent("ask_support_contacts", 0.6)])
+    tracker.events = [bot({"kind": "feedback", "rating": rating, "id": "170-0", "stored": True}), user(text)]
+    (message, *_), _ = run(ActionAnswer(), tracker)
+    assert (message["custom"]["kind"] == "feedback") is stored
+    if stored:
+        ((entry_id, record),) = memory_feedback.records()
+        assert record.rating_id == "170-0" and memory_feedback.comment(entry_id) == text
+
+
 def test_thanks_in_place_of_a_comment_is_not_stored(make_tracker: MakeTracker, memory_feedback: Any) -> None:
     from actions.feedback import ActionFeedback
 

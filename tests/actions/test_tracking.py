@@ -6,7 +6,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.tracking import last_bot_custom, last_bot_kind, resident_text
+from actions.tracking import last_bot_custom, resident_text
 
 
 def tracker(events: list[dict[str, Any]], latest_text: str = "") -> Tracker:
@@ -23,13 +23,12 @@ def user(text: str) -> dict[str, Any]:
 
 def test_the_bot_message_before_the_current_one() -> None:
     t = tracker([user("tôi muốn góp ý"), bot("feedback_invite"), user("trang web chậm quá")])
-    assert last_bot_kind(t) == "feedback_invite"
     assert last_bot_custom(t) == {"kind": "feedback_invite"}
 
 
 def test_an_older_bot_message_does_not_count() -> None:
     t = tracker([bot("feedback_invite"), user("a"), user("b")])
-    assert last_bot_kind(t) == ""
+    assert last_bot_custom(t) == {}
     assert last_bot_custom(tracker([])) == {}
 
 
