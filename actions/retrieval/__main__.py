@@ -24,8 +24,15 @@ def main() -> None:
     print(f"Index ready: {len(index.guides)} guides, {len(index.passages)} passages, "
           f"dense={'off' if encoder is None else encoder.name}, {time.perf_counter() - started:.1f}s")
     if args.query:
-        for hit in index.search(" ".join(args.query)):
-            print(f"  {hit.score:.4f}  {hit.guide_id:24} {hit.section}")
+        # ranked as the action server ranks guides (without the intent classifier, which runs inside Rasa)
+        from actions.knowledge import fused_scores, signals
+        from actions.retrieval.sections import choose_section
+
+        text = " ".join(args.query)
+        scores = fused_scores(signals(text, [], index), s.fusion)
+        for gid in sorted(scores, key=scores.__getitem__, reverse=True)[:5]:
+            part = choose_section(index, gid, text, s.sections).heading or "Tóm tắt"
+            print(f"  {scores[gid]:.3f}  {gid:24} {part}")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,23 +106,33 @@ class HybridIndex:
         self.by_guide: dict[str, list[int]] = {}
         for i, p in enumerate(passages):
             self.by_guide.setdefault(p.guide_id, []).append(i)
-        self._recent: dict[str, np.ndarray] = {}
+        self._recent: dict[tuple[str, str], Any] = {}
         self._recent_lock = threading.Lock()
 
+    def _remember(self, kind: str, query: str, compute: Callable[[], Any]) -> Any:
+        """A query's scores or vector, kept for the last few queries: one turn ranks the guides, then the parts of
+        the chosen guide (or of each clarifying candidate), all from the same text."""
+        key = (kind, query)
+        with self._recent_lock:
+            if key in self._recent:
+                return self._recent[key]
+        value = compute()
+        with self._recent_lock:
+            if len(self._recent) >= 128:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[key] = value
+        return value
+
     def query_vector(self, query: str) -> np.ndarray | None:
-        """The query's dense vector; the last few are kept, so ranking guides and then sections encodes once."""
+        """The query's dense vector (encoded once per query)."""
         if self.encoder is None or self.vectors is None:
             return None
-        with self._recent_lock:
-            cached = self._recent.get(query)
-        if cached is not None:
-            return cached
-        vector = self.encoder.encode([query], "query")[0]
-        with self._recent_lock:
-            if len(self._recent) >= 64:
-                self._recent.pop(next(iter(self._recent)))
-            self._recent[query] = vector
-        return vector
+        encoder = self.encoder
+        return self._remember("dense", query, lambda: encoder.encode([query], "query")[0])
+
+    def lexical_scores(self, query: str) -> dict[int, float]:
+        """BM25 score of every passage sharing a term with the query (computed once per query)."""
+        return self._remember("bm25", query, lambda: self.bm25.scores(query))
 
     @classmethod
     def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False,
@@ -137,7 +148,7 @@ class HybridIndex:
 
     def search(self, query: str, top: int = 5, use_dense: bool = True) -> list[GuideHit]:
         """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings (BM25 alone if asked)."""
-        lexical = _ranks(self.bm25.scores(query), self.passages)
+        lexical = _ranks(self.lexical_scores(query), self.passages)
         dense: dict[str, tuple[int, str]] = {}
         q = self.query_vector(query) if use_dense else None
         if q is not None and self.vectors is not None:
@@ -158,7 +169,7 @@ class HybridIndex:
     def guide_scores_lexical(self, query: str) -> dict[str, float]:
         """Guide → BM25 score of its best passage."""
         best: dict[str, float] = {}
-        for i, score in self.bm25.scores(query).items():
+        for i, score in self.lexical_scores(query).items():
             gid = self.passages[i].guide_id
             if score > best.get(gid, 0.0):
                 best[gid] = score

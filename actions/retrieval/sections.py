@@ -71,7 +71,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     """Match the text against every part of one guide (BM25 and dense, each scaled within the guide)."""
     # the guide's description (title, summary, aliases) and its "Tóm tắt" both stand for a general question
     ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section")]
-    lexical_all = index.bm25.scores(text)
+    lexical_all = index.lexical_scores(text)
     lexical = _scaled(np.array([lexical_all.get(i, 0.0) for i in ids], dtype=float))
     dense = np.zeros(len(ids))
     vector = index.query_vector(text)
