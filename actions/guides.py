@@ -10,18 +10,11 @@ from typing import Any
 
 import yaml
 
-from actions.text import fold, nfc
+from actions.text import fold, names_district_office, nfc
 
 SECTIONS = ("Tóm tắt", "Cần chuẩn bị", "Các bước", "Lỗi thường gặp", "Phí và thời gian", "Hỏi ở đâu")
 REQUIRED_KEYS = ("id", "title", "summary", "aliases", "questions", "sources", "reviewed")
 PRECONDITIONS = {"vneid-level2", "payment-account", "e-signature", "smartphone-nfc"}
-# A district-level office named as a place to go. Districts were abolished on 1/7/2025.
-# Matched on lowercase text WITH diacritics: folded, "quận" (district) and "quản" (manage) would be the same word.
-_DISTRICT = re.compile(
-    r"\b(cấp huyện|cấp quận|(ubnd|ủy ban nhân dân|uỷ ban nhân dân|công an|phòng tư pháp|phòng|tòa án|toà án|chi cục|"
-    r"bệnh viện|bộ phận một cửa)\s+(quận|huyện|thị xã)|quận/huyện|huyện/quận|quận, huyện|quận huyện)(?!\w)"
-)
-_DISTRICT_OK = re.compile(r"khong con|bai bo|da bo|cham dut|xoa bo")
 _STEP = re.compile(r"^\s*(\d+)[.)]\s+(.*)$")
 
 
@@ -265,6 +258,6 @@ def district_mentions(guide: Guide) -> list[str]:
     assert guide.path is not None
     found = []
     for number, line in enumerate(guide.path.read_text(encoding="utf-8").splitlines(), 1):
-        if _DISTRICT.search(nfc(line).lower()) and not _DISTRICT_OK.search(fold(line)):
+        if names_district_office(line):
             found.append(f"{guide.path.name}:{number}: names a district office (abolished 1/7/2025): {line.strip()}")
     return found

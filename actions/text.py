@@ -392,6 +392,20 @@ def looks_like_code(text: str) -> bool:
     return _CODE.search(clean(text)) is not None
 
 
+# A district-level office named as a place to go. Districts were abolished on 1/7/2025.
+# Matched on lowercase text WITH diacritics: folded, "quận" (district) and "quản" (manage) would be the same word.
+_DISTRICT = re.compile(
+    r"\b(cấp huyện|cấp quận|(ubnd|ủy ban nhân dân|uỷ ban nhân dân|công an|phòng tư pháp|phòng|tòa án|toà án|chi cục|"
+    r"bệnh viện|bộ phận một cửa)\s+(quận|huyện|thị xã)|quận/huyện|huyện/quận|quận, huyện|quận huyện)(?!\w)"
+)
+_DISTRICT_OK = re.compile(r"khong con|bai bo|da bo|cham dut|xoa bo")
+
+
+def names_district_office(text: str) -> bool:
+    """The text sends someone to a district-level office (and does not say that level is gone)."""
+    return bool(_DISTRICT.search(nfc(text).lower())) and not _DISTRICT_OK.search(fold(text))
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut text to at most `limit` characters, at a word boundary where possible."""
     if len(text) <= limit:
