@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 STREAM = "analytics:v1"
 MAXLEN = 1_000_000  # approximate trim: ~2 years of a busy commune; the dashboard reads months, not years
-KINDS = ("turn", "answer", "clarify", "out_of_scope", "no_guide", "sensitive", "walkthrough")
+KINDS = ("turn", "answer", "clarify", "out_of_scope", "no_guide", "sensitive", "walkthrough", "procedure")
 WALKTHROUGH_EVENTS = ("started", "step", "stuck", "finished", "abandoned")
 MAX_QUESTION_CHARS = 300
 

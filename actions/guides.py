@@ -50,6 +50,7 @@ class Guide:
     sections: tuple[Section, ...] = field(default=())
     stuck: dict[int, tuple[str, ...]] = field(default_factory=dict)
     path: Path | None = None
+    procedures: tuple[str, ...] = ()  # codes in the national catalogue this guide covers (it answers for them)
 
     @property
     def short_title(self) -> str:
@@ -183,6 +184,7 @@ def parse_guide(path: Path) -> Guide:
         reviewed=reviewed,  # type: ignore[arg-type]
         applies_from=applies_from,
         related=_strings(meta.get("related")),
+        procedures=_strings(meta.get("procedures")),
         needs=_strings(meta.get("needs")),
         sections=tuple(_sections(guide_id, body)),
         stuck=_stuck_map(meta.get("stuck"), path),

@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import analytics, replies
+from actions import analytics, procedures, replies
 from actions.communes import get_commune
 from actions.feedback import ActionFeedback
 from actions.retrieval.calibration import FusionWeights
@@ -193,6 +193,17 @@ def asked_for_a_comment(tracker: Tracker) -> bool:
         custom.get("kind") == "feedback" and custom.get("rating") in ("binh_thuong", "chua_hai_long"))
 
 
+def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index: HybridIndex, guide_id: str,
+                      text: str, confidence: float) -> list[EventType]:
+    """Answer from the part of a guide that holds the answer, and remember the topic."""
+    guide = index.guides[guide_id]
+    chosen = choose_section(index, guide.id, text, get_settings().sections)
+    section = next((s for s in guide.sections if s.heading == chosen.heading), None)
+    send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, confidence)))
+    analytics.log_reply(tracker, "answer", guide_id=guide.id)
+    return [SlotSet("topic", guide.id), *resume_events(tracker)]
+
+
 class ActionAnswer(Action):
     """Answer a free question from the best guide, or ask which topic the resident means."""
 
@@ -212,12 +223,17 @@ class ActionAnswer(Action):
                           settings.clarify_margin, settings.fusion)
         logger.debug("decision for %s: %s", tracker.sender_id, decision)
         if decision.kind == "answer" and decision.guide_id:
-            guide = index.guides[decision.guide_id]
-            chosen = choose_section(index, guide.id, text, settings.sections)
-            section = next((s for s in guide.sections if s.heading == chosen.heading), None)
-            send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, decision.confidence)))
-            analytics.log_reply(tracker, "answer", guide_id=guide.id)
-            return [SlotSet("topic", guide.id), *resume_events(tracker)]
+            return answer_from_guide(dispatcher, tracker, index, decision.guide_id, text, decision.confidence)
+        if decision.kind in ("clarify", "no_guide", "out_of_scope"):
+            # No guide answers outright: the national catalogue may name the procedure.
+            choice = procedures.find(text, rules=settings.procedures)
+            if choice is not None and (decision.kind != "clarify"
+                                       or procedures.overrides_clarify(choice, settings.procedures)):
+                covering = procedures.covering_guide(choice.records[0].code, index.guides)
+                if choice.kind == "answer" and covering is not None:  # a hand-written guide wins where one exists
+                    return answer_from_guide(dispatcher, tracker, index, covering.id, text, choice.strength)
+                procedures.reply(dispatcher, tracker, choice, index.guides, lambda m: with_resume(tracker, m))
+                return resume_events(tracker)
         if decision.kind in ("no_guide", "sensitive"):
             send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune()) if decision.kind == "no_guide"
                                          else replies.sensitive_message()))

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from actions.retrieval.calibration import FusionWeights, SectionWeights, load_calibration
+from actions.retrieval.calibration import (
+    FusionWeights,
+    ProcedureRules,
+    SectionWeights,
+    load_calibration,
+    load_procedure_rules,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / ".cache" / "models" / "multilingual-e5-small-q4"
@@ -49,6 +55,7 @@ class Settings:
     fusion: FusionWeights = field(default_factory=FusionWeights)
     nlu_dir: Path | None = None
     sections: SectionWeights = field(default_factory=SectionWeights)
+    procedures: ProcedureRules = field(default_factory=ProcedureRules)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +86,7 @@ class Settings:
             nlu_dir=Path(os.environ["NLU_DIR"]) if os.environ.get("NLU_DIR") else
             (ROOT / "data" / "nlu" if os.environ.get("INDEX_EXAMPLES", "1") == "1" else None),
             sections=calibrated.sections,
+            procedures=load_procedure_rules(),
         )
 
 

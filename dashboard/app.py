@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from actions.feedback_store import RATINGS
+from actions.text import clean
 from dashboard import charts, exports, formatting
 from dashboard.auth import MAX_FAILURES, SESSION_TTL_S, Accounts, Limit, csrf_ok, csrf_token
 from dashboard.metrics import (
@@ -52,6 +53,7 @@ from dashboard.metrics import (
 )
 from dashboard.settings import ROOT, DashboardSettings
 from dashboard.store import MAX_REPLY_CHARS, DashboardStore
+from procedures.search import display_name, get_procedure_index
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +65,9 @@ PAGE_SIZE = 50
 ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 NAV = [("/", "Tổng quan"), ("/feedback", "Phản hồi"), ("/gaps", "Câu hỏi chưa có hướng dẫn"),
-       ("/funnel", "Hướng dẫn từng bước"), ("/reports", "Xuất báo cáo")]
+       ("/funnel", "Hướng dẫn từng bước"), ("/procedures", "Tra cứu thủ tục"), ("/reports", "Xuất báo cáo")]
+PROCEDURE_CODE = re.compile(r"^\d{1,2}\.\d{6}$")
+PROCEDURE_RESULTS = 15
 REFUSED = {  # what a staff member reads when a login limit refuses the attempt (HTTP 429)
     Limit.USER_AT_ADDRESS: f"Bạn đã đăng nhập sai quá {MAX_FAILURES} lần. Vui lòng đợi 15 phút rồi thử lại, hoặc nhờ "
                            "người quản trị đặt lại mật khẩu.",
@@ -433,6 +437,19 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
         return render(request, "gaps.html", period=period, groups=groups[:60], more=max(0, len(groups) - 60),
                       answered=answered, unanswered=unanswered, messages=messages,
                       choices=_period_choices(time.time()))
+
+    @app.get("/procedures", response_class=HTMLResponse)
+    def procedures_page(request: Request, user: StaffUser, q: str = "", code: str = "") -> Response:
+        index = get_procedure_index()
+        query = clean(q)[:200].strip()
+        record = index.by_code.get(code) if PROCEDURE_CODE.match(code) else None
+        hits = index.search(query, top=PROCEDURE_RESULTS) if query and record is None else []
+        if code and record is None:
+            raise StarletteHTTPException(status_code=404)
+        dates = sorted({r.data_date for r in index.records})
+        return render(request, "procedures.html", query=query, hits=hits, record=record, total=len(index.records),
+                      commune_count=sum(1 for r in index.records if r.commune_level), dates=dates,
+                      display_name=display_name)
 
     @app.get("/funnel", response_class=HTMLResponse)
     def funnel(request: Request, user: StaffUser, month: str = "") -> Response:

@@ -29,6 +29,8 @@ RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerou
 
 COPY actions/__init__.py actions/text.py actions/feedback_store.py actions/analytics.py actions/guides.py \
      actions/communes.py actions/settings.py actions/
+COPY actions/retrieval/__init__.py actions/retrieval/lexical.py actions/retrieval/calibration.py actions/retrieval/
+COPY procedures/ procedures/
 COPY knowledge/ knowledge/
 COPY communes/ communes/
 COPY dashboard/ dashboard/

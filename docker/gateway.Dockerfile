@@ -20,9 +20,12 @@ WORKDIR /app
 
 # the pins live in requirements/app.txt only
 COPY requirements/app.txt requirements/app.txt
-RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot)(\[[a-z-]+\])?==' requirements/app.txt)
+RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML)(\[[a-z-]+\])?==' requirements/app.txt)
 
 COPY actions/__init__.py actions/text.py actions/feedback_store.py actions/settings.py actions/
+COPY actions/retrieval/__init__.py actions/retrieval/lexical.py actions/retrieval/
+COPY procedures/ procedures/
+COPY knowledge/procedures/ knowledge/procedures/
 COPY bot/ bot/
 
 USER 1001:1001

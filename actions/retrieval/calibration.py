@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+PROCEDURE_RULES_FILE = Path(__file__).with_name("procedure_rules.json")
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,24 @@ def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
         fusion=FusionWeights(**{k: float(v) for k, v in (chosen.get("fusion") or {}).items()}),
         sections=SectionWeights(**{k: float(v) for k, v in (chosen.get("sections") or {}).items()}),
     )
+
+
+@dataclass(frozen=True)
+class ProcedureRules:
+    """When a catalogue search result is good enough to answer with (actions.procedures.choose).
+
+    Chosen on the procedure question set's validation split by tools/calibrate_procedures.py.
+    """
+
+    min_score: float = 12.0  # BM25 score of the best procedure
+    min_strength: float = 0.6  # share of the question's known terms it matches
+    variant_ratio: float = 0.9  # others within this share of the best score are offered as variants
+    over_clarify: float = 0.9  # strength needed to answer from the catalogue where the guides would ask which topic
+
+
+def load_procedure_rules(path: Path = PROCEDURE_RULES_FILE) -> ProcedureRules:
+    """The calibrated procedure rules, or the defaults when the file is absent."""
+    if not path.exists():
+        return ProcedureRules()
+    chosen = json.loads(path.read_text(encoding="utf-8")).get("chosen") or {}
+    return ProcedureRules(**{k: float(v) for k, v in chosen.items()})

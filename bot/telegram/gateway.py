@@ -84,6 +84,7 @@ class TelegramGateway:
         app.add_handler(CallbackQueryHandler(self.on_resident_button, pattern=r"^p:"))
         app.add_handler(CommandHandler("tickets", self.desk.cmd_tickets, filters=team | private))
         app.add_handler(CommandHandler("stats", self.desk.cmd_stats, filters=team | private))
+        app.add_handler(CommandHandler("tt", self.desk.cmd_procedures, filters=team | private))
         app.add_handler(MessageHandler(team & filters.TEXT & ~filters.COMMAND, self.desk.on_group_text))
         app.add_handler(CommandHandler("start", self.on_start, filters=private))
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_resident_text))

@@ -19,6 +19,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from actions.text import mask_pii
+from procedures.cards import Place, card_text
+from procedures.search import get_procedure_index
 from bot.handoff import LOG_STREAM, TEAM_STREAM, Bus, PermanentFailure, Ticket, TicketError, Tickets, wait_or_stop
 from bot.relay import volunteer_text
 from bot.state import GatewayState, decode
@@ -31,6 +33,11 @@ ZALO_WINDOW_S = 48 * 3600  # Zalo OA lets the OA reply only within 48 h of the r
 CHANNEL_NAMES = {"zalo": "Zalo OA", "zb": "Zalo Bot", "tg": "Telegram", "web": "Trang web"}
 REASONS = {"resident_request": "Người dân xin gặp người hỗ trợ", "stuck_in_walkthrough": "Người dân bị kẹt khi làm theo hướng dẫn"}
 WHO = {"resident": "Người dân", "bot": "Trợ lý", "volunteer": "Tình nguyện viên"}
+# Volunteers may help residents of any commune: name the offices, not one commune's address.
+ANY_COMMUNE = Place("Trung tâm phục vụ hành chính công xã nơi người dân ở",
+                    "📍 Trung tâm phục vụ hành chính công xã nơi người dân ở", "Công an xã nơi người dân ở",
+                    "📍 Công an xã nơi người dân ở")
+PROCEDURES_SHOWN = 3
 
 
 def hhmm(at: float) -> str:
@@ -59,6 +66,14 @@ def ticket_text(ticket: Ticket, transcript: list[dict[str, Any]]) -> str:
         lines.append("\nBấm Nhận rồi trả lời trong luồng này; tin của bạn sẽ tới người dân (số CCCD, số điện thoại, "
                      "mã OTP được che).")
     return "\n".join(lines)[:4000]
+
+
+def procedure_cards(query: str, shown: int = PROCEDURES_SHOWN) -> list[str]:
+    """The cards of the procedures that best match a volunteer's keywords (or a note that none does)."""
+    hits = get_procedure_index().search(query, top=shown)
+    if not hits:
+        return [f"Không tìm thấy thủ tục nào khớp \"{query}\". Thử từ khóa khác (ví dụ: khai sinh, tạm trú, chứng thực)."]
+    return [f"{i}/{len(hits)} · " + card_text(hit.record, "summary", ANY_COMMUNE) for i, hit in enumerate(hits, 1)]
 
 
 def ticket_buttons(ticket: Ticket) -> InlineKeyboardMarkup | None:
@@ -241,6 +256,18 @@ class TeamDesk:
         if message is None or not await self.is_member(update.effective_user):
             return
         await message.reply_text(await self.stats_text())
+
+    async def cmd_procedures(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/tt <từ khóa>: the best-matching catalogue procedures, one card each."""
+        message = update.effective_message
+        if message is None or not await self.is_member(update.effective_user):
+            return
+        query = mask_pii(" ".join(context.args or []).strip())[:200]
+        if not query:
+            await message.reply_text("Gõ /tt và tên hoặc từ khóa của thủ tục, ví dụ: /tt tách hộ")
+            return
+        for text in await asyncio.to_thread(procedure_cards, query):
+            await message.reply_text(text, disable_web_page_preview=True)
 
     async def stats_text(self) -> str:
         """Today's handoffs (Vietnam time): opened, closed, open now, median time to the first reply."""

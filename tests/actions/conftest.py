@@ -88,10 +88,12 @@ def commune() -> Commune:
 def patched_index(bm25_index: HybridIndex, test_settings: Settings, commune: Commune) -> Iterator[HybridIndex]:
     """Point the actions at the BM25-only index, the test settings and the example commune for the whole session."""
     with pytest.MonkeyPatch.context() as mp:
-        for module in ("actions.knowledge", "actions.walkthrough"):
+        for module in ("actions.knowledge", "actions.walkthrough", "actions.procedures"):
             mp.setattr(f"{module}.get_index", lambda: bm25_index)
-            mp.setattr(f"{module}.get_settings", lambda: test_settings)
+            if module != "actions.procedures":
+                mp.setattr(f"{module}.get_settings", lambda: test_settings)
         mp.setattr("actions.walkthrough.get_commune", lambda: commune)
+        mp.setattr("actions.procedures.get_commune", lambda: commune)
         yield bm25_index
 
 

@@ -112,10 +112,20 @@ def test_a_clarification_keeps_the_masked_question_and_candidates(actions_ready:
 
 def test_a_question_with_no_guide_is_recorded_as_a_gap(actions_ready: AnalyticsLog, make_tracker: MakeTracker) -> None:
     ranking = [{"name": "other_service", "confidence": 0.9}]
-    run(ActionAnswer(), make_tracker("tách thửa đất, sđt tôi 0912345678", "other_service", ranking))
+    run(ActionAnswer(), make_tracker("xin visa đi Mỹ, sđt tôi 0912345678", "other_service", ranking))
     (fields,) = entries(actions_ready)
     assert fields["kind"] == "no_guide"
-    assert "0912345678" not in fields["question"] and "tách thửa đất" in fields["question"]
+    assert "0912345678" not in fields["question"] and "xin visa đi Mỹ" in fields["question"]
+
+
+def test_a_catalogue_answer_is_recorded_with_its_procedure(actions_ready: AnalyticsLog,
+                                                           make_tracker: MakeTracker) -> None:
+    ranking = [{"name": "other_service", "confidence": 0.9}]
+    run(ActionAnswer(), make_tracker("khai báo tạm vắng, sđt tôi 0912345678", "other_service", ranking))
+    (fields,) = entries(actions_ready)
+    assert fields["kind"] == "procedure"
+    assert json.loads(fields["candidates"]) == ["1.003677"]
+    assert "0912345678" not in fields["question"]
 
 
 def test_an_out_of_scope_question_is_recorded(actions_ready: AnalyticsLog, make_tracker: MakeTracker) -> None:

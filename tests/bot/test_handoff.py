@@ -201,6 +201,21 @@ async def test_unclaimed_tickets_get_one_reminder_and_commands_list_them(world: 
     assert world.tg_api.sent(STRANGER) == []
 
 
+async def test_volunteers_look_procedures_up_with_tt(world: World) -> None:
+    await world.telegram_update(world.tg_api.command(VOLUNTEER, "Minh", "/tt khai bao tam vang"))
+    cards = await eventually(lambda: [m for m in world.team_messages() if m["text"].startswith("1/")], what="/tt")
+    assert "Khai báo tạm vắng" in cards[0]["text"] and "mã 1.003677" in cards[0]["text"]
+    assert "dữ liệu ngày" in cards[0]["text"] and "huyện" not in cards[0]["text"]
+    await world.telegram_update(world.tg_api.command(VOLUNTEER, "Minh", "/tt"))
+    await eventually(lambda: any(m["text"].startswith("Gõ /tt") for m in world.team_messages()), what="usage")
+    await world.telegram_update(world.tg_api.command(VOLUNTEER, "Minh", "/tt zzzz qqqq"))
+    await eventually(lambda: any("Không tìm thấy thủ tục" in m["text"] for m in world.team_messages()),
+                     what="nothing found")
+    await world.telegram_update(world.tg_api.command(STRANGER, "Lạ", "/tt tách hộ", chat_id=STRANGER))
+    await asyncio.sleep(0.3)
+    assert world.tg_api.sent(STRANGER) == []
+
+
 async def test_a_volunteer_is_told_when_zalo_s_48_hour_window_has_passed(world: World, aredis: Any) -> None:
     card, message_id, where = await open_ticket(world)
     await world.telegram_update(world.tg_api.button(VOLUNTEER, "Minh", "t:claim:1", message_id))

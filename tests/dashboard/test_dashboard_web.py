@@ -363,3 +363,20 @@ def test_a_comment_stored_raw_before_a_masking_rule_is_masked_on_every_page(clie
 
     for page in (client.get("/feedback").text, client.get("/public").text):
         assert "4111" not in page and "[THẺ]" in page
+
+
+def test_staff_look_procedures_up(client: TestClient, redis13: redis.Redis) -> None:
+    Accounts(redis13).add("canbo", PASSWORD)
+    login(client)
+    page = client.get("/procedures")
+    assert page.status_code == 200 and "Tra cứu thủ tục" in page.text and "thủ tục nộp tại hoặc qua cấp xã" in page.text
+    found = client.get("/procedures", params={"q": "khai bao tam vang"})
+    assert "Khai báo tạm vắng" in found.text and "/procedures?code=1.003677" in found.text
+    card = client.get("/procedures", params={"code": "1.003677"})
+    assert card.status_code == 200
+    assert "Mã 1.003677" in card.text and "Giấy tờ (" in card.text and "Nguồn:" in card.text
+    assert client.get("/procedures", params={"code": "9.999999"}).status_code == 404
+    assert client.get("/procedures", params={"code": "../../etc"}).status_code == 404
+    probe = client.get("/procedures", params={"q": "<script>alert(1)</script>"})
+    assert probe.status_code == 200 and "<script>alert(1)" not in probe.text
+    assert "Không tìm thấy thủ tục nào" in client.get("/procedures", params={"q": "zzzz qqqq"}).text

@@ -1,0 +1,177 @@
+"""What a resident reads about a catalogue procedure: the answer card and its parts, with buttons and metadata.
+
+Every card names its source (the portal's detail page and the data date). A fee the source leaves to the province
+says so; a source that still names a district office is not repeated (districts were abolished on 1/7/2025).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from actions.text import names_district_office, truncate
+from procedures.records import Procedure, Way
+from procedures.search import display_name
+
+MAX_CARD_CHARS = 1400  # one phone screen of text; Zalo's limit is 2,000
+PARTS = ("summary", "documents", "fee_time", "where", "steps")
+PART_TITLES = {"documents": "Giấy tờ cần có", "fee_time": "Lệ phí và thời gian", "where": "Nộp ở đâu, nộp trực tuyến",
+               "steps": "Các bước làm"}
+ONLINE_PORTAL = "dichvucong.gov.vn"
+HUMAN_BUTTON = {"title": "Gặp người hỗ trợ", "payload": "/request_human"}
+LEVEL_WORDS = {"xã": "cấp xã", "tỉnh": "cấp tỉnh", "bộ": "cấp bộ", "khác": "cơ quan khác"}
+DISTRICT_NOTE = ("Thông tin gốc còn nhắc cấp huyện (đã bỏ từ 1/7/2025): anh/chị hỏi Trung tâm phục vụ hành chính công "
+                 "xã để biết nơi nộp hiện nay.")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where residents of this deployment file commune-level procedures."""
+
+    centre_name: str  # "Trung tâm phục vụ hành chính công xã Ví Dụ"
+    centre_line: str  # "📍 Trung tâm …: address, hours, phone"
+    police_name: str = ""  # the commune police, who take residence (cư trú) and identity procedures
+    police_line: str = ""
+
+    def office(self, record: Procedure) -> tuple[str, str]:
+        """The commune office that takes this procedure: the police for theirs, otherwise the centre."""
+        if self.police_name and "công an" in record.agency.lower():
+            return self.police_name, self.police_line
+        return self.centre_name, self.centre_line
+
+
+def date_vi(iso: str) -> str:
+    """2026-06-10 → 10/06/2026."""
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+def source_line(record: Procedure) -> str:
+    """Where the facts come from, with the snapshot date."""
+    return (f"Nguồn: CSDL quốc gia về thủ tục hành chính, mã {record.code}, dữ liệu ngày {date_vi(record.data_date)} — "
+            f"{record.source_url}")
+
+
+def procedure_button(record: Procedure, part: str = "summary", title: str | None = None) -> dict[str, str]:
+    """A button that opens a procedure's card, or one part of it."""
+    payload = json.dumps({"procedure": record.code, "part": part}, ensure_ascii=False)
+    return {"title": truncate(title or display_name(record), 60), "payload": f"/procedure{payload}"}
+
+
+def _way_summary(ways: tuple[Way, ...]) -> list[str]:
+    """One line per distinct (time, fee), naming the ways of filing that share it."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for way in ways:
+        time = way.time + (" (nguồn không ghi đơn vị)" if way.time_unit_missing else "") if way.time else "chưa có thông tin"
+        fee = way.fee.text or "chưa có thông tin"
+        grouped.setdefault((time, fee), []).append(way.channel)
+    return [f"• {', '.join(channels)}: {time}; lệ phí: {fee}" for (time, fee), channels in grouped.items()]
+
+
+def _where_lines(record: Procedure, place: Place) -> list[str]:
+    lines = []
+    if record.commune_level:
+        lines.append(place.office(record)[1])
+    elif "names_district" not in record.flags and record.agency:
+        lines.append(f"🏛 Cơ quan giải quyết: {truncate(record.agency, 160)}")
+    if "names_district" in record.flags:
+        lines.append(DISTRICT_NOTE)
+    if record.online:
+        level = f" ({record.online_level})" if record.online_level else ""
+        lines.append(f"💻 Nộp trực tuyến{level}: {ONLINE_PORTAL}, tìm \"{truncate(display_name(record), 70)}\".")
+    else:
+        lines.append("💻 Nguồn không ghi cách nộp trực tuyến cho thủ tục này.")
+    if any(w.channel == "Dịch vụ bưu chính" for w in record.ways):
+        lines.append("📮 Có thể gửi qua bưu điện.")
+    return lines
+
+
+def _where_short(record: Procedure, place: Place) -> str:
+    """Where to file, in one line (the "where" part has the address, hours and phone)."""
+    online = f", hoặc trực tuyến trên {ONLINE_PORTAL}" if record.online else ""
+    if record.commune_level:
+        return f"📍 Nộp tại: {place.office(record)[0]}{online}."
+    if "names_district" in record.flags or not record.agency:
+        return f"📍 Nơi nộp: anh/chị hỏi {place.centre_name} để biết nơi nộp hiện nay{online}."
+    return f"📍 Cơ quan giải quyết: {truncate(record.agency, 120)}{online}."
+
+
+def _documents_lines(record: Procedure, limit: int, width: int = 220, groups: bool = True) -> list[str]:
+    lines: list[str] = []
+    group = None
+    shown = 0
+    for doc in record.documents:
+        if shown >= limit:
+            break
+        if groups and doc.group != group and doc.group:
+            lines.append(f"{truncate(doc.group, 120)}:")
+        group = doc.group
+        count = []
+        if doc.originals:
+            count.append(f"{doc.originals} bản chính")
+        if doc.copies:
+            count.append(f"{doc.copies} bản sao")
+        lines.append(f"{shown + 1}. {truncate(doc.name, width)}" + (f" ({', '.join(count)})" if count else ""))
+        shown += 1
+    if len(record.documents) > shown:
+        lines.append(f"… và {len(record.documents) - shown} mục khác: xem đủ tại nguồn bên dưới.")
+    if not record.documents:
+        lines.append("Nguồn chưa ghi thành phần hồ sơ: anh/chị hỏi Trung tâm phục vụ hành chính công giúp em nhé.")
+    return lines
+
+
+def _steps_lines(record: Procedure) -> list[str]:
+    lines = [truncate(step, 260) for step in record.steps if "names_district" not in record.flags
+             or not names_district_office(step)][:8]
+    if not lines:
+        lines = ["Nguồn chưa ghi trình tự: anh/chị hỏi Trung tâm phục vụ hành chính công giúp em nhé."]
+    return lines
+
+
+def card_text(record: Procedure, part: str, place: Place) -> str:
+    """The text of one part of a procedure's card."""
+    level = ", ".join(LEVEL_WORDS[lv] for lv in record.levels)
+    head = f"📋 {display_name(record)} ({level})"
+    if part == "documents":
+        body = [f"📄 {PART_TITLES['documents']}:", *_documents_lines(record, 8)]
+    elif part == "fee_time":
+        body = [f"⏱ {PART_TITLES['fee_time']}:", *_way_summary(record.ways)]
+        if any(w.fee.kind == "provincial" for w in record.ways):
+            body.append("Mức cụ thể do HĐND tỉnh quy định: anh/chị hỏi Trung tâm phục vụ hành chính công nhé.")
+    elif part == "where":
+        body = [f"{PART_TITLES['where']}:", *_where_lines(record, place)]
+    elif part == "steps":
+        body = [f"🪜 {PART_TITLES['steps']}:", *_steps_lines(record)]
+    else:
+        body = [_where_short(record, place), "📄 Giấy tờ chính:", *_documents_lines(record, 3, 100, groups=False),
+                "⏱ Thời hạn và lệ phí:", *_way_summary(record.ways)]
+    text = "\n".join([head, *body])
+    source = source_line(record)
+    return truncate(text, MAX_CARD_CHARS - len(source) - 2) + "\n\n" + source
+
+
+def card_message(record: Procedure, part: str, place: Place, walkthrough: str | None = None) -> dict[str, Any]:
+    """A procedure's card (or one part of it) with buttons for the other parts, a walkthrough and a person."""
+    part = part if part in PARTS else "summary"
+    buttons = [procedure_button(record, p, PART_TITLES[p]) for p in ("documents", "fee_time", "where") if p != part]
+    if walkthrough:
+        buttons.append({"title": "Hướng dẫn từng bước", "payload": f'/start_walkthrough{{"topic": "{walkthrough}"}}'})
+    elif part != "steps" and record.steps:
+        buttons.append(procedure_button(record, "steps", PART_TITLES["steps"]))
+    buttons.append(HUMAN_BUTTON)
+    return {
+        "text": card_text(record, part, place),
+        "buttons": buttons[:5],
+        "custom": {"kind": "procedure", "procedure_code": record.code, "procedure_name": display_name(record),
+                   "section": part, "source_url": record.source_url, "data_date": record.data_date},
+    }
+
+
+def variants_message(records: list[Procedure], part: str = "summary") -> dict[str, Any]:
+    """Procedures residents confuse (khai sinh / khai sinh có yếu tố nước ngoài / đăng ký lại…): which one?"""
+    return {
+        "text": "Việc này có mấy thủ tục gần giống nhau. Anh/chị cần làm thủ tục nào ạ?",
+        "buttons": [procedure_button(r, part) for r in records[:4]] + [HUMAN_BUTTON],
+        "custom": {"kind": "clarify", "procedure_candidates": [r.code for r in records[:4]]},
+    }
