@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit eval calibrate eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
+.PHONY: help setup index train serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,9 +51,21 @@ telegram: setup  ## Start the Telegram gateway: volunteers' tickets + residents'
 eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> [SPLIT=validation|test] (default: ../shared/eval/dev.jsonl)
 	@$(APP_PY) tools/eval.py $(QUESTIONS) $(if $(SPLIT),--split $(SPLIT))
 
+eval-procedures: serve  ## Score the assistant on the blind procedure questions (eval/procedures) [SPLIT=validation|test]
+	@$(APP_PY) tools/eval_procedures.py $(if $(SPLIT),--split $(SPLIT))
+
+catalogue: setup  ## Rebuild knowledge/procedures/catalogue.jsonl from raw snapshots: RAW=<folder> (knowledge/procedures/README.md)
+	@$(APP_PY) tools/import_procedures.py --json-root $(RAW)/scripts/crawler/data/raw \
+	  --json-date-for toa-an-nhan-dan 2026-07-17 --docx-root $(RAW)/Knowlegd-rag/downloads_ministries
+
 calibrate: train index  ## Choose answer/clarify thresholds and fusion/section weights on the blind VALIDATION split (prints the curve; WRITE=1 stores it)
 	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
 	@$(APP_PY) tools/calibrate.py --rankings results/nlu-validation.jsonl $(if $(WRITE),--write)
+
+calibrate-procedures: train index  ## Choose when the procedure catalogue answers, on the VALIDATION splits of both blind sets (WRITE=1 stores it)
+	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
+	@.venv/rasa/bin/python tools/nlu_rank.py eval/procedures/questions.jsonl --split validation --out results/nlu-procedures-validation.jsonl
+	@$(APP_PY) tools/calibrate_procedures.py $(if $(WRITE),--write)
 
 eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policies (config-plain.yml), for comparison
 	@export RASA_CONFIG=config-plain.yml MODEL=models/plain.tar.gz RASA_PORT=5006 ACTIONS_PORT=5056 RUN_DIR=.run/plain; \
@@ -73,7 +85,7 @@ fuzz: train index  ## 10,000 hostile messages through REST and every gateway: no
 	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/fuzz.py $(if $(SEED),--seed $(SEED))
 
 lint:  ## ruff and mypy on our own code
-	@.venv/app/bin/ruff check actions bot dashboard rasa_addons tools tests && .venv/app/bin/mypy actions bot dashboard
+	@.venv/app/bin/ruff check actions bot dashboard procedures rasa_addons tools tests && .venv/app/bin/mypy actions bot dashboard procedures
 
 # ---- Staff dashboard (dashboard/) ----------------------------------------------------------------------------------
 dashboard: setup  ## Start the staff dashboard on 127.0.0.1:8080 (REDIS_URL, default redis://127.0.0.1:6379/0)

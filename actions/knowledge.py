@@ -222,18 +222,16 @@ class ActionAnswer(Action):
         decision = decide(text, latest.get("intent_ranking") or [], index, settings.answer_threshold,
                           settings.clarify_margin, settings.fusion)
         logger.debug("decision for %s: %s", tracker.sender_id, decision)
-        if decision.kind == "answer" and decision.guide_id:
-            return answer_from_guide(dispatcher, tracker, index, decision.guide_id, text, decision.confidence)
-        if decision.kind in ("clarify", "no_guide", "out_of_scope"):
-            # No guide answers outright: the national catalogue may name the procedure.
-            choice = procedures.find(text, rules=settings.procedures)
-            if choice is not None and (decision.kind != "clarify"
-                                       or procedures.overrides_clarify(choice, settings.procedures)):
-                covering = procedures.covering_guide(choice.records[0].code, index.guides)
-                if choice.kind == "answer" and covering is not None:  # a hand-written guide wins where one exists
-                    return answer_from_guide(dispatcher, tracker, index, covering.id, text, choice.strength)
-                procedures.reply(dispatcher, tracker, choice, index.guides, lambda m: with_resume(tracker, m))
-                return resume_events(tracker)
+        catalogue = procedures.get_procedure_index()
+        fused = procedures.plan(decision.kind, decision.guide_id, decision.confidence, bool(decision.candidates),
+                                catalogue.search(text, top=5), text, index.guides, settings.procedures, catalogue)
+        if fused.kind == "guide" and fused.guide_id:
+            confidence = decision.confidence if fused.guide_id == decision.guide_id else (
+                fused.choice.strength if fused.choice else decision.confidence)
+            return answer_from_guide(dispatcher, tracker, index, fused.guide_id, text, confidence)
+        if fused.kind == "catalogue" and fused.choice is not None:
+            procedures.reply(dispatcher, tracker, fused.choice, index.guides, lambda m: with_resume(tracker, m))
+            return resume_events(tracker)
         if decision.kind in ("no_guide", "sensitive"):
             send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune()) if decision.kind == "no_guide"
                                          else replies.sensitive_message()))
@@ -241,8 +239,12 @@ class ActionAnswer(Action):
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates:
             parts = {g: choose_section(index, g, text, settings.sections).heading for g in decision.candidates}
-            send(dispatcher, with_resume(tracker, replies.clarify_message([index.guides[g] for g in decision.candidates],
-                                                                          parts)))
+            message = replies.clarify_message([index.guides[g] for g in decision.candidates], parts)
+            if fused.kind == "clarify_plus" and fused.choice is not None:  # the catalogue's match as one more button
+                button, code = procedures.procedure_button_for(fused.choice)
+                message = {**message, "buttons": [*message["buttons"][:-1], button, message["buttons"][-1]],
+                           "custom": {**message["custom"], "procedure_candidates": [code]}}
+            send(dispatcher, with_resume(tracker, message))
             analytics.log_reply(tracker, "clarify", candidates=decision.candidates)
             return resume_events(tracker)
         dispatcher.utter_message(response="utter_out_of_scope")

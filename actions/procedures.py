@@ -8,6 +8,7 @@ the part the question asks for; procedures residents confuse get a question with
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,19 +21,25 @@ from actions.communes import get_commune
 from actions.guides import Guide
 from actions.retrieval.calibration import ProcedureRules
 from actions.retrieval.index import get_index
-from actions.retrieval.sections import cues_of
+from actions.text import normalise
 from actions.tracking import send
-from procedures.cards import PARTS, Place, card_message, variants_message
+from procedures.cards import PARTS, Place, card_message, procedure_button, variants_message
 from procedures.records import Procedure
 from procedures.search import ProcedureHit, ProcedureIndex, get_procedure_index
 
 logger = logging.getLogger(__name__)
 
-# The part of a card a question's shape asks for, in priority order (fee/time questions are the most specific).
-CUE_PART = (("Phí và thời gian", "fee_time"), ("Cần chuẩn bị", "documents"), ("Hỏi ở đâu", "where"),
-            ("Các bước", "steps"))
-
-
+# The part of a card each question shape asks for, on the normalised text (folded, abbreviations expanded).
+PART_CUES: dict[str, re.Pattern[str]] = {
+    "where": re.compile(r"\b(o dau|cho nao|noi nao|co quan nao|gui ai|bao (cho )?ai|hoi ai|nop (ho so |don )?(o|tai)"
+                        r"|(o|tai|len|ra) (uy ban nhan dan|xa|phuong|cong an)\b.{0,30}\b(hay|ha|khong|duoc khong)"
+                        r"|phong cong chung)\b"),
+    "documents": re.compile(r"\b(giay to gi|giay to nao|ho so gom|ho so can|can (mang|nop|chuan bi|giay|nhung)"
+                            r"|mang (theo )?(nhung )?gi|ban (goc|chinh)|nhung giay|can co gi)\b"),
+    "fee_time": re.compile(r"\b(bao nhieu tien|het bao nhieu|mat bao nhieu|le phi|phi|mien phi|may tien|tien"
+                           r"|bao lau|may ngay|bao nhieu ngay|thoi han|truoc bao nhieu|khi nao (co|nhan|xong))\b"),
+    "steps": re.compile(r"\b(lam sao|the nao|ra sao|cach (lam|nao)|cac buoc|tung buoc|thu tuc gi|lam gi)\b"),
+}
 @dataclass(frozen=True)
 class ProcedureChoice:
     """One procedure to answer with, or several to choose from; and the part of the card asked for."""
@@ -41,12 +48,15 @@ class ProcedureChoice:
     records: tuple[Procedure, ...]
     part: str
     strength: float = 0.0
+    score: float = 0.0
 
 
 def part_for(text: str) -> str:
-    """The card part a question asks for ("bao nhiêu tiền" → fee_time); "summary" when it asks for none."""
-    cues = cues_of(text)
-    return next((part for cue, part in CUE_PART if cue in cues), "summary")
+    """The card part a question asks for ("bao nhiêu tiền" → fee_time); with several, the one asked first;
+    "summary" (which holds where, the main papers, time and fee) when it asks for none."""
+    norm = normalise(text)
+    found = [(m.start(), part) for part, pattern in PART_CUES.items() if (m := pattern.search(norm))]
+    return min(found)[1] if found else "summary"
 
 
 def choose(hits: list[ProcedureHit], text: str, rules: ProcedureRules) -> ProcedureChoice | None:
@@ -57,13 +67,78 @@ def choose(hits: list[ProcedureHit], text: str, rules: ProcedureRules) -> Proced
     close = [h.record for h in hits if h.score >= top.score * rules.variant_ratio]
     part = part_for(text)
     if len(close) > 1:
-        return ProcedureChoice("variants", tuple(close[:4]), part, top.strength)
-    return ProcedureChoice("answer", (top.record,), part, top.strength)
+        return ProcedureChoice("variants", tuple(close[:4]), part, top.strength, top.score)
+    return ProcedureChoice("answer", (top.record,), part, top.strength, top.score)
 
 
-def overrides_clarify(choice: ProcedureChoice, rules: ProcedureRules) -> bool:
-    """The catalogue match is strong enough to answer where the guides would only ask which topic is meant."""
-    return choice.strength >= rules.over_clarify
+def overrides_clarify(choice: ProcedureChoice, rules: ProcedureRules, guides_score: float = 0.0) -> bool:
+    """The catalogue match is strong enough, and the guides weak enough, to answer where the guides would ask."""
+    return (choice.strength >= rules.over_clarify and choice.score >= rules.over_clarify_score
+            and guides_score < rules.guides_weak)
+
+
+def more_specific_hit(hits: list[ProcedureHit], text: str, guide: Guide, guides: dict[str, Guide],
+                      rules: ProcedureRules, index: ProcedureIndex) -> ProcedureChoice | None:
+    """A catalogue procedure the question names outright that the chosen guide does not cover (and no guide does).
+
+    "Đăng ký kết hôn với người Nhật" reads like the marriage guide, but names "kết hôn có yếu tố nước ngoài", which
+    that guide does not explain: the catalogue's card answers the question asked. Only a sibling of what the guide
+    covers (the same field: civil status, residence…): a guide on scams or VNeID errors is never overruled by a
+    procedure that merely shares words with the question.
+    """
+    if not hits or hits[0].strength < 1.0 or hits[0].score < rules.specific_score:
+        return None
+    if len(hits) > 1 and hits[0].score < rules.specific_ratio * hits[1].score:
+        return None
+    record = hits[0].record
+    if record.code in guide.procedures or covering_guide(record.code, guides) is not None:
+        return None
+    fields = {index.by_code[c].field for c in guide.procedures if c in index.by_code}
+    if record.field not in fields:
+        return None
+    return ProcedureChoice("answer", (record,), part_for(text), hits[0].strength, hits[0].score)
+
+
+def procedure_button_for(choice: ProcedureChoice) -> tuple[dict[str, str], str]:
+    """A button opening the choice's procedure at the part asked for, and its code."""
+    record = choice.records[0]
+    return procedure_button(record, choice.part), record.code
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to answer with once the guides have decided: the guides' own reply, a guide that covers the catalogue's
+    match, a catalogue card (or variants), or the guides' clarifying question with the catalogue's match as a button."""
+
+    kind: str  # "guides" (their decision stands), "guide" (answer from `guide_id`), "catalogue", "clarify_plus"
+    guide_id: str | None = None
+    choice: ProcedureChoice | None = None
+
+
+def plan(decision_kind: str, guide_id: str | None, confidence: float, has_candidates: bool,
+         hits: list[ProcedureHit], text: str, guides: dict[str, Guide], rules: ProcedureRules,
+         index: ProcedureIndex) -> Plan:
+    """Fuse the guides' decision with the catalogue's search (`hits`, best first). A guide wins where one exists."""
+    if decision_kind == "answer" and guide_id:
+        specific = more_specific_hit(hits, text, guides[guide_id], guides, rules, index)
+        return Plan("catalogue", choice=specific) if specific else Plan("guide", guide_id)
+    if decision_kind not in ("clarify", "no_guide", "out_of_scope"):
+        return Plan("guides")
+    choice = choose(hits, text, rules)
+    if choice is None:
+        return Plan("guides")
+    covering = covering_guide(choice.records[0].code, guides)
+    clarifying = decision_kind == "clarify" and has_candidates
+    if clarifying and not overrides_clarify(choice, rules, confidence):
+        if choice.kind == "answer" and covering is None:
+            return Plan("clarify_plus", choice=choice)
+        return Plan("guides")
+    if covering is None:
+        return Plan("catalogue", choice=choice)
+    if choice.kind == "answer" and decision_kind == "no_guide":
+        # the classifier saw a public service it has no topic for; a guide covers it: the guide answers
+        return Plan("guide", covering.id)
+    return Plan("guides")  # the guides' own clarifying question (or refusal) already offers what the guides know
 
 
 def find(text: str, index: ProcedureIndex | None = None, rules: ProcedureRules | None = None) -> ProcedureChoice | None:

@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import analytics, replies
+from actions import analytics, procedures, replies
 from actions import walkthrough_flow as flow
 from actions.communes import get_commune
 from actions.feedback import ask_rating
@@ -199,6 +199,16 @@ class ActionStartWalkthrough(Action):
         if guide is None:
             guide = self._guess(text, latest, index)
         if guide is None or not guide.steps:
+            # "làm thủ tục gì" about a procedure no guide walks through: the catalogue may name it
+            choice = procedures.find(text, rules=get_settings().procedures)
+            if choice is not None and procedures.overrides_clarify(choice, get_settings().procedures):
+                covering = procedures.covering_guide(choice.records[0].code, index.guides)
+                if choice.kind == "answer" and covering is not None and covering.steps:
+                    return begin(dispatcher, covering, answers_from(tracker), False, state_from(tracker), index.guides)
+                send(dispatcher, procedures.message_for(choice, index.guides))
+                if choice.kind == "answer":
+                    analytics.log_reply(tracker, "procedure", candidates=[choice.records[0].code])
+                return []
             candidates = [g for g in self._candidates(text, latest, index) if g.steps]
             if candidates:
                 dispatcher.utter_message(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ class Procedure:
     data_date: str  # ISO date of the snapshot the record was derived from
     source: str  # which snapshot ("dichvucong.gov.vn, bản chụp 2026-06-10")
     decision: str = ""
-    flags: tuple[str, ...] = field(default=())  # e.g. "names_district": the source still names a district office
+    flags: tuple[str, ...] = dc_field(default=())  # e.g. "names_district": the source still names a district office
 
     @property
     def commune_level(self) -> bool:

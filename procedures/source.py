@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zipfile
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,39 @@ _TIME = re.compile(r"(\d+(?:[.,]\d+)?)\s*(" + "|".join(_TIME_UNITS) + r")?", re.
 _AMOUNT = re.compile(r"(\d{1,3}(?:[.,]\d{3})+|\d+)\s*(?:Việt Nam Đồng|VNĐ|VND|Đồng|đồng|đ)\b")
 _COUNT = re.compile(r"(\d+) bản (chính|sao)(?:,\s*(\d+) bản (chính|sao))?")
 _DOCX_COUNT = re.compile(r"Bản chính:\s*(\d*)\s*Bản sao:\s*(\d*)")
-_FORM_FILE = re.compile(r"[^\s;:,]*(?:[^\s;:,]+ )*?[^\s;:,]*\.(?:docx?|pdf|xlsx?|rar|zip)", re.IGNORECASE)
+_FILE_EXT = r"\.(?i:docx?|pdf|xlsx?|rar|zip)"
 _DOC_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
 _WAY_HEADER = re.compile(r"^Hình thức nộpThời(?: gian| hạn giải quyết)Phí, lệ phíMô tả")
 _LEGAL_KINDS = ("Bộ luật", "Luật", "Pháp lệnh", "Nghị quyết", "Nghị định", "Quyết định", "Thông tư liên tịch",
                 "Thông tư", "Văn bản hợp nhất", "Chỉ thị", "Công văn")
-_LEGAL_NUMBER = re.compile(r"\d+/\d{4}/[A-ZĐ][A-ZĐa-z0-9\-]*[A-ZĐ0-9]|\d+/[A-ZĐ][A-ZĐ\-]*\d*")
+# 66.7/2025/NQ-CP, 08.a/2010/TT-BTP, 09/2023/QĐ-TTg, 01/2014/NQLT-CP-UBTƯMTTQVN
+_LEGAL_CODE = r"(?:\d{1,3}\.(?:\d+|[a-z])|\d+[a-z]?)/(?:\d{4}/)?[A-ZĐ][A-ZĐƯ0-9&\-]*?(?:TTg|[A-ZĐƯ0-9])"
+_VOWELS = "aăâeêioôơuưyáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
+_UPPER_VOWELS = "AĂÂEÊIOÔƠUƯYÁÀẢÃẠẮẰẲẴẶẤẦẨẪẬÉÈẺẼẸẾỀỂỄỆÍÌỈĨỊÓÒỎÕỌỐỒỔỖỘỚỜỞỠỢÚÙỦŨỤỨỪỬỮỰÝỲỶỸỴ"
+_LOWER = f"a-zđ{_VOWELS}"
+_UPPER = f"A-ZĐ{_UPPER_VOWELS}"
+# A capital that starts a Vietnamese word: "Mẫu", "Nghị", "Ủy" (but not the "Ib" of "Phụ lục VIb").
+_CONSONANT_START = rf"(?:[B-DF-HJ-NP-TV-XZĐ](?=[{_VOWELS}])|Ch|Gh|Gi|Kh|Ng|Nh|Ph|Th|Tr|Qu)"
+_WORD_START = (rf"(?:{_CONSONANT_START}"
+               rf"|[{_UPPER_VOWELS}](?=[{_LOWER}])(?=[{_VOWELS}]*(?:ng|nh|ch|[cmnpt])?(?![{_LOWER}])))")
+_SYLLABLE = re.compile(rf"(?:ngh|ng|nh|ch|gh|gi|kh|ph|th|tr|qu|[bcdđghklmnprstvx])?[{_VOWELS}]{{1,3}}(?:ng|nh|ch|[cmnpt])?")
+# The run-together legal table is title, code, title, code…: a code cell ends where the next title starts (a capital
+# that begins a Vietnamese word, a lower-case letter, a title in capitals, a space and a capitalised word or a number,
+# or a title that is itself a number glued to its code cell) or the text ends. A number quoted inside a title is followed by a
+# space and a lower-case word ("… số 85/2019/TT-BTC ngày …") or by a digit (the row's own code glued to it).
+_TITLE_START = rf"{_WORD_START}|[{_LOWER}]"
+_CAPS_TITLE = (r"THÔNG TƯ|NGHỊ ĐỊNH|NGHỊ QUYẾT|QUYẾT ĐỊNH|BỘ LUẬT|LUẬT|PHÁP LỆNH|BAN HÀNH|QUY ĐỊNH|HƯỚNG DẪN|SỬA ĐỔI|VỀ "
+               r"|BỘ |CHÍNH PHỦ|QUỐC HỘI|ỦY BAN|UỶ BAN")  # titles in capitals: "…/QĐ-BHXHBỘ NỘI VỤ…"
+_LEGAL_CELL = re.compile(
+    rf"(?<![\d/])({_LEGAL_CODE})(?!(?<=TT)g|(?<=-C)P)"  # not "…QĐ-TT|g…", not "…NĐ-C|Phông tư" (lost T)
+    rf"(?=$|\n|{_TITLE_START}|{_CAPS_TITLE}|[ \t]+(?:{_WORD_START}|{_CAPS_TITLE}|\d)|({_LEGAL_CODE}) \2)")
+_LEGAL_TWICE = re.compile(rf"({_LEGAL_CODE})(?!(?<=TT)g)\1")  # "Luật 60/2014/QH13" glued to its code cell
+_KIND_BY_CODE = (("TTLT", "Thông tư liên tịch"), ("VBHN", "Văn bản hợp nhất"), ("NĐ-", "Nghị định"), ("TT-", "Thông tư"),
+                 ("NQ-", "Nghị quyết"), ("QĐ-", "Quyết định"), ("CT-", "Chỉ thị"), ("/QH", "Luật"))
 _PROVINCIAL = re.compile(r"hội đồng nhân dân|hđnd", re.IGNORECASE)
 _NOT_CHARGED = re.compile(r"^\(?\s*(không có|không quy định|không thu|miễn|0 đồng|không)\s*[.)]*\s*$", re.IGNORECASE)
-_CODE_IN_TEXT = re.compile(r"Mã thủ tục\s*:?\s*(\d+\.\d+)")
+_CODE_IN_TEXT = re.compile(r"Mã thủ tục\s*:?\s*(\d\.\d{6})(?!\d)")  # a code cut short ("2.0") is no code
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")  # zero-width and direction marks
 _BLOCKS = ("Trình tự thực hiện", "Cách thức thực hiện", "Thành phần hồ sơ", "Đối tượng thực hiện")
 # The ministry from a decision's issuer suffix (the export's folder names are not reliable).
 MINISTRY_BY_SUFFIX = {
@@ -59,6 +84,7 @@ class SourceError(ValueError):
 def clean(text: Any) -> str:
     """NFC text with runs of spaces collapsed (line breaks kept); "Không có thông tin" becomes ""."""
     value = unicodedata.normalize("NFC", str(text or "")).replace("\xa0", " ").replace("\r", "")
+    value = _INVISIBLE.sub("", value)
     value = "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in value.split("\n"))
     value = re.sub(r"\n{2,}", "\n", value).strip()
     return "" if value.strip(" .-") in ("", NO_INFO) else value
@@ -89,11 +115,11 @@ class RawFields:
     data_date: str
     source: str
     ways_text: str = ""  # run-together table (JSON)
-    way_rows: list[list[str]] = field(default_factory=list)  # channel, time, fee, note (docx)
+    way_rows: list[list[str]] = dc_field(default_factory=list)  # channel, time, fee, note (docx)
     documents_text: str = ""  # run-together table (JSON)
-    document_rows: list[tuple[str, list[str]]] = field(default_factory=list)  # (group, [name, form, count]) (docx)
+    document_rows: list[tuple[str, list[str]]] = dc_field(default_factory=list)  # (group, [name, form, count]) (docx)
     legal_text: str = ""  # run-together (JSON)
-    legal_rows: list[list[str]] = field(default_factory=list)  # number, title, date, issuer (docx)
+    legal_rows: list[list[str]] = dc_field(default_factory=list)  # number, title, date, issuer (docx)
 
 
 # ---- fields ---------------------------------------------------------------------------------------------------------
@@ -119,7 +145,8 @@ def parse_time(raw: str, note: str = "") -> tuple[str, bool]:
     if unit:
         return f"{number} {unit.lower()}", False
     # A bare number: the note often says it in full ("07 ngày làm việc, kể từ…").
-    spelled = re.search(r"\b0*" + re.escape(number.lstrip("0") or "0") + r"\s+(ngày làm việc|ngày|giờ|tháng)", note.lower())
+    spelled = re.search(r"\b0*" + re.escape(number.lstrip("0") or "0") + r"\s*(?:\([^)]*\)\s*)?(ngày làm việc|ngày|giờ|tháng)",
+                        note.lower())  # "07 ngày làm việc", "10 (mười) ngày làm việc"
     if spelled:
         return f"{number} {spelled.group(1)}", False
     return number, True
@@ -137,18 +164,42 @@ def parse_fee(raw: str) -> Fee:
         return Fee("unknown", "")
     if _PROVINCIAL.search(text):
         return Fee("provincial", "Theo mức HĐND tỉnh quy định")
-    body = re.sub(r"^(?:Lệ phí|Phí)\s*:\s*(?:Đồng\s+(?=\D))?", "", text)
-    if re.match(r"^(?:Miễn phí|Không thu (?:phí|lệ phí)\s*$|0\s*Đồng\b)", body):
-        rest = re.sub(r"^(Miễn phí|Không thu (?:phí|lệ phí)|0\s*Đồng)", "", body).strip()
-        if not rest or _NOT_CHARGED.match(rest) or re.match(r"^Không thu", rest, re.IGNORECASE):
+    # The Word export writes "Phí : <amount> Đồng (<explanation>)", leaving "Phí :  Đồng" when there is no amount.
+    text = re.sub(r"((?:Lệ phí|Phí)\s*:)\s*Đồng\b\s*", r"\1 ", text).strip()
+    body = re.sub(r"^(?:Lệ phí|Phí)\s*:\s*", "", text)
+    if not body.strip("() "):
+        return Fee("unknown", "")
+    if re.match(r"^(?:Miễn phí|Không thu (?:phí|lệ phí)\s*$|(?:0|Không)\s*Đồng\b)", body, re.IGNORECASE):
+        rest = re.sub(r"^(Miễn phí|Không thu (?:phí|lệ phí)|(?:0|Không)\s*Đồng)", "", body, flags=re.IGNORECASE).strip()
+        if not rest or _NOT_CHARGED.match(rest) or re.match(r"^\(*\s*Không thu", rest, re.IGNORECASE):
             return Fee("free", "Miễn phí")
-        return Fee("see_text", rest.strip("() "))
+        return Fee("see_text", _unbracket(rest))
     amounts = [_amount(m.group(1)) for m in _AMOUNT.finditer(text) if re.sub(r"[.,]", "", m.group(1)).strip("0")]
     if amounts:
-        extra = re.sub(r"^[^(]*", "", text).strip("() ")
+        extra = _unbracket(re.sub(r"^[^(]*", "", text))
         shown = ", ".join(dict.fromkeys(amounts))
         return Fee("amount", f"{shown} ({extra})" if extra and len(extra) < 160 else shown)
+    if not re.search(r"(?:Lệ phí|Phí)\s*:", body):  # one label: its explanation is the fee
+        return Fee("see_text", _unbracket(re.sub(r"(?<=\D)\s+Đồng$", "", body)))
     return Fee("see_text", text)
+
+
+def _unbracket(text: str) -> str:
+    """Text without the brackets that enclose all of it ("((không thu…))" → "không thu…")."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    """Every bracket in the text is closed, none before it opens."""
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _split_fee_and_note(rest: str) -> tuple[str, str]:
@@ -187,8 +238,15 @@ def split_ways_text(text: str) -> list[list[str]]:
         chunk = body[start:end]
         channel = next(c for c in CHANNELS if chunk.startswith(c))
         rest = chunk[len(channel):].lstrip()
+        glued = re.match(r"(\d+)[\d.,]*\s*(?:Việt Nam Đồng|VNĐ|VND|Đồng|đồng)", rest)
         if rest.startswith(NO_INFO):
             time_raw, rest = "", rest[len(NO_INFO):]
+        elif glued:  # a time without unit run into the fee: "1100 VNĐ" is "1" and "100 VNĐ"
+            amount = re.match(r"[\d.,]+", rest)
+            digits = amount.group(0) if amount else ""
+            cut = next((i for i in range(1, len(glued.group(1)))
+                        if re.fullmatch(r"[1-9]\d{0,2}(?:[.,]\d{3})+|[1-9]\d*", digits[i:])), 0)
+            time_raw, rest = rest[:cut], rest[cut:]
         else:
             match = _TIME.match(rest)
             assert match is not None  # the lookahead saw a digit
@@ -232,20 +290,39 @@ def _counts(text: str) -> tuple[int | None, int | None]:
 
 
 def _name_and_form(cell: str) -> tuple[str, str]:
-    """Split a document cell into its name and the template file the portal attaches ("…theo mẫuMau 01.docx")."""
-    form_match = None
-    for match in re.finditer(r"\.(?:docx?|pdf|xlsx?|rar|zip)$", cell, re.IGNORECASE):
-        form_match = match
-    if not form_match:
+    """Split a document cell into its name and the template file the portal glued to it ("…theo mẫuMau 01.docx")."""
+    if not re.search(_FILE_EXT + "$", cell):
         return cell.strip(" ;"), ""
-    head = cell[: form_match.start()]
-    # The name ends where a lowercase letter or punctuation runs straight into the file name's first capital/digit.
-    boundary = None
-    for match in re.finditer(r"(?<=[a-zà-ỹ.;:)\]”\"])(?=[A-ZĐÀ-Ỹ0-9])", head):
-        boundary = match.start()
-    if boundary is None:
-        return cell.strip(" ;"), ""
-    return head[:boundary].strip(" ;"), cell[boundary:].strip()
+    strong, weak = _form_starts(cell)
+    for start in [*strong, *weak]:
+        name, form = cell[:start], cell[start:]
+        if re.search(rf"[{_LOWER}{_UPPER}]", name) and _looks_like_file(form):
+            form = re.sub(rf"({_FILE_EXT})(?=[{_UPPER}\d])", r"\1; ", form)  # two files glued
+            return name.strip(" ;"), form.strip()
+    return cell.strip(" ;"), ""
+
+
+def _form_starts(cell: str) -> tuple[list[int], list[int]]:
+    """Where a glued file name may start, earliest first: clear boundaries, then doubtful ones ("…I.9 Nghị…")."""
+    strong = {m.end() for m in re.finditer(r"[;)\]”\"](?=\w)", cell)}  # "…theo mẫu;TK 1.001023.docx"
+    strong |= {m.start() for m in re.finditer(r"(?<=[;.)])(?=\d+\.+[^\d\s])", cell)}  # "…TT-BCA).1.MuCT01.doc"
+    strong |= {m.end() for m in re.finditer(rf"\.(?={_WORD_START})|(?<=[{_LOWER}\d)])\.(?=[{_LOWER}{_UPPER}])", cell)}
+    strong |= {m.start() for m in re.finditer(rf"(?<=[{_LOWER}])(?=[{_UPPER}])", cell)}  # "…theo mẫuMau 01"
+    strong |= {m.start() for m in re.finditer(rf"(?<=[{_UPPER}\d])(?={_CONSONANT_START})", cell)}  # "…NĐ-CPMau13"
+    for word in re.finditer(rf"[{_LOWER}]{{4,}}", cell):  # "…quy địnhvăn bản đề nghị.docx" (not "Nghidinh")
+        text = word.group()
+        if re.search(rf"[đ{_VOWELS[12:]}]", text) and not _SYLLABLE.fullmatch(text):
+            strong |= {word.start() + j for j in range(1, len(text))
+                       if _SYLLABLE.fullmatch(text[:j]) and _SYLLABLE.fullmatch(text[j:])}
+    weak = {m.end() for m in re.finditer(r"\.(?=\d)", cell)}  # "(mẫu 9B).47-Mẫu 8A….doc"
+    weak |= {m.start() for m in re.finditer(rf"(?<=[^\d{_LOWER}][{_LOWER}]|[{_LOWER}]{{2}})(?=\d)", cell)}
+    return sorted(strong), sorted(weak - strong)
+
+
+def _looks_like_file(text: str) -> bool:
+    """A glued tail that can be a template's file name: starts with a letter or digit, short, no sentence break."""
+    return (bool(re.fullmatch(rf"\w.*{_FILE_EXT}", text)) and len(text) <= 150
+            and not re.search(r"[.:]\s|;", text))
 
 
 def split_documents_text(text: str) -> list[tuple[str, list[str]]]:
@@ -256,22 +333,27 @@ def split_documents_text(text: str) -> list[tuple[str, list[str]]]:
     group = ""
     for i, part in enumerate(parts):
         if i == 0:
-            group = part.strip(" -:*")
+            group = part.strip(" -+:*")
             continue
         # Rows end with their count; what follows the last count is the next table's group title.
         pos = 0
         for match in _COUNT.finditer(part):
-            cell = part[pos: match.start()].strip(" -+*")
+            if re.match(rf"\s+[{_LOWER}]|\.", part[match.end():]):  # "01 bản sao có chứng thực…", "…cấp: 01 bản chính."
+                continue
+            glued = len(match.group(1)) - 1 if len(match.group(1)) >= 3 else 0  # "theo Mẫu số 13" + "1 bản chính"
+            cell = part[pos: match.start() + glued].strip(" -+*")
             if cell:
-                out.append((_group_title(group), [cell, match.group(0)]))
+                out.append((_group_title(group), [cell, match.group(0)[glued:]]))
             pos = match.end()
-        group = part[pos:].strip(" -:*")
+        group = part[pos:].strip(" -+:*")
     return out
 
 
 def _group_title(text: str) -> str:
-    text = text.strip(" -:*")
-    return "" if text in ("", "--") or len(text) > 200 else text
+    text = text.strip(" -+:*")
+    if text in ("", "--", "Bao gồm") or text.lower().startswith(("số lượng hồ sơ", "số bộ hồ sơ")) or len(text) > 700:
+        return ""  # no case: "Bao gồm" (includes), "Số lượng hồ sơ: …" (how many copies)
+    return text
 
 
 def documents_of(rows: list[tuple[str, list[str]]]) -> tuple[Document, ...]:
@@ -279,38 +361,49 @@ def documents_of(rows: list[tuple[str, list[str]]]) -> tuple[Document, ...]:
     docs = []
     for group, cells in rows:
         if len(cells) >= 3:
-            name, form, count = one_line(cells[0]), one_line(cells[1]), cells[2]
+            name, count = one_line(cells[0]), cells[2]
+            form = "; ".join(line for line in clean(cells[1]).split("\n") if line)  # a cell may hold several files
         else:
             (name, form), count = _name_and_form(one_line(cells[0])), cells[1]
         name = name.strip(" -+*;")
-        if not name or name.lower().startswith(("số lượng hồ sơ", "số bộ hồ sơ")):
+        if not name or name.lower().startswith(("số lượng hồ sơ", "số bộ hồ sơ")) or re.fullmatch(
+                r"(?:không quy định|không có|không)\.?", name, re.IGNORECASE):  # "Không quy định.": no paper at all
             continue
         originals, copies = _counts(count)
-        docs.append(Document(name[:800], originals, copies, form[:200], _group_title(group)))
+        docs.append(Document(name, originals, copies, form[:200], _group_title(one_line(group))))
     return tuple(docs)
 
 
 def legal_basis_of(text: str, rows: list[list[str]]) -> tuple[str, ...]:
     """"Thông tư 03/2024/TT-BTP"-style references, in source order, without repeats."""
-    found: list[str] = []
+    found: dict[str, str] = {}  # number → reference
     if rows:
         for row in rows:
             number = one_line(row[0]) if row else ""
             title = one_line(row[1]) if len(row) > 1 else ""
             kind = next((k for k in _LEGAL_KINDS if title.startswith(k) or number.startswith(k)), "")
             number = re.sub(r"^(?:" + "|".join(_LEGAL_KINDS) + r")\s*(?:số\s*)?", "", number).strip()
+            code = re.search(_LEGAL_CODE + r"(?![\wĐƯ&\-])", number)
+            number = code.group(0) if code else number  # "TT 10/2025/TT-BGDĐT" → "10/2025/TT-BGDĐT"
             if number:
-                found.append(f"{kind} {number}".strip())
+                found.setdefault(number, f"{kind or _kind_of_code(number)} {number}".strip())
     else:
         body = clean(text).replace("\n", " ")
         body = re.sub(r"^Tên văn bản pháp lýMã văn bản", "", body)
-        pieces = re.split(r"(?=(?:" + "|".join(_LEGAL_KINDS) + r")\s)", body)
-        for piece in pieces:
-            kind = next((k for k in _LEGAL_KINDS if piece.startswith(k)), "")
-            number = _LEGAL_NUMBER.search(piece)
-            if kind and number:
-                found.append(f"{kind} {number.group(0)}")
-    return tuple(dict.fromkeys(found))
+        body = _LEGAL_TWICE.sub(r"\1 \1\n", body)  # the second one is the code cell: a row ends after it
+        # A year that ends a title runs into the code cell: "Luật Cư trú 2020" + "68/2020/QH14", "ngày 29/6/2024" + "43/…"
+        body = re.sub(r"(?<!\d)((?:19|20)\d\d)(?=\d{1,4}(?:\.\d+)?/(?:\d{4}/)?[A-ZĐ])", r"\1 ", body)
+        start = 0
+        for match in _LEGAL_CELL.finditer(body):
+            title, number, start = body[start: match.start()].strip(), match.group(1), match.end()
+            kind = next((k for k in _LEGAL_KINDS if title.startswith(k)), "") or _kind_of_code(number)
+            found.setdefault(number, f"{kind} {number}".strip())
+    return tuple(found.values())
+
+
+def _kind_of_code(number: str) -> str:
+    """The kind of document a number's issuer suffix implies ("…/NĐ-CP" → Nghị định), or ""."""
+    return next((kind for mark, kind in _KIND_BY_CODE if mark in number), "")
 
 
 def steps_of(text: str) -> tuple[str, ...]:
@@ -348,7 +441,7 @@ def to_record(raw: RawFields) -> Procedure:
     where = clean(raw.where)
     agency = one_line(raw.agency)
     flags = []
-    if any(names_district_office(t) for t in (where, agency, *steps, *(d.name for d in documents))):
+    if any(names_district_office(t) for t in (where, agency, clean(raw.conditions), *steps, *(d.name for d in documents))):
         flags.append("names_district")
     if any(w.time_unit_missing for w in ways):
         flags.append("time_without_unit")
@@ -386,7 +479,7 @@ def read_json(data: dict[str, Any], ministry: str, data_date: str, source: str) 
     return RawFields(
         code=code, name=data.get("ten_thu_tuc", ""), levels=data.get("cap_thuc_hien", ""),
         field=data.get("linh_vuc", ""), who=data.get("doi_tuong_thuc_hien", ""),
-        agency=data.get("co_quan_thuc_hien") or data.get("co_quan_co_tham_quyen") or "",
+        agency=clean(data.get("co_quan_thuc_hien")) or clean(data.get("co_quan_co_tham_quyen")),  # past "Không có thông tin"
         where=data.get("dia_chi_tiep_nhan", ""), steps=data.get("trinh_tu_thuc_hien", ""),
         conditions=data.get("yeu_cau_dieu_kien", ""), result=data.get("ket_qua_xu_ly", ""),
         decision=data.get("so_quyet_dinh", ""), ministry=ministry_of(str(data.get("so_quyet_dinh") or ""), ministry),

@@ -57,12 +57,17 @@ def ask(client: httpx.Client, url: str, text: str) -> tuple[list[dict[str, Any]]
     return list(response.json()), elapsed
 
 
+_COVERED_BY: dict[str, str] = {}  # catalogue code → the guide that answers for it (filled in main)
+
+
 def is_correct(label: str, reply: dict[str, Any], also: list[str] | None = None) -> bool:
     """Whether a first reply answers a labelled line correctly (from its guide, or one the set accepts as well)."""
     custom = reply.get("custom") or {}
     if label in KIND_LABELS:
         return custom.get("kind") == KIND_LABELS[label]
     accepted = {label, *(entry.split("#", 1)[0] for entry in also or [])}
+    if custom.get("kind") == "procedure":  # a catalogue card is right when the labelled guide covers that procedure
+        return _COVERED_BY.get(str(custom.get("procedure_code") or "")) in accepted
     return custom.get("kind") in ANSWER_KINDS and custom.get("guide_id") in accepted
 
 
@@ -138,13 +143,14 @@ def score_line(line: dict[str, Any], replies: list[dict[str, Any]]) -> dict[str,
     if is_guide:
         accepted = {label, *(entry.split("#", 1)[0] for entry in line.get("also") or [])}
         result["resolved_one_tap"] = result["correct"] or (kind == "clarify" and bool(accepted & set(candidates)))
-        result["confidently_wrong"] = kind in ANSWER_KINDS and not result["correct"]
+        result["confidently_wrong"] = kind in ANSWER_KINDS | {"procedure"} and not result["correct"]
         if line.get("section"):
             result["section_correct"] = result["correct"] and right_part(got, section, line)
         if line.get("fact"):
             result["fact_found"] = fact_found(str(line["fact"]), replies)
     elif label in ("no_guide", "smalltalk"):
         result["confidently_wrong"] = kind in ANSWER_KINDS
+        result["catalogue_answer"] = kind == "procedure"  # unlabelled: scored on eval/procedures instead
     elif label in ("out_of_scope", "sensitive", "out-of-scope"):
         result["false_answer"] = kind in ANSWER_KINDS
     return result
@@ -172,6 +178,7 @@ def main() -> None:
     if args.split:
         lines = [x for x in lines if x.get("split") == args.split]
     baseline = AccentedBM25(args.knowledge)
+    _COVERED_BY.update({code: g.id for g in load_guides(args.knowledge).values() for code in g.procedures})
     results, latencies = [], []
     with httpx.Client(timeout=60) as client:
         for line in lines:
@@ -211,7 +218,8 @@ def main() -> None:
     print(f"Confidently wrong (wrong guide): {share(guide_lines, 'confidently_wrong')} "
           f"({count(guide_lines, 'confidently_wrong')})   answered with no guide for it: "
           f"{share(no_guide, 'confidently_wrong')} ({count(no_guide, 'confidently_wrong')})")
-    print(f"Out-of-scope / sensitive answered: {share(results, 'false_answer')} ({count(results, 'false_answer')})")
+    print(f"Out-of-scope / sensitive answered: {share(results, 'false_answer')} ({count(results, 'false_answer')})"
+          f"   no-guide lines answered from the procedure catalogue: {count(no_guide, 'catalogue_answer')}")
     for variant, rs in sorted(by_variant.items()):
         print(f"  {variant:14} {sum(r['correct'] for r in rs) / len(rs):.3f}  (n={len(rs)})")
     print("By topic (right guide / section / fact / confidently wrong):")
@@ -232,6 +240,7 @@ def main() -> None:
         "confidently_wrong": share(guide_lines, "confidently_wrong"),
         "no_guide_answered": share(no_guide, "confidently_wrong"),
         "out_of_scope_false_answers": share(results, "false_answer"),
+        "no_guide_catalogue_answers": share(no_guide, "catalogue_answer"),
         "clarify_rate": round(clarify / len(guide_lines), 3) if guide_lines else None,
         "by_variant": {k: round(sum(r["correct"] for r in v) / len(v), 3) for k, v in sorted(by_variant.items())},
         "baseline_bm25_accuracy": share(guide_lines, "baseline_correct"),

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.text import fold  # noqa: E402
+from actions.text import fold, names_district_office  # noqa: E402
 from procedures.records import Procedure, write_catalogue  # noqa: E402
 from procedures.source import SourceError, read_docx, read_json, to_record  # noqa: E402
 
@@ -108,6 +108,10 @@ def load(args: argparse.Namespace) -> tuple[list[Procedure], collections.Counter
     for record in sorted(by_code.values(), key=lambda r: (r.data_date, len(r.documents)), reverse=True):
         if not in_scope(record):
             rejected["out of scope (not filed at the commune; not a provincial procedure residents file)"] += 1
+            continue
+        if names_district_office(record.name):
+            rejected["its name is the district-level variant (districts abolished 1/7/2025)"] += 1
+            notes.append(f"{record.code} dropped: {record.name}")
             continue
         key = (fold(record.name), record.levels)
         if key in by_name:

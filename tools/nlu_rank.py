@@ -43,7 +43,7 @@ def main() -> None:
     lines = [json.loads(x) for x in args.questions.read_text(encoding="utf-8").splitlines() if x.strip()]
     if args.split:
         lines = [x for x in lines if x.get("split") == args.split]
-    ranked = asyncio.run(rank(args.model, [x["text"] for x in lines]))
+    ranked = asyncio.run(rank(args.model, [x.get("text") or x["question"] for x in lines]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ranked), encoding="utf-8")
     print(f"{len(ranked)} rankings → {args.out}")

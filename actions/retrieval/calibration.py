@@ -70,6 +70,10 @@ class ProcedureRules:
     min_strength: float = 0.6  # share of the question's known terms it matches
     variant_ratio: float = 0.9  # others within this share of the best score are offered as variants
     over_clarify: float = 0.9  # strength needed to answer from the catalogue where the guides would ask which topic
+    over_clarify_score: float = 30.0  # ... and the BM25 score
+    guides_weak: float = 0.4  # ... and the guides' best fused score below this; otherwise the procedure is one more button
+    specific_score: float = 40.0  # a procedure this strong that the chosen guide does not cover is answered instead
+    specific_ratio: float = 1.3  # ... when it leads the next procedure by this factor (and holds a whole name or alias)
 
 
 def load_procedure_rules(path: Path = PROCEDURE_RULES_FILE) -> ProcedureRules:
