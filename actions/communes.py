@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ class Commune:
     police: Office
     hotlines: tuple[tuple[str, str], ...]
     zalo_oa: str
+    # the local amount of fees the provincial council sets (HĐND), by catalogue code: "8.000 đồng"
+    fees: dict[str, str] = field(default_factory=dict)
 
     def local_details(self, step_text: str) -> str:
         """The office lines a step needs (police, centre, or none)."""
@@ -90,9 +92,13 @@ def load_commune(path: Path) -> Commune:
     where = f"{path.name} hotlines"
     hotlines = tuple((_text(h, "name", where, "name and phone"), _text(h, "phone", where, "name and phone"))
                      for h in data["hotlines"])
+    fees = data.get("fees") or {}
+    if not isinstance(fees, dict) or not all(isinstance(v, str) and v.strip() for v in fees.values()):
+        raise SettingsError(f"commune file {path.name}: fees must map a procedure code (\"1.004873\") to the local "
+                            "amount as text (\"8.000 đồng\")")
     return Commune(_text(data, "id", path.name, "id"), _text(data, "name", path.name, "name"),
                    _office(data["centre"], "centre"), _office(data["police"], "police"), hotlines,
-                   _text(data, "zalo_oa", path.name, "zalo_oa"))
+                   _text(data, "zalo_oa", path.name, "zalo_oa"), {str(k): v.strip() for k, v in fees.items()})
 
 
 @lru_cache(maxsize=1)

@@ -150,7 +150,8 @@ def find(text: str, index: ProcedureIndex | None = None, rules: ProcedureRules |
 def place() -> Place:
     """This deployment's commune and its public-service centre."""
     commune = get_commune()
-    return Place(commune.centre.name, commune.centre.line(), commune.police.name, commune.police.line())
+    return Place(commune.centre.name, commune.centre.line(), commune.police.name, commune.police.line(),
+                 commune.fees)
 
 
 def covering_guide(code: str, guides: dict[str, Guide]) -> Guide | None:

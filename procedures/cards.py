@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from actions.text import names_district_office, truncate
@@ -34,6 +35,7 @@ class Place:
     centre_line: str  # "📍 Trung tâm …: address, hours, phone"
     police_name: str = ""  # the commune police, who take residence (cư trú) and identity procedures
     police_line: str = ""
+    local_fees: dict[str, str] = field(default_factory=dict)  # code → the amount the province set, from the commune
 
     def office(self, record: Procedure) -> tuple[str, str]:
         """The commune office that takes this procedure: the police for theirs, otherwise the centre."""
@@ -59,12 +61,16 @@ def procedure_button(record: Procedure, part: str = "summary", title: str | None
     return {"title": truncate(title or display_name(record), 60), "payload": f"/procedure{payload}"}
 
 
-def _way_summary(ways: tuple[Way, ...]) -> list[str]:
+def _way_summary(ways: tuple[Way, ...], local_fee: str = "") -> list[str]:
     """One line per distinct (time, fee), naming the ways of filing that share it."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for way in ways:
         time = way.time + (" (nguồn không ghi đơn vị)" if way.time_unit_missing else "") if way.time else "chưa có thông tin"
-        fee = way.fee.text or "chưa có thông tin"
+        fee = truncate(way.fee.text, 160) if way.fee.text else "chưa có thông tin"
+        if way.fee.kind == "provincial" and local_fee:
+            fee = f"{local_fee} (mức HĐND tỉnh quy định)"
+        elif way.fee.kind == "see_text" and re.match(r"(Thông tư|Nghị định|Luật|Quyết định|Nghị quyết)\b", fee):
+            fee = "theo " + fee
         grouped.setdefault((time, fee), []).append(way.channel)
     return [f"• {', '.join(channels)}: {time}; lệ phí: {fee}" for (time, fee), channels in grouped.items()]
 
@@ -97,11 +103,19 @@ def _where_short(record: Procedure, place: Place) -> str:
     return f"📍 Cơ quan giải quyết: {truncate(record.agency, 120)}{online}."
 
 
+def _conditional(name: str) -> bool:
+    """A paper needed only in some case ("Trường hợp ủy quyền…", "(ii) …", "Lưu ý…")."""
+    return bool(re.match(r"^(\(?[ivx]+\)|[a-zđ]\)|trường hợp|lưu ý|nếu|đối với)", name.strip().lower()))
+
+
 def _documents_lines(record: Procedure, limit: int, width: int = 220, groups: bool = True) -> list[str]:
     lines: list[str] = []
     group = None
     shown = 0
-    for doc in record.documents:
+    documents = list(record.documents)
+    if not groups:  # the summary: the papers everyone needs first
+        documents.sort(key=lambda d: _conditional(d.name))
+    for doc in documents:
         if shown >= limit:
             break
         if groups and doc.group != group and doc.group:
@@ -132,12 +146,13 @@ def _steps_lines(record: Procedure) -> list[str]:
 def card_text(record: Procedure, part: str, place: Place) -> str:
     """The text of one part of a procedure's card."""
     level = ", ".join(LEVEL_WORDS[lv] for lv in record.levels)
-    head = f"📋 {display_name(record)} ({level})"
+    head = f"📋 {truncate(display_name(record), 140)} ({level})"
     if part == "documents":
         body = [f"📄 {PART_TITLES['documents']}:", *_documents_lines(record, 8)]
     elif part == "fee_time":
-        body = [f"⏱ {PART_TITLES['fee_time']}:", *_way_summary(record.ways)]
-        if any(w.fee.kind == "provincial" for w in record.ways):
+        local_fee = place.local_fees.get(record.code, "")
+        body = [f"⏱ {PART_TITLES['fee_time']}:", *_way_summary(record.ways, local_fee)]
+        if any(w.fee.kind == "provincial" for w in record.ways) and not local_fee:
             body.append("Mức cụ thể do HĐND tỉnh quy định: anh/chị hỏi Trung tâm phục vụ hành chính công nhé.")
     elif part == "where":
         body = [f"{PART_TITLES['where']}:", *_where_lines(record, place)]
@@ -145,7 +160,7 @@ def card_text(record: Procedure, part: str, place: Place) -> str:
         body = [f"🪜 {PART_TITLES['steps']}:", *_steps_lines(record)]
     else:
         body = [_where_short(record, place), "📄 Giấy tờ chính:", *_documents_lines(record, 3, 100, groups=False),
-                "⏱ Thời hạn và lệ phí:", *_way_summary(record.ways)]
+                "⏱ Thời hạn và lệ phí:", *_way_summary(record.ways, place.local_fees.get(record.code, ""))]
     text = "\n".join([head, *body])
     source = source_line(record)
     return truncate(text, MAX_CARD_CHARS - len(source) - 2) + "\n\n" + source

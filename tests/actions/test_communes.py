@@ -260,3 +260,14 @@ def test_commune_is_immutable() -> None:
     commune: Commune = load_commune(EXAMPLE)
     with pytest.raises(dataclasses.FrozenInstanceError):
         commune.name = "x"  # type: ignore[misc]
+
+
+def test_local_fees_are_read_and_checked(tmp_path: Path) -> None:
+    base = EXAMPLE.read_text(encoding="utf-8")
+    good = tmp_path / "good.yml"
+    good.write_text(base + '\nfees:\n  "1.004873": "8.000 đồng"\n', encoding="utf-8")
+    assert load_commune(good).fees == {"1.004873": "8.000 đồng"}
+    bad = tmp_path / "bad.yml"
+    bad.write_text(base + '\nfees:\n  "1.004873": 8000\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="fees must map"):
+        load_commune(bad)

@@ -106,3 +106,11 @@ def test_variants_are_asked_with_one_button_each() -> None:
     assert payloads == [{"procedure": c, "part": "fee_time"} for c in codes]
     assert [b["title"] for b in message["buttons"][:3]] == [
         "Đăng ký khai sinh", "Đăng ký lại khai sinh", "Đăng ký khai sinh có yếu tố nước ngoài"]
+
+
+def test_the_commune_file_sets_the_local_amount_of_a_provincial_fee() -> None:
+    local = Place(PLACE.centre_name, PLACE.centre_line, local_fees={"1.000001": "8.000 đồng"})
+    text = card_message(record(), "fee_time", local)["text"]
+    assert "• Trực tuyến: 3 ngày làm việc; lệ phí: 8.000 đồng (mức HĐND tỉnh quy định)" in text
+    assert "anh/chị hỏi Trung tâm" not in text
+    assert "lệ phí: 8.000 đồng" in card_message(record(), "summary", local)["text"]
