@@ -432,7 +432,7 @@ def create_app(settings: DashboardSettings, redis: Any) -> FastAPI:
         period = _period_or_default(month, messages)
         entries = store.analytics(period.since, period.until)
         groups = knowledge_gaps(entries)
-        answered = sum(1 for e in entries if e.get("kind") == "answer")
+        answered = sum(1 for e in entries if e.get("kind") in ("answer", "procedure"))
         unanswered = sum(g.count for g in groups)
         return render(request, "gaps.html", period=period, groups=groups[:60], more=max(0, len(groups) - 60),
                       answered=answered, unanswered=unanswered, messages=messages,

@@ -380,3 +380,18 @@ def test_staff_look_procedures_up(client: TestClient, redis13: redis.Redis) -> N
     probe = client.get("/procedures", params={"q": "<script>alert(1)</script>"})
     assert probe.status_code == 200 and "<script>alert(1)" not in probe.text
     assert "Không tìm thấy thủ tục nào" in client.get("/procedures", params={"q": "zzzz qqqq"}).text
+
+
+def test_gaps_count_catalogue_answers_as_answered(client: TestClient, redis13: redis.Redis) -> None:
+    from actions.analytics import AnalyticsLog
+
+    Accounts(redis13).add("canbo", PASSWORD)
+    log = AnalyticsLog(redis13)
+    now = time.time()
+    common = {"channel": "zalo", "commune": "vi-du", "resident": "r1", "at": now}
+    log.record("answer", guide_id="vneid-activate", **common)
+    log.record("procedure", question="khai báo tạm vắng", candidates=["1.003677"], **common)
+    log.record("clarify", question="giấy tờ", candidates=["dvc-login"], **common)
+    login(client)
+    page = client.get("/gaps")
+    assert "2 câu được trả lời thẳng (từ hướng dẫn hoặc danh mục thủ tục), 1 câu phải hỏi lại" in page.text
