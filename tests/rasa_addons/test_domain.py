@@ -94,4 +94,11 @@ def test_step_by_step_button_keeps_its_mode(domain: Domain) -> None:
 
 def test_domain_entities(domain: Domain) -> None:
     # the guard no longer sends the reason for bad_input as a `problem` entity
-    assert set(domain.entities) == {"topic", "mode", "section", "rating", "rating_q"}
+    assert set(domain.entities) == {"topic", "mode", "section", "rating", "rating_q", "procedure", "part"}
+
+
+def test_a_procedure_button_opens_one_part_of_its_card(domain: Domain) -> None:
+    # procedures/cards.py sends these for "Giấy tờ cần có", "Lệ phí và thời gian"…; the code stays a string
+    parsed = parse_payload('/procedure{"procedure": "1.003677", "part": "fee_time"}', domain)
+
+    assert parsed == {"intent": "procedure", "entities": {"procedure": "1.003677", "part": "fee_time"}}
