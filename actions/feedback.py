@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import procedures
 from actions.feedback_store import RATINGS, FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
 from actions.settings import get_settings
 from actions.text import normalise
@@ -73,6 +74,22 @@ def typed_rating(text: str) -> tuple[str, str]:
             rest = (norm[: match.start()] + " " + norm[match.end():]).strip(" ,.!")
             return rating, rest
     return "", norm
+
+
+# A message that asks something (on the normalised text): "…được không?", "làm ở đâu", "thủ tục gì".
+_ASKS = re.compile(r"\?|\b(duoc khong|khong a|o dau|the nao|lam sao|bao nhieu|thu tuc gi|can gi|co phai|co can|"
+                   r"phai lam|lam gi|nop (o|tai))\b")
+
+
+def procedure_asked(text: str, norm: str) -> procedures.ProcedureChoice | None:
+    """An unsolicited "feedback" that is really a question naming a catalogue procedure outright."""
+    if not _ASKS.search(text) and not _ASKS.search(norm):
+        return None
+    rules = get_settings().procedures
+    choice = procedures.find(text, rules=rules)
+    if choice is None or choice.kind != "answer" or choice.strength < 1.0 or choice.score < rules.specific_score:
+        return None
+    return choice
 
 
 def says_nothing(norm: str, pattern: re.Pattern[str]) -> bool:
@@ -195,6 +212,12 @@ class ActionFeedback(Action):
             logger.exception("Could not store feedback for a resident")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
             return []
+        invited = last_bot_custom(tracker).get("kind") == "feedback_invite"
+        asked = None if rating_id or invited else procedure_asked(comment, norm)
+        if asked is not None:
+            # "Tôi cần chứng thực chữ ký… làm ở UBND xã được không?" read as feedback: kept as feedback (nothing
+            # lost), and the question gets its answer first
+            procedures.reply(dispatcher, tracker, asked, procedures.get_index().guides)
         dispatcher.utter_message(
             text=FEEDBACK_TEXT,
             json_message={"kind": "feedback", "topic": tracker.get_slot("topic"), "stored": True, "id": entry_id},

@@ -543,6 +543,29 @@ def test_feedback_is_stored_masked_and_acknowledged(make_tracker: MakeTracker, t
     assert memory_feedback.comment(entry_id) == "bot trả lời chậm, sđt tôi [SĐT]"
 
 
+def test_a_question_read_as_feedback_is_kept_and_answered(make_tracker: MakeTracker, memory_feedback: Any) -> None:
+    text = "Tôi cần chứng thực di chúc của mẹ, làm ở UBND xã được không?"
+    card, ack = run(ActionFeedback(), make_tracker(text, "give_feedback"))[0]
+    assert card["custom"]["kind"] == "procedure" and card["custom"]["procedure_code"] == "2.001019"
+    assert ack["text"] == FEEDBACK_TEXT
+    ((entry_id, _),) = memory_feedback.records()
+    assert memory_feedback.comment(entry_id) == text
+
+
+@pytest.mark.parametrize(("text", "last_bot"), [
+    ("cán bộ xã làm chứng thực di chúc chậm quá", {}),  # a complaint, not a question
+    ("chứng thực di chúc ở xã được không?", {"kind": "feedback_invite"}),  # the comment the bot asked for
+])
+def test_feedback_that_is_not_a_question_gets_only_the_thanks(make_tracker: MakeTracker, memory_feedback: Any,
+                                                              text: str, last_bot: dict[str, Any]) -> None:
+    tracker = make_tracker(text, "give_feedback")
+    if last_bot:
+        tracker.events.extend([{"event": "bot", "text": "…", "data": {"custom": last_bot}},
+                               {"event": "user", "text": text}])
+    (message,), _ = run(ActionFeedback(), tracker)
+    assert message["text"] == FEEDBACK_TEXT
+
+
 def test_feedback_that_cannot_be_stored_is_not_acknowledged(make_tracker: MakeTracker,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from actions import feedback
