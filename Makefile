@@ -54,7 +54,7 @@ eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> [SPLIT=validation|
 eval-procedures: serve  ## Score the assistant on the blind procedure questions (eval/procedures) [SPLIT=validation|test]
 	@$(APP_PY) tools/eval_procedures.py $(if $(SPLIT),--split $(SPLIT))
 
-catalogue: setup  ## Rebuild knowledge/procedures/catalogue.jsonl from raw snapshots: RAW=<folder> (knowledge/procedures/README.md)
+catalogue: setup  ## Rebuild knowledge/procedures/catalogue.jsonl.gz from raw snapshots: RAW=<folder> (knowledge/procedures/README.md)
 	@$(APP_PY) tools/import_procedures.py --json-root $(RAW)/scripts/crawler/data/raw \
 	  --json-date-for toa-an-nhan-dan 2026-07-17 --docx-root $(RAW)/Knowlegd-rag/downloads_ministries
 

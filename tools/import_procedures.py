@@ -1,4 +1,4 @@
-"""Build knowledge/procedures/catalogue.jsonl from snapshots of the national procedure catalogue.
+"""Build knowledge/procedures/catalogue.jsonl.gz from snapshots of the national procedure catalogue.
 
     .venv/app/bin/python tools/import_procedures.py --json-root RAW/scripts/crawler/data/raw \\
         --docx-root RAW/Knowlegd-rag/downloads_ministries       (`make catalogue RAW=…` does this)
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-date-for", nargs=2, action="append", metavar=("FOLDER", "DATE"),
                         help="a different snapshot date for one ministry folder")
     parser.add_argument("--docx-root", help="folder of <folder>/huong_dan/<code>.docx exports")
-    parser.add_argument("--out", type=Path, default=OUT_DIR / "catalogue.jsonl")
+    parser.add_argument("--out", type=Path, default=OUT_DIR / "catalogue.jsonl.gz")
     parser.add_argument("--report", type=Path, default=OUT_DIR / "REPORT.md")
     args = parser.parse_args(argv)
     if not args.json_root and not args.docx_root:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gzip
 import hashlib
 import json
 import re
@@ -37,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 SRC = HERE / "src" / "questions.yml"
 OUT = HERE / "questions.jsonl"
-CATALOGUE = REPO / "knowledge" / "procedures" / "catalogue.jsonl"
+CATALOGUE = REPO / "knowledge" / "procedures" / "catalogue.jsonl.gz"
 
 ASPECTS = {"documents", "fee_time", "where", "steps", "general"}
 KINDS = {"procedure", "no_procedure"}
@@ -67,7 +68,7 @@ def split_for(qid: str) -> str:
 
 def load_catalogue_codes() -> set[str]:
     codes = set()
-    with CATALOGUE.open(encoding="utf-8") as fh:
+    with gzip.open(CATALOGUE, "rt", encoding="utf-8") as fh:
         for line in fh:
             line = line.strip()
             if line:

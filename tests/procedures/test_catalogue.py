@@ -94,3 +94,13 @@ def test_aliases_point_at_records_that_exist(catalogue: list[Procedure]) -> None
         for phrase in phrases:
             assert phrase.strip(), code
             seen.setdefault(phrase.lower(), code)
+
+
+def test_the_gzipped_file_is_the_same_bytes_for_the_same_records(tmp_path: Path, catalogue: list[Procedure]) -> None:
+    from procedures.records import write_catalogue
+
+    one, two = tmp_path / "one.jsonl.gz", tmp_path / "two.jsonl.gz"
+    write_catalogue(catalogue[:40], one)
+    write_catalogue(reversed(catalogue[:40]), two)
+    assert one.read_bytes() == two.read_bytes()
+    assert list(read_catalogue(one)) == sorted(catalogue[:40], key=lambda r: tuple(int(p) for p in r.code.split(".")))
