@@ -31,7 +31,7 @@ chat:  ## Chat with an already running assistant
 	@$(APP_PY) tools/chat.py
 
 web: setup  ## Start the web chat widget on 127.0.0.1:8084 (demo page at /) for a running assistant (make serve) and Redis
-	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.web
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.web
 
 test: train index  ## Run the whole test suite (unit, integration with real Redis and a trained model, conversation tests)
 	@tools/test.sh
@@ -40,13 +40,13 @@ test-unit: setup  ## Only the fast offline unit tests
 	@$(APP_PY) -m pytest -m "not integration" -q
 
 zalo-bot: setup  ## Start the Zalo Bot gateway (ZALO_BOT_MODE=polling for development; needs ZALO_BOT_TOKEN, Redis, make serve)
-	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.zalo.bot_platform
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.zalo.bot_platform
 
 zalo-oa: setup  ## Start the Zalo Official Account gateway on 127.0.0.1:8081 (needs the ZALO_OA_* settings, Redis, make serve)
-	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.zalo.oa
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.zalo.oa
 
 telegram: setup  ## Start the Telegram gateway: volunteers' tickets + residents' private chats (TELEGRAM_* settings, Redis, make serve)
-	@set -a; [ -f .env ] && . ./.env; set +a; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.telegram
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.telegram
 
 eval: serve  ## Score the assistant on QUESTIONS=<file.jsonl> [SPLIT=validation|test] (default: ../shared/eval/dev.jsonl)
 	@$(APP_PY) tools/eval.py $(QUESTIONS) $(if $(SPLIT),--split $(SPLIT))
@@ -85,11 +85,11 @@ fuzz: train index  ## 10,000 hostile messages through REST and every gateway: no
 	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/fuzz.py $(if $(SEED),--seed $(SEED))
 
 lint:  ## ruff and mypy on our own code
-	@.venv/app/bin/ruff check actions bot dashboard procedures rasa_addons tools tests && .venv/app/bin/mypy actions bot dashboard procedures
+	@tools/test.sh lint
 
 # ---- Staff dashboard (dashboard/) ----------------------------------------------------------------------------------
-dashboard: setup  ## Start the staff dashboard on 127.0.0.1:8080 (REDIS_URL, default redis://127.0.0.1:6379/0)
-	@if [ -f .env ]; then set -a; . ./.env; set +a; fi; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard serve
+dashboard: setup  ## Start the staff dashboard on 127.0.0.1:8080 (REDIS_URL, default here redis://127.0.0.1:6379/0)
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard serve
 
 demo-data: setup  ## Fill the local Redis with months of synthetic feedback and a demo staff account (canbo / demo-matkhau)
-	@if [ -f .env ]; then set -a; . ./.env; set +a; fi; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard demo-data
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard demo-data

@@ -14,10 +14,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import procedures
-from actions.feedback_store import RATINGS, FeedbackRecord, get_feedback_store, pseudonym, pseudonym_key
+from actions.services import get_feedback_store, resident_id
 from actions.settings import get_settings
-from actions.text import normalise
-from actions.tracking import last_bot_custom, resident_text
+from actions.tracking import entities_of, last_bot_custom, resident_text
+from common.records import RATINGS, FeedbackRecord
+from common.text import normalise
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def record_from(tracker: Tracker, kind: str, rating: str = "") -> FeedbackRecord
         walkthrough = {"guide_id": tracker.get_slot("wt_guide"), "step": tracker.get_slot("wt_step"),
                        "total": tracker.get_slot("wt_total")}
     return FeedbackRecord(
-        resident=pseudonym(tracker.sender_id, pseudonym_key()),
+        resident=resident_id(tracker.sender_id),
         channel=tracker.get_latest_input_channel() or "rest",
         commune=get_settings().commune_id,
         kind=kind,
@@ -237,7 +238,7 @@ class ActionRate(Action):
         return "action_rate"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        entities = entities_of(tracker)
         rating, question_id = str(entities.get("rating") or ""), str(entities.get("rating_q") or "")
         comment = ""
         if not rating and not question_id:

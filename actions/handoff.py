@@ -9,10 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import resident_text
+from actions.feedback import ask_rating
 from actions.replies import HUMAN_BUTTON
-from actions.text import normalise
+from actions.tracking import resident_text
 from actions.walkthrough import ActionYesNo, readiness_answer
+from common.text import normalise
 
 # Words that really ask for a person, as opposed to a readiness answer the classifier misread.
 _WANTS_PERSON = re.compile(r"\b(nguoi that|tinh nguyen vien|can bo|nhan vien|gap nguoi|nguoi ho tro|tong dai vien|"
@@ -69,8 +70,6 @@ class ActionHandoffClosed(Action):
         return "action_handoff_closed"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        from actions.feedback import ask_rating
-
         ticket = str(((tracker.latest_message or {}).get("metadata") or {}).get("ticket") or "")
         dispatcher.utter_message(text=HANDOFF_CLOSED_TEXT, buttons=[HUMAN_BUTTON],
                                  json_message={"kind": "handoff_closed", "ticket": ticket})

@@ -10,15 +10,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import analytics, procedures, replies
-from actions.communes import get_commune
+from actions import procedures, replies, services
 from actions.feedback import ActionFeedback
 from actions.retrieval.calibration import FusionWeights
 from actions.retrieval.index import HybridIndex, get_index
 from actions.retrieval.sections import choose_section
+from actions.services import get_commune
 from actions.settings import get_settings
-from actions.text import has_diacritics
-from actions.tracking import last_bot_custom, resident_text, send
+from actions.tracking import entities_of, last_bot_custom, resident_text, send
+from common.text import has_diacritics
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     chosen = choose_section(index, guide.id, text, get_settings().sections)
     section = next((s for s in guide.sections if s.heading == chosen.heading), None)
     send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, confidence)))
-    analytics.log_reply(tracker, "answer", guide_id=guide.id)
+    services.log_reply(tracker, "answer", guide_id=guide.id)
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 
 
@@ -235,7 +235,7 @@ class ActionAnswer(Action):
         if decision.kind in ("no_guide", "sensitive"):
             send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune()) if decision.kind == "no_guide"
                                          else replies.sensitive_message()))
-            analytics.log_reply(tracker, decision.kind, candidates=decision.candidates)
+            services.log_reply(tracker, decision.kind, candidates=decision.candidates)
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates:
             parts = {g: choose_section(index, g, text, settings.sections).heading for g in decision.candidates}
@@ -245,10 +245,10 @@ class ActionAnswer(Action):
                 message = {**message, "buttons": [*message["buttons"][:-1], button, message["buttons"][-1]],
                            "custom": {**message["custom"], "procedure_candidates": [code]}}
             send(dispatcher, with_resume(tracker, message))
-            analytics.log_reply(tracker, "clarify", candidates=decision.candidates)
+            services.log_reply(tracker, "clarify", candidates=decision.candidates)
             return resume_events(tracker)
         dispatcher.utter_message(response="utter_out_of_scope")
-        analytics.log_reply(tracker, "out_of_scope", candidates=decision.candidates)
+        services.log_reply(tracker, "out_of_scope", candidates=decision.candidates)
         return []
 
 
@@ -260,7 +260,7 @@ class ActionChooseTopic(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         index = get_index()
-        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        entities = entities_of(tracker)
         guide = index.guides.get(str(entities.get("topic") or ""))
         if guide is None:
             send(dispatcher, replies.menu_message(index.guides, "Em không tìm thấy mục đó. Anh/chị chọn lại giúp em nhé:"))

@@ -16,13 +16,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import analytics
-from actions.communes import get_commune
-from actions.guides import Guide
+from actions import services
 from actions.retrieval.calibration import ProcedureRules
 from actions.retrieval.index import get_index
-from actions.text import normalise
-from actions.tracking import send
+from actions.services import get_commune
+from actions.tracking import entities_of, send
+from common.guides import Guide
+from common.text import normalise
 from procedures.cards import PARTS, Place, card_message, procedure_button, variants_message
 from procedures.records import Procedure
 from procedures.search import ProcedureHit, ProcedureIndex, get_procedure_index
@@ -179,7 +179,7 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker, choice: ProcedureC
     message = message_for(choice, guides)
     send(dispatcher, decorate(message) if decorate else message)
     kind = "procedure" if choice.kind == "answer" else "clarify"
-    analytics.log_reply(tracker, kind, candidates=[r.code for r in choice.records])
+    services.log_reply(tracker, kind, candidates=[r.code for r in choice.records])
 
 
 class ActionProcedure(Action):
@@ -189,7 +189,7 @@ class ActionProcedure(Action):
         return "action_procedure"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        entities = {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        entities = entities_of(tracker)
         record = get_procedure_index().by_code.get(str(entities.get("procedure") or ""))
         if record is None:
             dispatcher.utter_message(text="Em không tìm thấy thủ tục đó. Anh/chị gõ tên thủ tục cần làm giúp em nhé.")

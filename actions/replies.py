@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from actions.communes import Commune
-from actions.guides import Guide, Section
-from actions.text import truncate
+from common.communes import Commune
+from common.guides import Guide, Section
+from common.text import truncate
 
 # Zalo allows 2,000 characters a message; keep answers well under it so they read on a phone.
 MAX_ANSWER_CHARS = 900

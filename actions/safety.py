@@ -8,8 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import resident_text
-from actions.text import input_problem
+from actions import services
+from actions.tracking import resident_text
+from common.text import input_problem
 
 REPLIES = {
     "empty": "Em chưa nhận được nội dung. Anh/chị gõ câu hỏi bằng chữ giúp em nhé.",
@@ -42,8 +43,6 @@ class ActionOutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        from actions import analytics
-
         dispatcher.utter_message(response="utter_out_of_scope")
-        analytics.log_reply(tracker, "out_of_scope")
+        services.log_reply(tracker, "out_of_scope")
         return []

@@ -19,6 +19,9 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
+from actions.settings import get_settings
+from common.settings import exit_on_bad_settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,6 +56,7 @@ def main() -> None:
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("ACTIONS_PORT", DEFAULT_SERVER_PORT)))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    exit_on_bad_settings(get_settings, "Action server")  # read and checked once, before serving anyone
     loader = AppLoader(factory=partial(create_app))
     app = loader.load()
     app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1, single_process=True)

@@ -39,3 +39,8 @@ def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
     """Send a reply built by actions.replies."""
     dispatcher.utter_message(text=message["text"], buttons=message.get("buttons") or [],
                              json_message=message["custom"])
+
+
+def entities_of(tracker: Tracker) -> dict[str, Any]:
+    """The latest message's entities by name (a button payload's `{"topic": …}` and the like)."""
+    return {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}

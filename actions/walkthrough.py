@@ -16,15 +16,16 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import analytics, procedures, replies
+from actions import procedures, replies, services
 from actions import walkthrough_flow as flow
-from actions.communes import get_commune
 from actions.feedback import ask_rating
-from actions.guides import Guide
-from actions.knowledge import ActionAnswer, decide, guide_for_intent, resident_text, route, send, signals, unanimous
+from actions.knowledge import ActionAnswer, decide, guide_for_intent, route, signals, unanimous
 from actions.retrieval.index import get_index
+from actions.services import get_commune
 from actions.settings import get_settings
-from actions.text import normalise, truncate
+from actions.tracking import resident_text, send
+from common.guides import Guide
+from common.text import normalise, truncate
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,14 @@ def answers_from(tracker: Tracker) -> dict[str, bool | None]:
     return {need: tracker.get_slot(slot) for need, slot in READINESS_SLOTS.items()}
 
 
-def begin(dispatcher: CollectingDispatcher, guide: Guide, answers: dict[str, bool | None], force: bool,
-          previous: flow.WalkState | None, guides: dict[str, Guide]) -> list[EventType]:
+def announce(dispatcher: CollectingDispatcher, tracker: Tracker, message: dict[str, Any]) -> None:
+    """Send a walkthrough message and record the event it announces: the one place walkthrough events are logged."""
+    send(dispatcher, message)
+    services.log_walkthrough(tracker, message["custom"])
+
+
+def begin(dispatcher: CollectingDispatcher, tracker: Tracker, guide: Guide, answers: dict[str, bool | None],
+          force: bool, previous: flow.WalkState | None, guides: dict[str, Guide]) -> list[EventType]:
     """Readiness questions first; then the checklist or step 1."""
     now = time.time()
     events: list[EventType] = []
@@ -165,9 +172,9 @@ def begin(dispatcher: CollectingDispatcher, guide: Guide, answers: dict[str, boo
         # the old walkthrough ends here, once: its slots are cleared before any readiness question is asked
         old = guides.get(previous.guide_id)
         name = old.short_title if old else previous.guide_id
-        dispatcher.utter_message(json_message=event_payload(previous, "abandoned", now),
-                                 text=f"Em dừng hướng dẫn \"{name}\" (đang ở Bước {previous.step}/{previous.total}) "
-                                      "để chuyển sang việc mới.")
+        announce(dispatcher, tracker, {
+            "text": f"Em dừng hướng dẫn \"{name}\" (đang ở Bước {previous.step}/{previous.total}) để chuyển sang việc mới.",
+            "custom": event_payload(previous, "abandoned", now)})
         events += state_events(None)
     if not force:
         unanswered = flow.missing_answers(guide, answers)
@@ -179,7 +186,7 @@ def begin(dispatcher: CollectingDispatcher, guide: Guide, answers: dict[str, boo
             send(dispatcher, checklist_message(guide, missing, guides))
             return events + [SlotSet("wt_pending", None), SlotSet("wt_pending_guide", None)]
     state = flow.start(guide, now)
-    send(dispatcher, step_message(guide, state, "started", now))
+    announce(dispatcher, tracker, step_message(guide, state, "started", now))
     return events + [SlotSet("wt_pending", None), SlotSet("wt_pending_guide", None), *state_events(state)]
 
 
@@ -189,7 +196,6 @@ class ActionStartWalkthrough(Action):
     def name(self) -> str:
         return "action_start_walkthrough"
 
-    @analytics.logs_replies
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         index = get_index()
         latest = tracker.latest_message or {}
@@ -204,10 +210,8 @@ class ActionStartWalkthrough(Action):
             if choice is not None and procedures.overrides_clarify(choice, get_settings().procedures):
                 covering = procedures.covering_guide(choice.records[0].code, index.guides)
                 if choice.kind == "answer" and covering is not None and covering.steps:
-                    return begin(dispatcher, covering, answers_from(tracker), False, state_from(tracker), index.guides)
-                send(dispatcher, procedures.message_for(choice, index.guides))
-                if choice.kind == "answer":
-                    analytics.log_reply(tracker, "procedure", candidates=[choice.records[0].code])
+                    return begin(dispatcher, tracker, covering, answers_from(tracker), False, state_from(tracker), index.guides)
+                procedures.reply(dispatcher, tracker, choice, index.guides)
                 return []
             candidates = [g for g in self._candidates(text, latest, index) if g.steps]
             if candidates:
@@ -216,10 +220,11 @@ class ActionStartWalkthrough(Action):
                     buttons=[start_button(g) for g in candidates[:3]] + [replies.HUMAN_BUTTON],
                     json_message={"kind": "clarify", "candidates": [g.id for g in candidates[:3]], "for": "walkthrough"},
                 )
+                services.log_reply(tracker, "clarify", candidates=[g.id for g in candidates[:3]])
             else:
                 send(dispatcher, replies.menu_message(index.guides))
             return []
-        return begin(dispatcher, guide, answers_from(tracker), entities.get("mode") == "force", state_from(tracker),
+        return begin(dispatcher, tracker, guide, answers_from(tracker), entities.get("mode") == "force", state_from(tracker),
                      index.guides)
 
     @staticmethod
@@ -267,7 +272,6 @@ class ActionYesNo(Action):
     def name(self) -> str:
         return "action_yes_no"
 
-    @analytics.logs_replies
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         need, guide_id = tracker.get_slot("wt_pending"), tracker.get_slot("wt_pending_guide")
         index = get_index()
@@ -278,7 +282,7 @@ class ActionYesNo(Action):
         yes = bool(readiness_answer(tracker))
         answers = {**answers_from(tracker), need: yes}
         events: list[EventType] = [SlotSet(READINESS_SLOTS[need], yes)]
-        return events + begin(dispatcher, guide, answers, False, state_from(tracker), index.guides)
+        return events + begin(dispatcher, tracker, guide, answers, False, state_from(tracker), index.guides)
 
 
 class ActionWalkthroughNav(Action):
@@ -287,7 +291,6 @@ class ActionWalkthroughNav(Action):
     def name(self) -> str:
         return "action_walkthrough_nav"
 
-    @analytics.logs_replies
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         index = get_index()
         state = state_from(tracker)
@@ -309,28 +312,28 @@ class ActionWalkthroughNav(Action):
             state = flow.forward(state, now)
             if state.finished:
                 finished = finish_message(guide, state, now, index.guides)
-                send(dispatcher, finished)
+                announce(dispatcher, tracker, finished)
                 # the one satisfaction question, right after the walkthrough it rates (never twice in a row:
                 # it is asked only here, once per finished walkthrough)
                 context = {k: finished["custom"][k] for k in ("guide_id", "duration_s", "stuck_steps", "total")}
                 asked = ask_rating(dispatcher, context, "walkthrough")
                 return [*state_events(state), SlotSet("last_walkthrough", {**context, "finished": True}), *asked]
-            send(dispatcher, step_message(guide, state, "step", now))
+            announce(dispatcher, tracker, step_message(guide, state, "step", now))
         elif intent == "nav_back":
             at_first = state.step == 1
             state = flow.back(state)
             message = step_message(guide, state, "step", now)
             if at_first:
                 message["text"] = "Đây là bước đầu tiên rồi.\n\n" + message["text"]
-            send(dispatcher, message)
+            announce(dispatcher, tracker, message)
         elif intent == "nav_stuck":
             state = flow.mark_stuck(state)
-            send(dispatcher, stuck_message(guide, state, index.guides, now))
+            announce(dispatcher, tracker, stuck_message(guide, state, index.guides, now))
         elif intent == "nav_restart":
             state = flow.restart(state, now)
-            send(dispatcher, step_message(guide, state, "started", now))
+            announce(dispatcher, tracker, step_message(guide, state, "started", now))
         else:  # nav_repeat and anything else
-            send(dispatcher, step_message(guide, state, "step", now))
+            announce(dispatcher, tracker, step_message(guide, state, "step", now))
         return state_events(state)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from actions.guides import Guide, Section
+from common.guides import Guide, Section
 
 # Which guide fixes a missing precondition, and how to ask about it (yes/no).
 PRECONDITION_QUESTIONS = {

@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.state import decode
+from common.records import HANDOFF_STREAM
 
 logger = logging.getLogger(__name__)
 
 TEAM_STREAM = "gw:team"
-LOG_STREAM = "handoff:v1"
+LOG_STREAM = HANDOFF_STREAM
 OPEN_SET = "gw:tickets:open"
 STATUSES = ("open", "claimed", "closed")
 

@@ -22,9 +22,9 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from actions.text import clean, mask_pii, shares_secret
 from bot.handoff import ensure_group, wait_or_stop
 from bot.state import decode
+from common.text import clean, mask_pii, shares_secret
 
 logger = logging.getLogger(__name__)
 

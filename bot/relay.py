@@ -17,11 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from actions.text import clean, mask_pii
 from bot.handoff import Bus, PermanentFailure, Tickets, consume, outbox, wait_or_stop
 from bot.rasa_client import RasaClient, RasaFailed, RasaUnavailable
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
+from common.records import pseudonym
+from common.text import clean, mask_pii
 
 logger = logging.getLogger(__name__)
 
@@ -219,11 +220,8 @@ class Relay:
 
 
 def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0,
-                input_channel: str = "") -> Relay:
+                input_channel: str = "", commune: str = "vi-du", pseudonym_key: bytes = b"") -> Relay:
     """A Relay wired to Redis and Rasa, with the commune and pseudonym key the feedback log uses."""
-    from actions.feedback_store import pseudonym, pseudonym_key
-
-    commune = os.environ.get("COMMUNE_ID", "vi-du")
-    tickets = Tickets(redis, commune, lambda conv: pseudonym(conv, pseudonym_key()))
+    tickets = Tickets(redis, commune, lambda conv: pseudonym(conv, pseudonym_key))
     return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver,
                  input_channel)

@@ -1,22 +1,56 @@
-"""Gateway settings from the environment. Each gateway reads only its own section and fails fast on what is missing."""
+"""Gateway settings from the environment. Each gateway reads only its own section and fails fast on what is missing.
+
+A gateway process has one settings object per concern it serves (`CommonSettings` plus its channel's), read once in its
+`main` and passed in; a bad value stops the start with one clear line (`common.settings.exit_on_bad_settings`).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-PLACEHOLDERS = {"", "changeme", "change-me", "xxx", "your-token", "todo"}
+from common.settings import PLACEHOLDERS, REDIS_SCHEMES, SettingsError
 
-
-class SettingsError(RuntimeError):
-    """A required setting is missing or still a placeholder."""
+__all__ = ["CommonSettings", "SettingsError", "TelegramSettings", "ZaloBotSettings", "ZaloOASettings"]
 
 
 def _required(name: str) -> str:
     value = os.environ.get(name, "").strip()
-    if value.lower() in PLACEHOLDERS or "change-me" in value.lower():
-        raise SettingsError(f"{name} is not set (see .env.example and the README's gateway section)")
+    if value.lower() in PLACEHOLDERS or "change-me" in value.lower() or "changeme" in value.lower():
+        raise SettingsError(f"{name} is not set, or still the placeholder from .env.example (see the README's "
+                            "gateway section)")
     return value
+
+
+def flag(name: str, default: bool = False) -> bool:
+    """A yes/no variable: 1/true/yes or 0/false/no; anything else (a typo) is an error, never silently "no"."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in {"0", "1", "true", "false", "yes", "no"}:
+        raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no), got {raw!r}")
+    return raw in {"1", "true", "yes"}
+
+
+def _seconds(name: str, default: float, maximum: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 < value <= maximum:
+        raise SettingsError(f"{name} must be more than 0 and at most {maximum:g} seconds, got {raw!r}")
+    return value
+
+
+def _redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "").strip()
+    if not url:
+        raise SettingsError("REDIS_URL is not set: gateways keep conversations, tickets and held messages in Redis "
+                            "(e.g. redis://127.0.0.1:6379/0)")
+    if not url.startswith(REDIS_SCHEMES):
+        raise SettingsError(f"REDIS_URL must start with {', '.join(REDIS_SCHEMES)}")
+    return url
 
 
 def _int(name: str, default: int) -> int:
@@ -35,15 +69,19 @@ class CommonSettings:
     redis_url: str
     host: str
     rasa_timeout_s: float
+    commune_id: str = "vi-du"
+    pseudonym_key: bytes = b""  # FEEDBACK_ID_KEY: the handoff log's resident pseudonyms match the feedback log's
 
     @classmethod
     def from_env(cls) -> CommonSettings:
         rasa = os.environ.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
         return cls(
             rasa_url=f"{rasa}/webhooks/rest/webhook",
-            redis_url=os.environ.get("REDIS_URL", "").strip() or "redis://127.0.0.1:6379/0",
+            redis_url=_redis_url(),
             host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),
-            rasa_timeout_s=float(os.environ.get("RASA_TIMEOUT_S", "30") or 30),
+            rasa_timeout_s=_seconds("RASA_TIMEOUT_S", 30.0, 600.0),
+            commune_id=os.environ.get("COMMUNE_ID", "").strip() or "vi-du",
+            pseudonym_key=_required("FEEDBACK_ID_KEY").encode(),
         )
 
 
@@ -85,6 +123,7 @@ class ZaloBotSettings:
     api_base: str
     mode: str  # webhook | polling
     port: int
+    webhook_url: str = ""  # ZALO_BOT_WEBHOOK_URL: registered with Zalo at start in webhook mode
 
     @classmethod
     def from_env(cls) -> ZaloBotSettings:
@@ -97,6 +136,7 @@ class ZaloBotSettings:
             api_base=os.environ.get("ZALO_BOT_API_BASE", "https://bot-api.zapps.me").rstrip("/"),
             mode=mode,
             port=_int("ZALO_BOT_PORT", 8082),
+            webhook_url=os.environ.get("ZALO_BOT_WEBHOOK_URL", "").strip(),
         )
 
 

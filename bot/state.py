@@ -15,7 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from actions.text import mask_pii, shares_secret, truncate
+from common.redis import connect_async
+from common.text import mask_pii, shares_secret, truncate
 
 logger = logging.getLogger(__name__)
 
@@ -163,14 +164,5 @@ class GatewayState:
 def connect(url: str, max_connections: int = 64) -> Any:
     """An async Redis client for a gateway: a bounded pool that waits for a free connection (instead of failing
     under a burst of residents), and commands that reconnect and retry with backoff when Redis restarts."""
-    import redis.asyncio as aioredis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import ExponentialBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=20, decode_responses=True, health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError])
-    return aioredis.Redis(connection_pool=pool)
+    # no socket timeout: consumers block on XREADGROUP for longer than any fixed timeout would allow
+    return connect_async(url, max_connections=max_connections, socket_timeout=None)

@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = DashboardSettings.from_env()
+    except SettingsError as exc:
+        print(f"Dashboard: cannot start, bad settings: {exc}", file=sys.stderr)
+        return 2
+    try:
         if args.command in (None, "serve"):
             serve(settings)
         elif args.command == "adduser":

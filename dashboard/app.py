@@ -30,8 +30,8 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from actions.feedback_store import RATINGS
-from actions.text import clean
+from common.records import RATINGS
+from common.text import clean
 from dashboard import charts, exports, formatting
 from dashboard.auth import MAX_FAILURES, SESSION_TTL_S, Accounts, Limit, csrf_ok, csrf_token
 from dashboard.metrics import (
@@ -99,7 +99,7 @@ class Labels:
     def guides(self) -> dict[str, Any]:
         """The parsed guides, or {} when they cannot be read (ids are shown instead)."""
         try:
-            from actions.guides import load_guides
+            from common.guides import load_guides
 
             return load_guides(self.knowledge_dir)
         except Exception:  # noqa: BLE001 - labels are a nicety; the figures must still show
@@ -125,7 +125,7 @@ class Labels:
         path = self.communes_dir / f"{commune_id}.yml"
         if commune_id and path.is_file():
             try:
-                from actions.communes import load_commune
+                from common.communes import load_commune
 
                 return load_commune(path).name
             except Exception:  # noqa: BLE001

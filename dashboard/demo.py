@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from actions.analytics import STREAM as ANALYTICS_STREAM
-from actions.feedback_store import COMMENT_KEY, MAX_COMMENT_CHARS, FeedbackRecord, pseudonym
-from actions.feedback_store import STREAM as FEEDBACK_STREAM
-from actions.text import mask_pii, truncate
+from common.records import (
+    ACK_KEY,
+    ACKED,
+    ANALYTICS_STREAM,
+    COMMENT_KEY,
+    FEEDBACK_STREAM,
+    HANDOFF_STREAM,
+    MAX_COMMENT_CHARS,
+    FeedbackRecord,
+    pseudonym,
+)
+from common.text import mask_pii, truncate
 from dashboard.auth import Accounts
 from dashboard.metrics import ICT
-from dashboard.store import ACK_KEY, ACKED, HANDOFF_STREAM
 
 DEMO_MARKER = "dashboard:demo-data"
 DEMO_USER, DEMO_PASSWORD = "canbo", "demo-matkhau"

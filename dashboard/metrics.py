@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from actions.feedback_store import RATINGS, FeedbackRecord
-from actions.text import fold, has_diacritics, normalise
+from common.records import RATINGS, FeedbackRecord
+from common.text import fold, has_diacritics, normalise
 
 ICT = timezone(timedelta(hours=7), "ICT")
 SATISFIED = "hai_long"

@@ -7,13 +7,13 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.settings import REDIS_SCHEMES, SettingsError
+
+__all__ = ["DashboardSettings", "SettingsError"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE = ROOT / ".cache" / "dashboard-secret.key"
 MIN_SECRET_CHARS = 32
-
-
-class SettingsError(RuntimeError):
-    """A setting is missing or invalid."""
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, maximum: int | None = None) -> int:
@@ -69,8 +69,11 @@ class DashboardSettings:
     def from_env(cls, env: dict[str, str] | None = None, secret_file: Path = SECRET_FILE) -> DashboardSettings:
         """Read and check settings; raise SettingsError with a clear message on a bad value."""
         env = dict(os.environ if env is None else env)
-        redis_url = env.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
-        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        redis_url = env.get("REDIS_URL", "").strip()
+        if not redis_url:
+            raise SettingsError("REDIS_URL is not set: the dashboard reads feedback and analytics from Redis "
+                                "(e.g. redis://127.0.0.1:6379/0)")
+        if not redis_url.startswith(REDIS_SCHEMES):
             raise SettingsError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {redis_url!r}")
         return cls(
             secret_key=_secret(env, secret_file),

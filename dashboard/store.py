@@ -14,17 +14,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from actions.analytics import STREAM as ANALYTICS_STREAM
-from actions.feedback_store import COMMENT_KEY, FeedbackRecord
-from actions.feedback_store import STREAM as FEEDBACK_STREAM
-from actions.text import mask_pii
+from common.records import (
+    ACK_KEY,
+    ACKED,
+    ANALYTICS_STREAM,
+    COMMENT_KEY,
+    FEEDBACK_STREAM,
+    HANDOFF_STREAM,
+    FeedbackRecord,
+)
+from common.text import mask_pii
 from dashboard.metrics import ACK_STATUSES, Ack, Entry, FeedbackItem
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_STREAM = "handoff:v1"
-ACK_KEY = "feedback:ack:{id}"
-ACKED = "feedback:acked"
 COMMENT_PATTERN = COMMENT_KEY.format(id="*")
 MAX_REPLY_CHARS = 500
 _PAGE = 5000

@@ -25,11 +25,9 @@ WORKDIR /app
 
 # the pins live in requirements/app.txt only
 COPY requirements/app.txt requirements/app.txt
-RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML)==' requirements/app.txt)
+RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML|pydantic-settings)==' requirements/app.txt)
 
-COPY actions/__init__.py actions/text.py actions/feedback_store.py actions/analytics.py actions/guides.py \
-     actions/communes.py actions/settings.py actions/
-COPY actions/retrieval/__init__.py actions/retrieval/lexical.py actions/retrieval/calibration.py actions/retrieval/
+COPY common/ common/
 COPY procedures/ procedures/
 COPY knowledge/ knowledge/
 COPY communes/ communes/

@@ -1,7 +1,7 @@
 # Channel gateways (bot/): the web widget, Zalo OA, Zalo Bot and Telegram, one image for all four; each compose
 # service picks its process with `command:`. A light image: aiohttp, redis, httpx and the two channel SDKs, plus the
-# pure helpers the gateways share with the action server (PII masking in actions/text.py, resident pseudonyms in
-# actions/feedback_store.py) — not torch or the retrieval index.
+# shared layer every process imports (common/: records, Redis client, settings, PII masking) and the procedure
+# catalogue (Telegram's /tt) — not actions/, torch or the retrieval index.
 #
 #   docker build -f docker/gateway.Dockerfile -t tro-ly-dich-vu-cong/gateway .      (from the repository root)
 FROM python:3.11-slim
@@ -20,10 +20,9 @@ WORKDIR /app
 
 # the pins live in requirements/app.txt only
 COPY requirements/app.txt requirements/app.txt
-RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML)(\[[a-z-]+\])?==' requirements/app.txt)
+RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML|pydantic-settings)(\[[a-z-]+\])?==' requirements/app.txt)
 
-COPY actions/__init__.py actions/text.py actions/feedback_store.py actions/settings.py actions/
-COPY actions/retrieval/__init__.py actions/retrieval/lexical.py actions/retrieval/
+COPY common/ common/
 COPY procedures/ procedures/
 COPY knowledge/procedures/ knowledge/procedures/
 COPY bot/ bot/

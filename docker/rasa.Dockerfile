@@ -7,7 +7,7 @@
 # to start when one is unset; docker-compose.yml sets all three.
 FROM python:3.10-slim
 
-# PYTHONPATH: the NLU components, tracker/lock stores and channel in rasa_addons/ import actions.text, all under /app.
+# PYTHONPATH: the NLU components, tracker/lock stores and channel in rasa_addons/ import common.text, all under /app.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -27,10 +27,10 @@ COPY requirements/rasa.txt requirements/rasa.txt
 RUN pip install -r requirements/rasa.txt
 
 # Only what the Rasa process uses: the NLU components and channel in rasa_addons/ import the pure-Python
-# actions/text.py; the rest of actions/ runs in the action server image.
+# common/text.py (the shared layer; nothing of actions/ runs in Rasa).
 COPY config.yml domain.yml credentials.yml endpoints.yml ./
 COPY data/ data/
-COPY actions/__init__.py actions/text.py actions/
+COPY common/__init__.py common/text.py common/
 COPY rasa_addons/ rasa_addons/
 
 # Trained as root into root-owned files, so the service user can read but not change the model. Rasa's training

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.text import names_district_office, truncate
+from common.text import names_district_office, truncate
 from procedures.records import Procedure, Way
 from procedures.search import display_name
 

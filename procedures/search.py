@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from actions.retrieval.lexical import BM25, STOPWORDS
-from actions.text import fold, tokens
+from common.lexical import BM25, STOPWORDS
+from common.text import fold, tokens
 from procedures.records import CATALOGUE_FILE, Procedure, read_catalogue
 
 ALIASES_FILE = CATALOGUE_FILE.parent / "aliases.yml"

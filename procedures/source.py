@@ -18,7 +18,7 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
-from actions.text import names_district_office
+from common.text import names_district_office
 from procedures.records import CHANNELS, Document, Fee, Procedure, Way, validate
 
 NO_INFO = "Không có thông tin"

@@ -28,7 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.text import clean, mask_pii, nfc, normalise, shares_secret
+from common.text import clean, mask_pii, nfc, normalise, shares_secret
 from rasa_addons.reliability import ActionServerUnavailable, TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.text import MAX_MESSAGE_CHARS, input_problem, normalise, strip_tags
+from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, strip_tags
 
 BAD_INPUT_INTENT = "bad_input"
 RAW_TEXT = "raw_text"

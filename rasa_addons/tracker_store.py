@@ -27,7 +27,7 @@ from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotS
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
-from actions.text import mask_pii
+from common.text import mask_pii
 
 logger = logging.getLogger(__name__)
 

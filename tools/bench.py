@@ -178,6 +178,8 @@ def main() -> None:
            "TRANSFORMERS_OFFLINE": "1", "SANIC_HOST": "127.0.0.1",
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ACTIONS_PORT}/webhook",
            "TRACKER_STORE_URL": REDIS_URL, "LOCK_STORE_URL": REDIS_URL,
+           # the action server writes analytics to the same Redis, as in production
+           "REDIS_URL": REDIS_URL, "FEEDBACK_ID_KEY": "bench-pseudonym-key-0123456789abcdef",
            "PLAIN_REDIS_HOST": parsed.hostname or "127.0.0.1", "PLAIN_REDIS_PORT": str(parsed.port or 6379),
            "PLAIN_REDIS_DB": (parsed.path or "/13").lstrip("/") or "13"}
     plain_model = None if ours_only else train_plain(env)

@@ -36,10 +36,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.guides import load_guides  # noqa: E402
 from actions.retrieval.index import passages_of  # noqa: E402
 from actions.retrieval.sections import same_part  # noqa: E402
-from actions.text import fold  # noqa: E402
+from common.guides import load_guides  # noqa: E402
+from common.text import fold  # noqa: E402
 
 KIND_LABELS = {"handoff": "handoff", "feedback": "feedback", "out-of-scope": "out_of_scope"}
 # A reply that commits to one guide: an answer, or the start of its step-by-step walkthrough (readiness question or

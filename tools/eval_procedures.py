@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from actions.guides import load_guides  # noqa: E402
+from common.guides import load_guides  # noqa: E402
 from eval import ANSWER_KINDS, ask  # noqa: E402
 
 # A guide's part that answers each aspect of a question.

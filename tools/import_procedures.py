@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.text import fold, names_district_office  # noqa: E402
+from common.text import fold, names_district_office  # noqa: E402
 from procedures.records import Procedure, write_catalogue  # noqa: E402
 from procedures.source import SourceError, read_docx, read_json, to_record  # noqa: E402
 

@@ -57,7 +57,7 @@ setup() {
 
 index() { "$APP_VENV/bin/python" -m actions.retrieval; }
 
-train_inputs() { find "$RASA_CONFIG" domain.yml data rasa_addons actions/text.py requirements/rasa.txt -type f -name '*.*' | sort; }
+train_inputs() { find "$RASA_CONFIG" domain.yml data rasa_addons common/__init__.py common/text.py requirements/rasa.txt -type f -name '*.*' | sort; }
 
 train() {
   local key; key=$(train_inputs | xargs cat | sha256sum | cut -c1-16)
@@ -103,6 +103,13 @@ wait_http() {  # wait_http URL SECONDS
 serve() {
   export ACTION_ENDPOINT_URL="http://127.0.0.1:$ACTIONS_PORT/webhook"
   export TRACKER_STORE_URL=${REDIS_URL:-memory://} LOCK_STORE_URL=${LOCK_STORE_URL:-${REDIS_URL:-memory://}}
+  # the terminal demo keeps feedback and analytics in the action server's memory (REDIS_URL=memory://); with a real
+  # Redis the pseudonym key is required: on this machine one is kept in .cache/ unless FEEDBACK_ID_KEY is set
+  export REDIS_URL=${REDIS_URL:-memory://}
+  if [ "$REDIS_URL" != "memory://" ] && [ -z "${FEEDBACK_ID_KEY:-}" ]; then
+    [ -s .cache/feedback-id.key ] || { mkdir -p .cache; (umask 077; openssl rand -hex 32 > .cache/feedback-id.key); }
+    FEEDBACK_ID_KEY=$(cat .cache/feedback-id.key); export FEEDBACK_ID_KEY
+  fi
   if ! pid_alive "$RUN/actions.pid" actions.server; then
     rm -f "$RUN/actions.pid"
     wait_port_free "$ACTIONS_PORT" 10 || exit 1

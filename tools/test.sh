@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# The whole test suite (what `make test` and .ci/run run): data validation, Rasa-side unit tests, conversation
-# tests on the trained model, then our unit and integration tests (real Redis, real Rasa through REST).
+# The whole test suite (what `make test` and .ci/run run), cheapest first so a mistake fails in seconds: lint and
+# types, unit tests (ours on 3.11, the Rasa add-ons on 3.10), data validation, conversation tests on the trained
+# model, integration tests (real Redis, real Rasa through REST), then the short fault and fuzz runs.
+# `tools/test.sh lint` runs only the first stage (`make lint`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$(pwd)" OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+OURS=(actions bot common dashboard procedures)
+
+echo "==> Lint (ruff) and types (mypy)"
+.venv/app/bin/ruff check "${OURS[@]}" rasa_addons tools tests
+.venv/app/bin/mypy "${OURS[@]}"
+[ "${1:-}" = lint ] && exit 0
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "==> No Redis on 127.0.0.1:6379: starting one for the tests"
@@ -11,19 +19,22 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
-echo "==> rasa data validate"
-.venv/rasa/bin/rasa data validate --data data --domain domain.yml --config config.yml --quiet
+echo "==> Unit tests (Python 3.11, offline)"
+.venv/app/bin/python -m pytest tests --ignore=tests/rasa_addons -m "not integration" -q -p no:cacheprovider
 
 echo "==> Rasa-side unit tests (Python 3.10)"
 .venv/rasa/bin/python -m pytest tests/rasa_addons -q -p no:cacheprovider
+
+echo "==> rasa data validate"
+.venv/rasa/bin/rasa data validate --data data --domain domain.yml --config config.yml --quiet
 
 echo "==> Conversation tests (tests/stories on the trained model)"
 rm -rf results/stories
 .venv/rasa/bin/rasa test core --model models/assistant.tar.gz --stories tests/stories \
   --fail-on-prediction-errors --e2e --out results/stories --quiet
 
-echo "==> Unit and integration tests (Python 3.11)"
-.venv/app/bin/python -m pytest tests --ignore=tests/rasa_addons -q -p no:cacheprovider
+echo "==> Integration tests (Python 3.11: real Redis, a trained model through REST, real browsers)"
+.venv/app/bin/python -m pytest tests --ignore=tests/rasa_addons -m integration -q -p no:cacheprovider
 
 echo "==> Fault run, short form (tools/chaos.py --short: processes killed while residents talk)"
 .venv/app/bin/python tools/chaos.py --short --seed 1

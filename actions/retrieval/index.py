@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from actions.guides import Guide, load_guides
 from actions.retrieval.dense import Encoder
-from actions.retrieval.lexical import BM25
-from actions.text import has_diacritics
+from common.guides import Guide, load_guides
+from common.lexical import BM25
+from common.text import has_diacritics
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from actions.retrieval.calibration import SectionWeights
 from actions.retrieval.index import HybridIndex
-from actions.text import fold, normalise
+from common.text import fold, normalise
 
 GENERAL = ""  # the guide's summary
 

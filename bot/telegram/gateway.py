@@ -34,6 +34,7 @@ from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
 from bot.telegram.team import TeamDesk
 from bot.verify import same_secret
+from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class TelegramGateway:
             builder = builder.updater(None)  # updates arrive through our aiohttp webhook, not getUpdates
         self.application: Application = builder.build()
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
-                                       input_channel="telegram")
+                                       input_channel="telegram", commune=common.commune_id,
+                                       pseudonym_key=common.pseudonym_key)
         self.desk = TeamDesk(self.application.bot, settings.team_chat_id, self.relay.tickets, self.relay.state,
                              self.relay.bus, settings.reminder_minutes)
         # webhook updates are kept in Redis before Telegram hears 200 (bot/inbound.py)
@@ -237,7 +239,8 @@ def main() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the bot token in URLs
-    settings, common = TelegramSettings.from_env(), CommonSettings.from_env()
+    settings, common = exit_on_bad_settings(lambda: (TelegramSettings.from_env(), CommonSettings.from_env()),
+                                            "Telegram gateway")
     redis = connect(common.redis_url)
     gateway = TelegramGateway(settings, common, redis)
     if settings.mode == "webhook":

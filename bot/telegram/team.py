@@ -18,10 +18,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from actions.text import mask_pii
 from bot.handoff import LOG_STREAM, TEAM_STREAM, Bus, PermanentFailure, Ticket, TicketError, Tickets, wait_or_stop
 from bot.relay import volunteer_text
 from bot.state import GatewayState, decode
+from common.text import mask_pii
 from procedures.cards import Place, card_text
 from procedures.search import get_procedure_index
 

@@ -9,12 +9,13 @@ from aiohttp import web
 from bot.state import connect
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
+from common.settings import exit_on_bad_settings
 
 
 def main() -> None:
     """Read the settings, connect to Redis lazily, and serve until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = WebSettings.from_env()
+    settings = exit_on_bad_settings(WebSettings.from_env, "Web chat gateway")
     redis = connect(settings.common.redis_url)
     app = create_app(settings, redis)
 

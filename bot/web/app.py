@@ -290,7 +290,8 @@ def create_app(settings: WebSettings, redis: Any, relay_factory: RelayFactory | 
     """The web gateway over an async Redis client (decode_responses=True); `relay_factory` lets tests wire the Relay."""
     deliver = make_deliver(redis)
     if relay_factory is None:
-        relay = build_relay(CHANNEL, redis, settings.common.rasa_url, deliver, settings.common.rasa_timeout_s)
+        relay = build_relay(CHANNEL, redis, settings.common.rasa_url, deliver, settings.common.rasa_timeout_s,
+                            commune=settings.common.commune_id, pseudonym_key=settings.common.pseudonym_key)
     else:
         relay = relay_factory(deliver)
     # 1500 characters of Vietnamese escaped as \uXXXX is ~9 KB of JSON

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.settings import CommonSettings, SettingsError, _int
+from bot.settings import CommonSettings, SettingsError, _int, flag
 
 
 def _origins(raw: str) -> tuple[str, ...]:
@@ -43,5 +43,5 @@ class WebSettings:
             port=_int("WEB_PORT", 8084),
             allowed_origins=_origins(os.environ.get("WEB_ALLOWED_ORIGIN", "")),
             rate_per_minute=rate,
-            trust_forwarded=os.environ.get("WEB_TRUST_FORWARDED", "").strip().lower() in ("1", "true", "yes"),
+            trust_forwarded=flag("WEB_TRUST_FORWARDED"),
         )

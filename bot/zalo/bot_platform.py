@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any
 
@@ -32,6 +30,7 @@ from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, spli
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
 from bot.state import connect
 from bot.verify import same_secret
+from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +58,14 @@ class ZaloBotGateway:
     """Zalo Bot updates in, Rasa (through the Relay) in the middle, numbered plain-text replies out."""
 
     def __init__(self, bot: Bot, redis: Any, rasa_url: str, *, secret: str = "", rasa_timeout_s: float = 30.0,
-                 send_backoff: Sequence[float] = SEND_BACKOFF_S, max_retry_after: float = MAX_RETRY_AFTER_S) -> None:
+                 commune: str = "vi-du", pseudonym_key: bytes = b"", send_backoff: Sequence[float] = SEND_BACKOFF_S, max_retry_after: float = MAX_RETRY_AFTER_S) -> None:
         self.bot = bot
         self.redis = redis
         self.secret = secret
         self.send_backoff = tuple(send_backoff)
         self.max_retry_after = max_retry_after
         self.relay: Relay = build_relay(PREFIX, redis, rasa_url, self.deliver, rasa_timeout_s,
-                                       input_channel=INPUT_CHANNEL)
+                                       input_channel=INPUT_CHANNEL, commune=commune, pseudonym_key=pseudonym_key)
         self.state = self.relay.state
         self.inbound = Inbound(redis, PREFIX, self._handle_event)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -337,7 +336,8 @@ async def serve(settings: ZaloBotSettings, common: CommonSettings, webhook_url: 
     bot = Bot(settings.token, settings.api_base)
     await bot.initialize()  # getMe: a wrong token fails here, at start-up
     gateway = ZaloBotGateway(bot, redis, common.rasa_url, secret=settings.webhook_secret,
-                             rasa_timeout_s=common.rasa_timeout_s)
+                             rasa_timeout_s=common.rasa_timeout_s, commune=common.commune_id,
+                             pseudonym_key=common.pseudonym_key)
     runner = web.AppRunner(gateway.app(), access_log=None)
     try:
         if settings.mode == "webhook" and webhook_url:
@@ -366,19 +366,15 @@ async def serve(settings: ZaloBotSettings, common: CommonSettings, webhook_url: 
 def main() -> None:
     """Read the settings (fail fast on a missing token or secret) and serve until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings, common = ZaloBotSettings.from_env(), CommonSettings.from_env()
-    except SettingsError as exc:
-        sys.exit(f"Zalo Bot gateway: {exc}")
-    if "change-me" in settings.token or "change-me" in settings.webhook_secret:
-        sys.exit("Zalo Bot gateway: ZALO_BOT_TOKEN / ZALO_BOT_WEBHOOK_SECRET still hold the .env.example placeholders")
+    settings, common = exit_on_bad_settings(lambda: (ZaloBotSettings.from_env(), CommonSettings.from_env()),
+                                            "Zalo Bot gateway")
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, common, os.environ.get("ZALO_BOT_WEBHOOK_URL", "").strip(), stop)
+        await serve(settings, common, settings.webhook_url, stop)
 
     asyncio.run(run())
 

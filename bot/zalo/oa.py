@@ -28,6 +28,7 @@ from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, spli
 from bot.settings import CommonSettings, ZaloOASettings
 from bot.state import decode
 from bot.verify import same_secret
+from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +148,8 @@ class ZaloOAGateway:
         self.redis = redis
         self.client = ZaloOAClient(settings, redis, http)
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
-                                       input_channel="zalo")
+                                       input_channel="zalo", commune=common.commune_id,
+                                       pseudonym_key=common.pseudonym_key)
         self.inbound = Inbound(redis, CHANNEL, self._handle_event)
 
     def app(self) -> web.Application:
@@ -257,7 +259,8 @@ def main() -> None:
     from bot.state import connect
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings, common = ZaloOASettings.from_env(), CommonSettings.from_env()
+    settings, common = exit_on_bad_settings(lambda: (ZaloOASettings.from_env(), CommonSettings.from_env()),
+                                            "Zalo OA gateway")
     gateway = ZaloOAGateway(settings, common, connect(common.redis_url))
     logger.info("Zalo OA gateway on %s:%s (Rasa %s)", common.host, settings.port, common.rasa_url)
     web.run_app(gateway.app(), host=common.host, port=settings.port, print=None)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 
-from actions.communes import Commune, load_commune
 from actions.retrieval import dense
 from actions.retrieval.index import HybridIndex
 from actions.settings import Settings
+from common.communes import Commune, load_commune
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -75,7 +75,23 @@ def test_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         answer_threshold=0.45,
         clarify_margin=0.06,
         commune_id="vi-du",
+        redis_url="memory://",
     )
+
+
+@pytest.fixture(autouse=True)
+def demo_redis(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Action tests run as the terminal demo does (REDIS_URL=memory://) unless a test hands in a real Redis."""
+    from actions import services
+    from actions.settings import get_settings
+
+    monkeypatch.setenv("REDIS_URL", "memory://")
+    caches = (get_settings, services.redis_client, services.get_feedback_store, services.get_analytics)
+    for cached in caches:
+        getattr(cached, "cache_clear", lambda: None)()  # a test may have put a plain function in its place
+    yield
+    for cached in caches:
+        getattr(cached, "cache_clear", lambda: None)()
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +108,7 @@ def patched_index(bm25_index: HybridIndex, test_settings: Settings, commune: Com
             mp.setattr(f"{module}.get_index", lambda: bm25_index)
             if module != "actions.procedures":
                 mp.setattr(f"{module}.get_settings", lambda: test_settings)
+        mp.setattr("actions.settings.get_settings", lambda: test_settings)
         mp.setattr("actions.walkthrough.get_commune", lambda: commune)
         mp.setattr("actions.procedures.get_commune", lambda: commune)
         yield bm25_index

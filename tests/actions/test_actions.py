@@ -29,7 +29,6 @@ from actions.retrieval.index import HybridIndex
 from actions.retrieval.sections import choose_section
 from actions.safety import REPLIES, ActionBadInput
 from actions.settings import Settings
-from actions.text import MAX_MESSAGE_CHARS, truncate
 from actions.walkthrough import (
     ActionSessionStart,
     ActionStartWalkthrough,
@@ -37,6 +36,7 @@ from actions.walkthrough import (
     ActionWalkthroughNav,
     ActionYesNo,
 )
+from common.text import MAX_MESSAGE_CHARS, truncate
 
 pytestmark = pytest.mark.usefixtures("patched_index")
 
@@ -509,11 +509,11 @@ def test_handoff(make_tracker: MakeTracker, topic: str | None) -> None:
 @pytest.fixture
 def memory_feedback(monkeypatch: pytest.MonkeyPatch) -> Any:
     from actions import feedback
-    from actions.feedback_store import FeedbackStore, MemoryRedis
+    from actions.feedback_store import FeedbackStore
+    from common.redis import MemoryRedis
 
     store = FeedbackStore(MemoryRedis())
     monkeypatch.setattr(feedback, "get_feedback_store", lambda: store)
-    monkeypatch.setattr(feedback, "pseudonym_key", lambda: b"test-key")
     return store
 
 
@@ -525,7 +525,6 @@ def redis_feedback(monkeypatch: pytest.MonkeyPatch, real_redis: Any) -> Any:
 
     store = FeedbackStore(real_redis)
     monkeypatch.setattr(feedback, "get_feedback_store", lambda: store)
-    monkeypatch.setattr(feedback, "pseudonym_key", lambda: b"test-key")
     return store
 
 

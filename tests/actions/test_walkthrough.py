@@ -19,11 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import walkthrough
 from actions import walkthrough_flow as flow
-from actions.communes import Commune, load_commune
-from actions.guides import load_guides
 from actions.knowledge import ActionAnswer
 from actions.retrieval.index import HybridIndex
-from actions.text import truncate
 from actions.walkthrough import (
     ActionSessionStart,
     ActionStartWalkthrough,
@@ -34,6 +31,9 @@ from actions.walkthrough import (
     step_message,
     stuck_message,
 )
+from common.communes import Commune, load_commune
+from common.guides import load_guides
+from common.text import truncate
 
 pytestmark = pytest.mark.usefixtures("patched_index")
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from actions import walkthrough_flow as flow
-from actions.guides import PRECONDITIONS, Guide, Section
 from actions.walkthrough_flow import WalkState, WalkthroughError
+from common.guides import PRECONDITIONS, Guide, Section
 
 T0 = 1_750_000_000.0  # any fixed "now"; the flow never reads the clock itself
 
@@ -272,7 +272,7 @@ def test_the_journey_offers_the_next_walkthrough_at_the_finish() -> None:
     from pathlib import Path
 
     from actions import walkthrough
-    from actions.guides import load_guides
+    from common.guides import load_guides
 
     guides = load_guides(Path(__file__).resolve().parents[2] / "knowledge")
     assert set(flow.FOLLOW_UP) | set(flow.FOLLOW_UP.values()) <= set(guides)

@@ -13,6 +13,13 @@ from tests.auxil.fake_rasa import FakeRasa
 GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 
+@pytest.fixture(autouse=True)
+def gateway_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two settings every gateway needs, as a deployment sets them (tests that check them change them)."""
+    monkeypatch.setenv("REDIS_URL", GATEWAY_REDIS_URL)
+    monkeypatch.setenv("FEEDBACK_ID_KEY", "test-pseudonym-key-0123456789abcdef")
+
+
 @pytest.fixture
 async def aredis() -> AsyncIterator[aioredis.Redis]:
     """A real Redis (the gateways' state is Redis commands; faking them would test the fake)."""

@@ -9,7 +9,7 @@ import pytest
 
 from bot.handoff import LOG_STREAM, PermanentFailure, TicketError, Tickets, consume
 from bot.render import Button, Reply, numbered_choices, pick_number, split_text
-from bot.settings import SettingsError, TelegramSettings, ZaloOASettings
+from bot.settings import CommonSettings, SettingsError, TelegramSettings, ZaloOASettings
 
 
 @pytest.mark.parametrize("limit", [40, 120, 2000])
@@ -65,6 +65,32 @@ def test_telegram_settings_check_the_chat_id_and_the_webhook_secret(monkeypatch:
         TelegramSettings.from_env()
     monkeypatch.setenv("TELEGRAM_MODE", "polling")
     assert TelegramSettings.from_env().team_chat_id == -100123
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REDIS_URL": ""}, "^REDIS_URL is not set"),
+        ({"REDIS_URL": "127.0.0.1:6379"}, "^REDIS_URL must start with redis://"),
+        ({"FEEDBACK_ID_KEY": "fake-feedback-key-change-me"}, "^FEEDBACK_ID_KEY is not set, or still the placeholder"),
+        ({"RASA_TIMEOUT_S": "ba mươi"}, "^RASA_TIMEOUT_S must be a number of seconds"),
+        ({"RASA_TIMEOUT_S": "0"}, "^RASA_TIMEOUT_S must be more than 0"),
+        ({"RASA_TIMEOUT_S": "nan"}, "^RASA_TIMEOUT_S must be more than 0"),
+    ],
+)
+def test_common_gateway_settings_fail_fast(monkeypatch: Any, env: dict[str, str], message: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError, match=message):
+        CommonSettings.from_env()
+
+
+def test_common_gateway_settings_carry_the_commune_and_the_pseudonym_key(monkeypatch: Any) -> None:
+    monkeypatch.setenv("COMMUNE_ID", "xa-thu")
+    monkeypatch.setenv("RASA_TIMEOUT_S", "12.5")
+    common = CommonSettings.from_env()
+    assert (common.commune_id, common.pseudonym_key, common.rasa_timeout_s) == (
+        "xa-thu", b"test-pseudonym-key-0123456789abcdef", 12.5)
 
 
 async def test_tickets_one_per_conversation_and_claims_do_not_collide(aredis: Any) -> None:

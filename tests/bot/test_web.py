@@ -345,3 +345,15 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEB_PORT", "tám")
     with pytest.raises(SettingsError, match="WEB_PORT"):
         WebSettings.from_env()
+
+
+@pytest.mark.parametrize(("value", "trusted"), [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_trusting_forwarded_addresses_is_a_yes_or_no(monkeypatch: pytest.MonkeyPatch, value: str, trusted: bool) -> None:
+    monkeypatch.setenv("WEB_TRUST_FORWARDED", value)
+    assert WebSettings.from_env().trust_forwarded is trusted
+
+
+def test_a_typo_in_trust_forwarded_is_an_error_not_a_silent_no(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_TRUST_FORWARDED", "ture")
+    with pytest.raises(SettingsError, match="WEB_TRUST_FORWARDED must be 1 or 0"):
+        WebSettings.from_env()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from actions.feedback_store import FeedbackRecord
+from common.records import FeedbackRecord
 
 TEST_REDIS_URL = "redis://127.0.0.1:6379/11"  # db 11 belongs to these tests: flushed before and after each one
 SECRET = "test-secret-" + "x" * 40

@@ -12,7 +12,8 @@ import pytest
 import redis
 from dashboard_support import TEST_REDIS_URL
 
-from actions.feedback_store import COMMENT_KEY, STREAM
+from common.records import COMMENT_KEY
+from common.records import FEEDBACK_STREAM as STREAM
 from dashboard.store import purge_action, purge_comments
 
 DAY = 86400

@@ -34,7 +34,8 @@ def stack(redis_db: redis.Redis) -> Iterator[str]:
     """Start Rasa and the action server on test ports; stop them afterwards."""
     if not (ROOT / "models" / "assistant.tar.gz").exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
-    env = {**os.environ, "REDIS_URL": REDIS_URL, "RASA_PORT": str(RASA_PORT), "ACTIONS_PORT": str(ACTIONS_PORT),
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "FEEDBACK_ID_KEY": "test-pseudonym-key-0123456789abcdef",
+           "RASA_PORT": str(RASA_PORT), "ACTIONS_PORT": str(ACTIONS_PORT),
            "RUN_DIR": str(ROOT / ".run" / "integration")}
     stack_sh = str(ROOT / "tools" / "stack.sh")
     subprocess.run([stack_sh, "stop"], env=env, check=False, capture_output=True)

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from actions import replies
-from actions.guides import (
+from actions.knowledge import guide_for_intent
+from common.guides import (
     PRECONDITIONS,
     SECTIONS,
     Guide,
@@ -23,7 +24,6 @@ from actions.guides import (
     parse_steps,
     problems_in,
 )
-from actions.knowledge import guide_for_intent
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"

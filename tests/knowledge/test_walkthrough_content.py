@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from actions import walkthrough_flow as flow
-from actions.guides import PRECONDITIONS, Guide, load_guides
 from actions.walkthrough import READINESS_SLOTS
+from common.guides import PRECONDITIONS, Guide, load_guides
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = load_guides(ROOT / "knowledge")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.text import names_district_office
+from common.text import names_district_office
 from procedures.records import CATALOGUE_FILE, Fee, Procedure, RecordError, Way, read_catalogue, validate
 from procedures.search import ALIASES_FILE, load_aliases
 

@@ -9,7 +9,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from actions.text import MAX_MESSAGE_CHARS, input_problem
+from common.text import MAX_MESSAGE_CHARS, input_problem
 from rasa_addons.nlu import BAD_INPUT_INTENT, RAW_TEXT, InputGuard, VietnameseNormalizer, is_payload
 
 CHOOSE_TOPIC = '/choose_topic{"topic": "vneid-activate"}'

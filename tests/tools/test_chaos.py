@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from actions.text import mask_pii
+from common.text import mask_pii
 from tools.chaos import Secrets, goals_met, luhn_card, raw_pattern
 
 

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from actions.text import tokens, with_bigrams
+from common.text import tokens, with_bigrams
 
 # Words so common in questions that they say nothing about the topic.
 STOPWORDS = frozenset(

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from actions.text import fold, names_district_office
+from common.text import fold, names_district_office
 
 SECTIONS = ("Tóm tắt", "Cần chuẩn bị", "Các bước", "Lỗi thường gặp", "Phí và thời gian", "Hỏi ở đâu")
 REQUIRED_KEYS = ("id", "title", "summary", "aliases", "questions", "sources", "reviewed")

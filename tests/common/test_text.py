@@ -1,4 +1,4 @@
-"""Vietnamese normalisation and personal-data masking (actions/text.py)."""
+"""Vietnamese normalisation and personal-data masking (common/text.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from actions.text import (
+from common.text import (
     ABBREVIATIONS,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,

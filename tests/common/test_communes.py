@@ -1,4 +1,4 @@
-"""Commune details (actions/communes.py): loading and checking communes/<id>.yml, and picking office lines."""
+"""Commune details (common/communes.py; the deployment's own in actions/services.py): loading and checking communes/<id>.yml, and picking office lines."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from actions import communes
-from actions.communes import COMMUNES_DIR, Commune, Office, get_commune, load_commune
+from actions.services import get_commune
 from actions.settings import Settings, SettingsError
+from common.communes import COMMUNES_DIR, Commune, Office, load_commune
 
 EXAMPLE = COMMUNES_DIR / "vi-du.yml"
 KEYS = ("id", "name", "centre", "police", "hotlines", "zalo_oa")
@@ -191,6 +191,7 @@ def settings_with(commune_id: str) -> Settings:
         answer_threshold=0.45,
         clarify_margin=0.06,
         commune_id=commune_id,
+        redis_url="memory://",
     )
 
 
@@ -206,7 +207,7 @@ def test_get_commune_picks_the_file_by_id(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, example: dict[str, Any]
 ) -> None:
     write(tmp_path, changed(example, id="xa-thu", name="Xã Thử"))
-    monkeypatch.setattr(communes, "COMMUNES_DIR", tmp_path)
+    monkeypatch.setattr("actions.services.COMMUNES_DIR", tmp_path)
     monkeypatch.setattr("actions.settings.get_settings", lambda: settings_with("xa-thu"))
     assert get_commune().name == "Xã Thử"
 

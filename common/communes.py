@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from actions.settings import ROOT, SettingsError
-from actions.text import fold
+from common.settings import SettingsError
+from common.text import fold
 
-COMMUNES_DIR = ROOT / "communes"
+COMMUNES_DIR = Path(__file__).resolve().parent.parent / "communes"
 # Words in a step (diacritics folded) that mean "go to the commune police" or "go to the public-service centre".
 _POLICE = re.compile(r"\bcong an (cap )?(xa|phuong|dac khu)\b(?! ?hoi)")
 _CENTRE = re.compile(r"\b(trung tam phuc vu hanh chinh cong|bo phan mot cua|(ubnd|uy ban nhan dan) (cap )?(xa|phuong))\b")
@@ -100,10 +99,3 @@ def load_commune(path: Path) -> Commune:
                    _office(data["centre"], "centre"), _office(data["police"], "police"), hotlines,
                    _text(data, "zalo_oa", path.name, "zalo_oa"), {str(k): v.strip() for k, v in fees.items()})
 
-
-@lru_cache(maxsize=1)
-def get_commune() -> Commune:
-    """The commune this deployment serves (COMMUNE_ID, default the example file)."""
-    from actions.settings import get_settings
-
-    return load_commune(COMMUNES_DIR / f"{get_settings().commune_id}.yml")

@@ -1,0 +1,8 @@
+"""What several processes share: the Redis records they exchange, the Redis client, and the text functions.
+
+The action server writes feedback and analytics, the gateways write the handoff log, the dashboard reads all three:
+their stream names, record fields and pseudonyms live here (`common.records`), with the one way to build a Redis
+client and the in-memory stand-in the terminal demo runs on (`common.redis`), the masking and Vietnamese
+normalisation every process applies (`common.text`), and BM25 (`common.lexical`). Nothing here imports `actions`,
+`bot`, `dashboard` or Rasa; it stays importable on Rasa's Python 3.10 (rasa_addons imports `common.text`).
+"""
