@@ -139,7 +139,6 @@ def pending_rating(tracker: Tracker, now: float | None = None) -> dict[str, Any]
 
 ANSWER_RATING_QUESTION = "Câu trả lời vừa rồi có giúp được anh/chị không?"
 THANK_TEXT = "Không có gì ạ. Anh/chị cần hỏi thêm gì cứ nhắn em nhé."
-RATED_KINDS = {"answer", "walkthrough", "handoff_closed"}  # bot replies a rating can be about
 RECENT_BOT_MESSAGES = 12
 
 

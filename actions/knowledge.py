@@ -267,7 +267,5 @@ class ActionChooseTopic(Action):
             return []
         position = str(entities.get("section") or "")
         section = guide.sections[int(position)] if position.isdigit() and int(position) < len(guide.sections) else None
-        if entities.get("mode") == "steps":
-            section = guide.section("Các bước")
         send(dispatcher, with_resume(tracker, replies.answer_message(guide, section)))
         return [SlotSet("topic", guide.id), *resume_events(tracker)]

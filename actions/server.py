@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("ACTIONS_PORT", DEFAULT_SERVER_PORT)))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
-    exit_on_bad_settings(get_settings, "Action server")  # read and checked once, before serving anyone
+    exit_on_bad_settings(lambda: get_settings().serving(), "Action server")  # checked once, before serving anyone
     loader = AppLoader(factory=partial(create_app))
     app = loader.load()
     app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1, single_process=True)

@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 @lru_cache(maxsize=1)
 def redis_client() -> Any:
     """The process's Redis client (or the in-memory stand-in in the terminal demo)."""
-    settings = config.get_settings()
-    return MemoryRedis() if settings.demo else connect(settings.redis_url)
+    settings = config.get_settings().serving()
+    return MemoryRedis() if settings.demo else connect(str(settings.redis_url))
 
 
 @lru_cache(maxsize=1)

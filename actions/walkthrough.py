@@ -337,7 +337,7 @@ class ActionWalkthroughNav(Action):
         return state_events(state)
 
 
-class ActionWalkthroughMenu(Action):
+class ActionMenu(Action):
     """The menu; during a walkthrough it also offers to continue where the resident was."""
 
     def name(self) -> str:

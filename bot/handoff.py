@@ -24,6 +24,7 @@ from common.records import HANDOFF_STREAM
 logger = logging.getLogger(__name__)
 
 TEAM_STREAM = "gw:team"
+DEAD_STREAM = "gw:dead"  # what could never be handled, kept for a person
 LOG_STREAM = HANDOFF_STREAM
 OPEN_SET = "gw:tickets:open"
 STATUSES = ("open", "claimed", "closed")
@@ -32,10 +33,6 @@ STATUSES = ("open", "claimed", "closed")
 def outbox(channel: str) -> str:
     """The stream of messages waiting to be delivered to residents on one channel."""
     return f"gw:out:{channel}"
-
-
-# conversation-id prefix → the channel name Rasa and the feedback log record (the dashboard groups by it)
-INPUT_CHANNELS = {"zb": "zalobot", "tg": "telegram"}
 
 
 def channel_of(conv: str) -> str:
@@ -198,7 +195,7 @@ class Tickets:
     async def log(self, event: str, ticket: Ticket) -> None:
         """Append to `handoff:v1` (pseudonymous; never the raw user id)."""
         await self.redis.xadd(LOG_STREAM, {
-            "event": event, "ticket": ticket.id, "channel": INPUT_CHANNELS.get(ticket.channel, ticket.channel),
+            "event": event, "ticket": ticket.id, "channel": ticket.channel,
             "commune": self.commune,
             "topic": ticket.topic, "resident": self.pseudonym(ticket.conv), "at": f"{time.time():.3f}",
         }, maxlen=1_000_000, approximate=True)
@@ -217,6 +214,19 @@ class Bus:
         """kind: `text` (a volunteer's words), `claimed` or `closed` (the channel gateway tells Rasa)."""
         await self.redis.xadd(outbox(channel_of(conv)), {"type": kind, "conv": conv, "text": text,
                                                           "ticket": ticket_id})
+
+    async def retry_replies(self, channel: str, conv: str, body: str) -> None:
+        """Queue replies the channel could not take now in its outbox (`type=replies`): delivered on a later pass."""
+        await self.redis.xadd(outbox(channel), {"type": "replies", "conv": conv, "text": body})
+
+    async def set_aside(self, stream: str, conv: str, error: str, text: str) -> None:
+        """Keep what can never be delivered or answered in `gw:dead`, for a person to look at."""
+        await self.redis.xadd(DEAD_STREAM, {"stream": stream, "conv": conv, "error": error[:300], "text": text[:500]})
+
+    async def consume_outbox(self, channel: str, consumer: str, handle: Callable[[dict[str, str]], Awaitable[None]],
+                             stop: asyncio.Event) -> None:
+        """Deliver the channel's outbox (volunteers' words, replies queued for retry) until `stop`."""
+        await consume(self.redis, outbox(channel), "gateway", consumer, handle, stop)
 
 
 class PermanentFailure(RuntimeError):
@@ -270,7 +280,7 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
                 await handle(fields)
             except PermanentFailure as exc:
                 logger.error("Giving up on a message in %s: %s", stream, exc)
-                await redis.xadd("gw:dead", {"stream": stream, **fields, "error": str(exc)[:300]})
+                await redis.xadd(DEAD_STREAM, {"stream": stream, **fields, "error": str(exc)[:300]})
             except Exception:  # noqa: BLE001 - kept pending and retried
                 logger.warning("Handling a message from %s failed; will retry", stream, exc_info=True)
                 failed.add(key)

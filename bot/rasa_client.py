@@ -20,8 +20,13 @@ class RasaFailed(RasaUnavailable):
     """Rasa answered HTTP 500: it failed on this message (not an outage); retried a few times, then set aside."""
 
 
+class RasaRejected(RuntimeError):
+    """Rasa refused this message (HTTP 4xx: malformed, too large…): retrying cannot help, so it is set aside at once
+    instead of being held, which would block the resident's later messages behind it for ever."""
+
+
 class RasaClient:
-    """Send a resident's message to Rasa under a namespaced sender id (`zalo:<id>`, `tg:<chat>`…)."""
+    """Send a resident's message to Rasa under a namespaced sender id (`zalo:<id>`, `telegram:<chat>`…)."""
 
     def __init__(self, url: str, timeout_s: float = 30.0, client: httpx.AsyncClient | None = None) -> None:
         self.url = url
@@ -50,8 +55,10 @@ class RasaClient:
             raise RasaFailed("Rasa answered HTTP 500")
         if response.status_code > 500:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
-        if response.status_code != 200:
+        if 400 <= response.status_code < 500:
             logger.error("Rasa refused a message from %s: HTTP %s", sender, response.status_code)
+            raise RasaRejected(f"Rasa answered HTTP {response.status_code}")
+        if response.status_code != 200:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
         try:
             data = response.json()

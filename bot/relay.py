@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from bot.handoff import Bus, PermanentFailure, Tickets, consume, outbox, wait_or_stop
-from bot.rasa_client import RasaClient, RasaFailed, RasaUnavailable
+from bot.handoff import Bus, PermanentFailure, Tickets, outbox, wait_or_stop
+from bot.rasa_client import RasaClient, RasaFailed, RasaRejected, RasaUnavailable
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
 from common.records import pseudonym
@@ -67,10 +67,9 @@ class Relay:
     """Route one channel's residents to Rasa, or to the team while a ticket is open."""
 
     def __init__(self, channel: str, rasa: RasaClient, state: GatewayState, tickets: Tickets, bus: Bus,
-                 deliver: Deliver, input_channel: str = "") -> None:
-        # `channel` is the conversation ids' prefix and names the outbox stream; `input_channel` is what Rasa records
+                 deliver: Deliver) -> None:
+        # one name per channel: the conversation ids' prefix, the outbox stream's suffix and Rasa's input channel
         self.channel = channel
-        self.input_channel = input_channel or channel
         self.rasa = rasa
         self.state = state
         self.tickets = tickets
@@ -106,6 +105,11 @@ class Relay:
                 return
             try:
                 replies = await self.ask(conv, text, metadata, message_id=message_id)
+            except RasaRejected as exc:
+                # this message, not Rasa, is the problem: retrying cannot help and would block the resident's next
+                logger.error("Rasa refused a message from %s (%s); set aside", self.channel, exc)
+                await self.bus.set_aside(f"gw:in:{self.channel}", conv, str(exc), mask_pii(text))
+                replies = [Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id)]
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable (%s); holding a message from %s for retry", exc, self.channel)
                 await self.state.hold(conv, held_item(text, message_id, secret))
@@ -115,7 +119,7 @@ class Relay:
     async def ask(self, conv: str, text: str, metadata: dict[str, Any] | None = None, message_id: str = "",
                   system_event: str = "") -> list[Reply]:
         """Rasa's replies; opens a ticket when Rasa hands the conversation to a person."""
-        replies = await self.rasa.send(conv, text, self.input_channel, metadata, message_id=message_id,
+        replies = await self.rasa.send(conv, text, self.channel, metadata, message_id=message_id,
                                        system_event=system_event)
         if not system_event:
             await self.state.remember(conv, "resident", text)
@@ -144,8 +148,11 @@ class Relay:
                     await self.state.update_first_held(conv, {**item, "tries": tries})
                     return out or None
                 logger.error("Rasa failed %d times on a held message from %s; set aside", tries, self.channel)
-                await self.bus.redis.xadd("gw:dead", {"stream": f"gw:held:{self.channel}", "conv": conv,
-                                                      "error": "rasa failed", "text": str(item["text"])[:500]})
+                await self.bus.set_aside(f"gw:held:{self.channel}", conv, "rasa failed", str(item["text"]))
+                out.append(Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id))
+            except RasaRejected as exc:
+                logger.error("Rasa refused a held message from %s (%s); set aside", self.channel, exc)
+                await self.bus.set_aside(f"gw:held:{self.channel}", conv, str(exc), str(item["text"]))
                 out.append(Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id))
             except RasaUnavailable:
                 return out or None
@@ -169,8 +176,11 @@ class Relay:
             # Rasa resumes and asks for a rating; raising RasaUnavailable keeps this pending for a retry, and the
             # ticket's own message id makes that retry answer from the conversation instead of asking twice
             ticket = fields.get("ticket", "")
-            replies = await self.ask(conv, "", metadata={"ticket": ticket}, message_id=f"handoff-closed:{ticket}",
-                                     system_event=CLOSED_EVENT)
+            try:
+                replies = await self.ask(conv, "", metadata={"ticket": ticket}, message_id=f"handoff-closed:{ticket}",
+                                         system_event=CLOSED_EVENT)
+            except RasaRejected as exc:  # retrying a refused event cannot help: set it aside
+                raise PermanentFailure(str(exc)) from exc
         elif kind == "replies":
             replies = [Reply(text=r["text"], buttons=tuple(Button(**b) for b in r["buttons"]), custom=r["custom"],
                              reply_to=str(r.get("reply_to") or ""))
@@ -190,19 +200,19 @@ class Relay:
             await self.deliver(conv, replies)
         except PermanentFailure as exc:
             logger.error("Cannot reach a resident on %s (%s); replies set aside in gw:dead", self.channel, exc)
-            await self.bus.redis.xadd("gw:dead", {"stream": outbox(self.channel), "conv": conv, "error": str(exc)[:300],
-                                                  "text": json.dumps([r.text for r in replies], ensure_ascii=False)})
+            await self.bus.set_aside(outbox(self.channel), conv, str(exc),
+                                     json.dumps([r.text for r in replies], ensure_ascii=False))
         except Exception:  # noqa: BLE001 - retried from the outbox
             logger.warning("Delivery on %s failed; queued for retry", self.channel, exc_info=True)
             body = json.dumps([{"text": r.text, "buttons": [asdict(b) for b in r.buttons], "custom": r.custom,
                                 "reply_to": r.reply_to} for r in replies], ensure_ascii=False)
-            await self.bus.redis.xadd(outbox(self.channel), {"type": "replies", "conv": conv, "text": body})
+            await self.bus.retry_replies(self.channel, conv, body)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Background work until `stop`: deliver the team's messages, retry held messages when Rasa is back."""
         consumer = os.environ.get("HOSTNAME", "gw") + f"-{os.getpid()}"
         await asyncio.gather(
-            consume(self.bus.redis, outbox(self.channel), "gateway", consumer, self.from_team, stop),
+            self.bus.consume_outbox(self.channel, consumer, self.from_team, stop),
             self._retry_loop(stop),
         )
 
@@ -220,8 +230,7 @@ class Relay:
 
 
 def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0,
-                input_channel: str = "", commune: str = "vi-du", pseudonym_key: bytes = b"") -> Relay:
+                commune: str = "vi-du", pseudonym_key: bytes = b"") -> Relay:
     """A Relay wired to Redis and Rasa, with the commune and pseudonym key the feedback log uses."""
     tickets = Tickets(redis, commune, lambda conv: pseudonym(conv, pseudonym_key))
-    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver,
-                 input_channel)
+    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver)

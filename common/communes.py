@@ -55,11 +55,6 @@ class Commune:
             lines.append(self.centre.line())
         return "\n".join(lines)
 
-    def contacts(self) -> str:
-        """Hotlines and where to get help in person."""
-        hot = "\n".join(f"☎️ {name}: {phone}" for name, phone in self.hotlines)
-        return f"{hot}\n{self.centre.line()}\n{self.zalo_oa}"
-
 
 def _text(data: Any, key: str, where: str, needs: str = "name, address, hours and phone") -> str:
     value = data.get(key) if isinstance(data, dict) else None

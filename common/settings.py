@@ -13,8 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 T = TypeVar("T")
 S = TypeVar("S", bound=BaseSettings)
@@ -48,7 +49,7 @@ def _redis_or_memory(value: str) -> str:
 
 
 # A secret: required, and never the placeholder .env.example ships with.
-Secret = Annotated[str, AfterValidator(_not_placeholder)]
+Secret = Annotated[str, AfterValidator(_not_placeholder), Field(repr=False)]
 # Redis for a process that shares state with others (gateways, dashboard): a real server only.
 RedisURL = Annotated[str, AfterValidator(_redis_url)]
 # Redis for the action server: a real server, or memory:// in the terminal demo (`make run`).
@@ -89,6 +90,8 @@ def load(settings_class: type[S], **values: Any) -> S:
         return settings_class(**values)
     except ValidationError as exc:
         raise SettingsError(describe(settings_class, exc)) from None
+    except PydanticSettingsError as exc:  # a value the environment source cannot even parse
+        raise SettingsError(str(exc)) from None
 
 
 def exit_on_bad_settings(start: Callable[[], T], process: str) -> T:

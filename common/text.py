@@ -10,7 +10,6 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
 
 # Abbreviations and chat spellings residents use, on diacritic-folded lowercase tokens. Values are folded too.
 ABBREVIATIONS: dict[str, str] = {
@@ -280,11 +279,6 @@ def shares_secret(text: str) -> bool:
     return bool(_near_otp_word(nfc(text)))
 
 
-def contains_pii(text: str) -> bool:
-    """True when masking would change the text."""
-    return mask_pii(text) != text
-
-
 # What mask_pii() puts in place of personal data: [MÃ] code, [SĐT] phone, [CCCD], [CMND], [THẺ] payment card,
 # [STK] bank account, [SỐ] other 13–19 digit number. A message left with only these carries no question.
 PLACEHOLDERS: tuple[str, ...] = ("[MÃ]", "[SĐT]", "[CCCD]", "[CMND]", "[THẺ]", "[STK]", "[SỐ]")
@@ -413,10 +407,3 @@ def truncate(text: str, limit: int) -> str:
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return cut + "…"
 
-
-def unique(items: Iterable[str]) -> list[str]:
-    """Items in first-seen order without repeats."""
-    seen: dict[str, None] = {}
-    for item in items:
-        seen.setdefault(item, None)
-    return list(seen)

@@ -28,7 +28,7 @@ from common.records import (
 )
 from common.text import mask_pii, truncate
 from dashboard.auth import Accounts
-from dashboard.metrics import ICT
+from dashboard.metrics.periods import ICT
 
 DEMO_MARKER = "dashboard:demo-data"
 DEMO_USER, DEMO_PASSWORD = "canbo", "demo-matkhau"

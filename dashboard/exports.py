@@ -17,7 +17,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from dashboard.formatting import ACK_LABELS, KIND_LABELS, RATING_LABELS, date_time
-from dashboard.metrics import TARGET_DURATION_S, Report, Satisfaction
+from dashboard.metrics.report import Report
+from dashboard.metrics.satisfaction import Satisfaction
+from dashboard.metrics.walkthroughs import TARGET_DURATION_S
 
 Cell = str | int | float | None
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dashboard.metrics import ICT
+from dashboard.metrics.periods import ICT
 
 RATING_LABELS = {"hai_long": "Hài lòng", "binh_thuong": "Bình thường", "chua_hai_long": "Chưa hài lòng"}
 KIND_LABELS = {"rating": "Đánh giá", "comment": "Góp ý"}

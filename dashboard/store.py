@@ -24,7 +24,7 @@ from common.records import (
     FeedbackRecord,
 )
 from common.text import mask_pii
-from dashboard.metrics import ACK_STATUSES, Ack, Entry, FeedbackItem
+from dashboard.metrics.records import ACK_STATUSES, Ack, Entry, FeedbackItem
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,20 @@
 """Extensions loaded inside the Rasa process (Python 3.10): NLU components, the REST channel, stores.
 
-Importing the package (Rasa does, to load the channel and components) patches Rasa once per process:
-speedups.py (three hot spots found by profiling) and reliability.py (store errors, an unreachable action server and
-repeated message ids fail or replay a turn instead of losing it). Both check the Rasa version they were written for.
+Rasa imports this package to load the REST channel (credentials.yml, before `rasa run` builds its server), the NLU
+components (config.yml) and the stores (endpoints.yml). Importing it changes Rasa's behaviour, once per process,
+through two explicit calls below:
+
+- `speedups.apply()`: three speed-ups for hot spots found by profiling, each replacing Rasa functions with faster
+  ones that give the same results: `RemoteAction._validate_action_result` (one reused JSON-schema validator),
+  `DaskGraphRunner.run` (graph built once per target list, debug line formatted only when logged) and
+  `EndpointConfig.session` (one kept-open aiohttp session per endpoint and event loop, closed by the replaced
+  `rasa.core.run.close_resources` when the server stops). Each is written for Rasa 3.6.21 and fingerprints the Rasa
+  code it replaces or relies on; on any other version or code it is skipped with a warning and Rasa's own code runs.
+- `reliability.install()`: store errors, an unreachable action server and repeated message ids fail or replay a
+  turn instead of losing it. It refuses (raises) on a Rasa other than 3.6.x.
 """
 
-from rasa_addons.reliability import install as _install_reliability
-from rasa_addons.speedups import install as _install_speedups
+from rasa_addons import reliability, speedups
 
-_install_speedups()
-_install_reliability()
+speedups.apply()
+reliability.install()

@@ -143,7 +143,7 @@ class HybridIndex:
         passages = [p for g in guides.values() for p in passages_of(g, examples.get(g.id, ()))]
         vectors = None
         if encoder is not None:
-            vectors = _cached_vectors(knowledge_dir, cache_dir, encoder, passages, progress)
+            vectors = _cached_vectors(cache_dir, encoder, passages, progress)
         return cls(guides, passages, vectors, encoder)
 
     def search(self, query: str, top: int = 5, use_dense: bool = True) -> list[GuideHit]:
@@ -192,7 +192,7 @@ class HybridIndex:
         return (1.0 + dense_weight) / (RRF_K + 1)
 
 
-def _cached_vectors(knowledge_dir: Path, cache_dir: Path, encoder: Encoder, passages: list[Passage],
+def _cached_vectors(cache_dir: Path, encoder: Encoder, passages: list[Passage],
                     progress: bool) -> np.ndarray:
     # keyed on the passages themselves (not only the files), so a change in how passages are cut rebuilds too
     content = "\x1e".join(f"{p.guide_id}\x1f{p.kind}\x1f{p.text}" for p in passages)

@@ -1,7 +1,7 @@
 """Telegram gateway process: `python -m bot.telegram`.
 
 One python-telegram-bot Application serves two audiences: the volunteers' team group (tickets, see team.py) and
-residents who talk to the assistant in a private chat (conversation ids `tg:<chat id>`). Updates come by webhook
+residents who talk to the assistant in a private chat (conversation ids `telegram:<chat id>`). Updates come by webhook
 (`X-Telegram-Bot-Api-Secret-Token` checked) or, for development, by polling.
 """
 
@@ -38,7 +38,7 @@ from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "tg"
+CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 USED_BUTTON_TEXT = "Nút này đã dùng rồi hoặc đã cũ. Anh/chị nhắn câu hỏi, hoặc gõ \"menu\" để xem các việc em giúp được nhé."
 
@@ -68,7 +68,7 @@ class TelegramGateway:
             builder = builder.updater(None)  # updates arrive through our aiohttp webhook, not getUpdates
         self.application: Application = builder.build()
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
-                                       input_channel="telegram", commune=common.commune_id,
+                                       commune=common.commune_id,
                                        pseudonym_key=common.pseudonym_key)
         self.desk = TeamDesk(self.application.bot, settings.team_chat_id, self.relay.tickets, self.relay.state,
                              self.relay.bus, settings.reminder_minutes)
@@ -154,7 +154,7 @@ class TelegramGateway:
         """Initialise the bot, start handlers and the background loops (team events, outbox, reminders)."""
         await self.application.initialize()
         await self.application.start()
-        consumer = os.environ.get("HOSTNAME", "tg") + f"-{os.getpid()}"
+        consumer = os.environ.get("HOSTNAME", "telegram") + f"-{os.getpid()}"
         self._loops = [
             asyncio.create_task(consume(self.redis, TEAM_STREAM, "telegram", consumer, self.desk.on_team_event,
                                         self._stop)),

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MEMBER_STATUSES = {"creator", "administrator", "member", "restricted", "owner"}
 ZALO_WINDOW_S = 48 * 3600  # Zalo OA lets the OA reply only within 48 h of the resident's last message
-CHANNEL_NAMES = {"zalo": "Zalo OA", "zb": "Zalo Bot", "tg": "Telegram", "web": "Trang web"}
+CHANNEL_NAMES = {"zalo": "Zalo OA", "zalobot": "Zalo Bot", "telegram": "Telegram", "web": "Trang web"}
 REASONS = {"resident_request": "Người dân xin gặp người hỗ trợ", "stuck_in_walkthrough": "Người dân bị kẹt khi làm theo hướng dẫn"}
 WHO = {"resident": "Người dân", "bot": "Trợ lý", "volunteer": "Tình nguyện viên"}
 # Volunteers may help residents of any commune: name the offices, not one commune's address.

@@ -34,8 +34,7 @@ from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
 
-PREFIX = "zb"  # conversation ids are `zb:<chat id>`; the team's ticket cards and outbox `gw:out:zb` key on it
-INPUT_CHANNEL = "zalobot"  # what Rasa (and the feedback log) records as the channel
+CHANNEL = "zalobot"  # one name: conversation ids `zalobot:<chat id>`, outbox `gw:out:zalobot`, Rasa's input channel
 WEBHOOK_PATH = "/webhooks/zalo-bot"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 MAX_CHARS = 2000
@@ -64,10 +63,10 @@ class ZaloBotGateway:
         self.secret = secret
         self.send_backoff = tuple(send_backoff)
         self.max_retry_after = max_retry_after
-        self.relay: Relay = build_relay(PREFIX, redis, rasa_url, self.deliver, rasa_timeout_s,
-                                       input_channel=INPUT_CHANNEL, commune=commune, pseudonym_key=pseudonym_key)
+        self.relay: Relay = build_relay(CHANNEL, redis, rasa_url, self.deliver, rasa_timeout_s,
+                                       commune=commune, pseudonym_key=pseudonym_key)
         self.state = self.relay.state
-        self.inbound = Inbound(redis, PREFIX, self._handle_event)
+        self.inbound = Inbound(redis, CHANNEL, self._handle_event)
         self._tasks: set[asyncio.Task[None]] = set()
         self._order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._intake: asyncio.Task[None] | None = None
@@ -103,7 +102,7 @@ class ZaloBotGateway:
         """Put an update in the durable intake (bot/inbound.py); raises when Redis cannot take it."""
         message = update.message
         assert message is not None
-        await self.inbound.put(f"{PREFIX}:{message.chat.id}", data)
+        await self.inbound.put(f"{CHANNEL}:{message.chat.id}", data)
 
     async def _handle_event(self, conv: str, data: dict[str, Any]) -> None:
         update = self.parse(data)
@@ -132,7 +131,7 @@ class ZaloBotGateway:
             return web.json_response({"ok": True, "ignored": True})
         message_id = str(update.message.message_id)
         try:
-            first = await self.state.first_time(INPUT_CHANNEL, message_id)
+            first = await self.state.first_time(CHANNEL, message_id)
         except Exception:  # noqa: BLE001 - Redis away: let Zalo send it again
             logger.warning("Cannot check a Zalo Bot update for repeats; asking Zalo to retry", exc_info=True)
             return web.json_response({"ok": False, "error": "busy"}, status=503)
@@ -144,7 +143,7 @@ class ZaloBotGateway:
             await self.keep(update, body.get("result") if isinstance(body.get("result"), dict) else body)
         except Exception:  # noqa: BLE001 - not kept: let Zalo send it again
             logger.warning("Cannot keep a Zalo Bot update; asking Zalo to retry", exc_info=True)
-            await self.state.forget(INPUT_CHANNEL, message_id)
+            await self.state.forget(CHANNEL, message_id)
             return web.json_response({"ok": False, "error": "busy"}, status=503)
         return web.json_response({"ok": True})
 
@@ -188,7 +187,7 @@ class ZaloBotGateway:
             if update is None or update.message is None:
                 continue
             try:
-                fresh = await self.state.first_time(INPUT_CHANNEL, str(update.message.message_id))
+                fresh = await self.state.first_time(CHANNEL, str(update.message.message_id))
             except Exception:  # noqa: BLE001 - Redis away: better answer twice than not at all
                 logger.warning("Cannot check for a repeated update; handling it", exc_info=True)
                 fresh = True
@@ -220,7 +219,7 @@ class ZaloBotGateway:
     async def process(self, update: Update) -> None:
         """Text goes to the Relay (a number picks a shown choice); anything else gets a polite "text only"."""
         message = update.message
-        conv = f"{PREFIX}:{message.chat.id}"
+        conv = f"{CHANNEL}:{message.chat.id}"
         event = str(update.api_kwargs.get("event_name") or (TEXT_EVENT if message.text else ""))
         async with self._in_order(conv):
             if event == TEXT_EVENT:

@@ -148,7 +148,7 @@ class ZaloOAGateway:
         self.redis = redis
         self.client = ZaloOAClient(settings, redis, http)
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
-                                       input_channel="zalo", commune=common.commune_id,
+                                       commune=common.commune_id,
                                        pseudonym_key=common.pseudonym_key)
         self.inbound = Inbound(redis, CHANNEL, self._handle_event)
 

@@ -1,5 +1,5 @@
 // Export form: show a progress indicator while the report is generated, hide it when the file has arrived.
-// The server answers the download with a cookie carrying the form's one-time token (see dashboard/app.py).
+// The server answers the download with a cookie carrying the form's one-time token (see dashboard/routes/exports.py).
 (function () {
   "use strict";
   var form = document.getElementById("export-form");

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,33 +13,16 @@ from actions.retrieval import dense
 from actions.retrieval.index import HybridIndex
 from actions.settings import Settings
 from common.communes import Commune, load_commune
+from tests.auxil.redis_db import fresh_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 EXAMPLE_COMMUNE = ROOT / "communes" / "vi-du.yml"
+ACTIONS_DB = 12
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "real_model: loads the real embedding model (the retrieval-quality floor)")
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit tests never leave the machine: any connection to a non-loopback address fails loudly."""
-    real_connect = socket.socket.connect
-
-    def guarded(self: socket.socket, address: Any) -> Any:
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            host = address[0]
-            try:
-                loopback = ipaddress.ip_address(host).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
-                raise RuntimeError(f"unit test tried to connect to {address!r}")
-        return real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
 @pytest.fixture(autouse=True)
@@ -141,14 +122,5 @@ def make_tracker() -> Callable[..., Tracker]:
 
 @pytest.fixture
 def real_redis() -> Iterator[Any]:
-    """The feedback store's own Redis database (12), flushed before and after."""
-    import redis
-
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/12", decode_responses=True)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379 (tools/test.sh starts one)")
-    client.flushdb()
-    yield client
-    client.flushdb()
+    """The action server stores' own Redis database (tests/auxil/redis_db.py), flushed before and after."""
+    yield from fresh_redis(ACTIONS_DB)

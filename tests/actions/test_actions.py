@@ -30,9 +30,9 @@ from actions.retrieval.sections import choose_section
 from actions.safety import REPLIES, ActionBadInput
 from actions.settings import Settings
 from actions.walkthrough import (
+    ActionMenu,
     ActionSessionStart,
     ActionStartWalkthrough,
-    ActionWalkthroughMenu,
     ActionWalkthroughNav,
     ActionYesNo,
 )
@@ -395,9 +395,12 @@ def test_choose_topic_sends_the_guide_summary(make_tracker: MakeTracker, bm25_in
     assert message["buttons"][0]["payload"] == f'/start_walkthrough{{"topic": "{topic}"}}'
 
 
-def test_choose_topic_in_steps_mode_lists_the_steps(make_tracker: MakeTracker, bm25_index: HybridIndex) -> None:
-    (message,), events = run(ActionChooseTopic(), topic_tracker(make_tracker, topic="vneid-activate", mode="steps"))
+def test_the_steps_button_lists_the_steps(make_tracker: MakeTracker, bm25_index: HybridIndex) -> None:
     guide = bm25_index.guides["vneid-activate"]
+    (button,) = [b for b in replies.answer_message(guide, guide.section("Cần chuẩn bị"))["buttons"]
+                 if b["title"] == "Xem các bước"]  # what the resident taps
+    entities = payload_json(button["payload"], "choose_topic")
+    (message,), events = run(ActionChooseTopic(), topic_tracker(make_tracker, **entities))
     assert events == [SlotSet("topic", "vneid-activate")]
     assert message["custom"]["kind"] == "answer"
     assert message["custom"]["section"] == "Các bước"
@@ -443,15 +446,6 @@ def test_walkthrough_button_reaches_the_walkthrough_through_declared_entities(
     assert (message["custom"]["event"], message["custom"]["guide_id"]) == ("started", "vneid-activate")
 
 
-def test_steps_mode_of_choose_topic_still_reads_the_declared_mode_entity(make_tracker: MakeTracker) -> None:
-    entities = [{"entity": "topic", "value": "judicial-record"}, {"entity": "mode", "value": "steps"}]
-    tracker = make_tracker(
-        '/choose_topic{"topic": "judicial-record", "mode": "steps"}', "choose_topic", entities=entities
-    )
-    (message,), _ = run(ActionChooseTopic(), tracker)
-    assert message["custom"]["section"] == "Các bước"
-
-
 @pytest.mark.parametrize("entities", [{"topic": "no-such-guide"}, {"topic": ""}, {}, {"mode": "steps"}])
 def test_choose_topic_unknown_shows_the_menu(make_tracker: MakeTracker, entities: dict[str, str]) -> None:
     (message,), events = run(ActionChooseTopic(), topic_tracker(make_tracker, **entities))
@@ -465,7 +459,7 @@ def test_choose_topic_unknown_shows_the_menu(make_tracker: MakeTracker, entities
 
 
 def test_menu_lists_the_topics(make_tracker: MakeTracker, bm25_index: HybridIndex) -> None:
-    (message,), events = run(ActionWalkthroughMenu(), make_tracker("menu", "nav_menu"))
+    (message,), events = run(ActionMenu(), make_tracker("menu", "nav_menu"))
     assert events == []
     assert message["text"].startswith("Em có thể hướng dẫn anh/chị các việc sau.")
     assert message["custom"] == {"kind": "menu", "topics": list(replies.MENU_TOPICS)}
@@ -491,7 +485,7 @@ def test_navigation_without_a_walkthrough_says_there_is_none(make_tracker: MakeT
 
 @pytest.mark.parametrize("name", [None, "greet", "nav_menu", "nav_next"])
 def test_menu_uses_the_default_text(make_tracker: MakeTracker, name: str | None) -> None:
-    (message,), _ = run(ActionWalkthroughMenu(), make_tracker("menu", name))
+    (message,), _ = run(ActionMenu(), make_tracker("menu", name))
     assert message["text"].startswith("Em có thể hướng dẫn anh/chị")
 
 
@@ -666,7 +660,7 @@ def test_domain_entities() -> None:
     [
         (ActionAnswer, "action_answer"),
         (ActionChooseTopic, "action_choose_topic"),
-        (ActionWalkthroughMenu, "action_menu"),
+        (ActionMenu, "action_menu"),
         (ActionHandoff, "action_handoff"),
         (ActionFeedback, "action_feedback"),
         (ActionBadInput, "action_bad_input"),

@@ -64,20 +64,11 @@ def test_a_redis_failure_is_logged_not_raised(caplog: pytest.LogCaptureFixture) 
 
 
 @pytest.mark.integration
-def test_real_redis_trims_the_stream_approximately() -> None:
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/13", decode_responses=True)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379 (tools/test.sh starts one)")
-    client.delete(STREAM)
-    try:
-        small = AnalyticsLog(client, maxlen=10)
-        for i in range(300):
-            small.record("answer", channel="zalo", commune="vi-du", resident=str(i), guide_id="dvc-login")
-        assert 10 <= client.xlen(STREAM) < 300  # approximate trimming keeps at least maxlen
-    finally:
-        client.delete(STREAM)
+def test_real_redis_trims_the_stream_approximately(real_redis: Any) -> None:
+    small = AnalyticsLog(real_redis, maxlen=10)
+    for i in range(300):
+        small.record("answer", channel="zalo", commune="vi-du", resident=str(i), guide_id="dvc-login")
+    assert 10 <= real_redis.xlen(STREAM) < 300  # approximate trimming keeps at least maxlen
 
 
 # --- the call sites in the actions --------------------------------------------------------------------------

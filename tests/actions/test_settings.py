@@ -80,7 +80,6 @@ def test_settings_read_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: 
         ({"EMBEDDING_BACKEND": "sentence-transformers", "EMBEDDING_MODEL": "/no/such/model"}, "make setup"),
         ({"EMBEDDING_BACKEND": "none", "ANSWER_THRESHOLD": "high"}, "^ANSWER_THRESHOLD: Input should be a valid number"),
         ({"EMBEDDING_BACKEND": "none", "CLARIFY_MARGIN": "0,1"}, "^CLARIFY_MARGIN: Input should be a valid number"),
-        ({"EMBEDDING_BACKEND": "none", "REDIS_URL": ""}, "^REDIS_URL: is not set"),
         ({"EMBEDDING_BACKEND": "none", "REDIS_URL": "localhost:6379"}, "^REDIS_URL: must start with redis://"),
         ({"EMBEDDING_BACKEND": "none", "REDIS_URL": "redis://127.0.0.1:6379/0"}, "^FEEDBACK_ID_KEY is not set"),
         ({"EMBEDDING_BACKEND": "none", "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -106,6 +105,17 @@ def test_empty_thread_count_means_one(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("EMBEDDING_BACKEND", "none")
     clean_env.setenv("OMP_NUM_THREADS", "")
     assert Settings.from_env().torch_threads == 1
+
+
+def test_serving_needs_redis_but_building_the_index_does_not(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("EMBEDDING_BACKEND", "none")
+    clean_env.delenv("REDIS_URL")
+    offline = Settings.from_env()  # python -m actions.retrieval, tools/eval.py…
+    assert offline.redis_url is None
+    with pytest.raises(SettingsError, match="^REDIS_URL: is not set"):
+        offline.serving()
+    clean_env.setenv("REDIS_URL", "memory://")
+    assert Settings.from_env().serving().demo
 
 
 def test_a_real_redis_needs_the_pseudonym_key_and_the_demo_makes_its_own(clean_env: pytest.MonkeyPatch) -> None:

@@ -22,9 +22,9 @@ from actions import walkthrough_flow as flow
 from actions.knowledge import ActionAnswer
 from actions.retrieval.index import HybridIndex
 from actions.walkthrough import (
+    ActionMenu,
     ActionSessionStart,
     ActionStartWalkthrough,
-    ActionWalkthroughMenu,
     ActionWalkthroughNav,
     ActionYesNo,
     finish_message,
@@ -798,7 +798,7 @@ def test_navigation_without_a_walkthrough_shows_the_menu(
 
 
 def test_menu_during_a_walkthrough_offers_to_continue(make_tracker: MakeTracker) -> None:
-    (message,), events = run(ActionWalkthroughMenu(), make_tracker("menu", "nav_menu", slots=walking("dvc-submit", 3)))
+    (message,), events = run(ActionMenu(), make_tracker("menu", "nav_menu", slots=walking("dvc-submit", 3)))
     assert events == []
     assert message["buttons"][0] == {"title": "Tiếp tục Bước 3/7", "payload": "/nav_repeat"}
     assert message["buttons"][-1] == HUMAN
@@ -806,7 +806,7 @@ def test_menu_during_a_walkthrough_offers_to_continue(make_tracker: MakeTracker)
 
 
 def test_menu_without_a_walkthrough_has_no_continue_button(make_tracker: MakeTracker) -> None:
-    (message,), _ = run(ActionWalkthroughMenu(), make_tracker("menu", "nav_menu"))
+    (message,), _ = run(ActionMenu(), make_tracker("menu", "nav_menu"))
     assert not any(b["payload"] == "/nav_repeat" for b in message["buttons"])
 
 

@@ -38,6 +38,7 @@ class FakeRasa:
         self.script = script
         self.received: list[dict[str, Any]] = []
         self.down = False
+        self.refused: dict[str, int] = {}  # message text → the 4xx status our channel answers it with
         self.delay_s = 0.0  # simulated thinking time (benchmarks)
         self._in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}  # per sender: how many of its messages were handled at once
@@ -53,6 +54,8 @@ class FakeRasa:
         if self.down:
             return web.json_response([{"text": "busy", "custom": {"kind": "error"}}], status=503)
         body = await request.json()
+        if body.get("message") in self.refused:
+            return web.json_response({"error": "refused"}, status=self.refused[body["message"]])
         if body.get("system_event"):
             # as our channel does: a gateway's system event becomes the intent, never the resident's text
             body = {**body, "message": f"/{body['system_event']}"}

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
 from tests.auxil.fake_rasa import FakeRasa
+from tests.auxil.redis_db import fresh_aredis, url
 
-GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/10")
+GATEWAY_REDIS_URL = url(10)
 
 
 @pytest.fixture(autouse=True)
@@ -22,16 +22,9 @@ def gateway_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def aredis() -> AsyncIterator[aioredis.Redis]:
-    """A real Redis (the gateways' state is Redis commands; faking them would test the fake)."""
-    client = aioredis.Redis.from_url(GATEWAY_REDIS_URL, decode_responses=True)
-    try:
-        await client.ping()
-    except Exception:  # noqa: BLE001
-        pytest.fail(f"gateway tests need Redis at {GATEWAY_REDIS_URL} (tools/test.sh starts one)")
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
+    """A real Redis (the gateways' state is Redis commands; faking them would test the fake), db 10 only."""
+    async for client in fresh_aredis(10):
+        yield client
 
 
 @pytest.fixture

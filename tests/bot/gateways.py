@@ -13,11 +13,14 @@ from bot.settings import CommonSettings, TelegramSettings, ZaloOASettings
 from tests.auxil import fake_zalo_oa
 from tests.auxil.fake_telegram import TOKEN
 
+FEEDBACK_ID_KEY = "test-pseudonym-key-0123456789abcdef"
+
 WEBHOOK_SECRET = "tg-secret-TEST"
 
 
 def common(rasa_url: str, redis_url: str) -> CommonSettings:
-    return CommonSettings(rasa_url=rasa_url, redis_url=redis_url, host="127.0.0.1", rasa_timeout_s=10)
+    return CommonSettings(rasa_url=rasa_url, redis_url=redis_url, host="127.0.0.1", rasa_timeout_s=10,
+                          feedback_id_key=FEEDBACK_ID_KEY)
 
 
 def zalo_settings(api_base: str) -> ZaloOASettings:

@@ -70,12 +70,14 @@ def test_telegram_settings_check_the_chat_id_and_the_webhook_secret(monkeypatch:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"REDIS_URL": ""}, "^REDIS_URL is not set"),
-        ({"REDIS_URL": "127.0.0.1:6379"}, "^REDIS_URL must start with redis://"),
-        ({"FEEDBACK_ID_KEY": "fake-feedback-key-change-me"}, "^FEEDBACK_ID_KEY is not set, or still the placeholder"),
-        ({"RASA_TIMEOUT_S": "ba mươi"}, "^RASA_TIMEOUT_S must be a number of seconds"),
-        ({"RASA_TIMEOUT_S": "0"}, "^RASA_TIMEOUT_S must be more than 0"),
-        ({"RASA_TIMEOUT_S": "nan"}, "^RASA_TIMEOUT_S must be more than 0"),
+        ({"REDIS_URL": ""}, "^REDIS_URL: is not set"),
+        ({"REDIS_URL": "127.0.0.1:6379"}, "^REDIS_URL: must start with redis://"),
+        ({"FEEDBACK_ID_KEY": "fake-feedback-key-change-me"}, "^FEEDBACK_ID_KEY: is not set, or still the placeholder"),
+        ({"RASA_TIMEOUT_S": "ba mươi"}, "^RASA_TIMEOUT_S: Input should be a valid number"),
+        ({"RASA_TIMEOUT_S": "0"}, "^RASA_TIMEOUT_S: Input should be greater than 0"),
+        ({"RASA_TIMEOUT_S": "nan"}, "^RASA_TIMEOUT_S: Input should be a finite number"),
+        ({"RASA_TIMEOUT_S": "601"}, "^RASA_TIMEOUT_S: Input should be less than or equal to 600"),
+        ({"RASA_URL": "127.0.0.1:5005"}, "^RASA_URL: must be an http"),
     ],
 )
 def test_common_gateway_settings_fail_fast(monkeypatch: Any, env: dict[str, str], message: str) -> None:
@@ -91,12 +93,13 @@ def test_common_gateway_settings_carry_the_commune_and_the_pseudonym_key(monkeyp
     common = CommonSettings.from_env()
     assert (common.commune_id, common.pseudonym_key, common.rasa_timeout_s) == (
         "xa-thu", b"test-pseudonym-key-0123456789abcdef", 12.5)
+    assert "test-pseudonym-key" not in repr(common)  # secrets stay out of logs
 
 
 async def test_tickets_one_per_conversation_and_claims_do_not_collide(aredis: Any) -> None:
     tickets = Tickets(aredis, "vi-du", lambda conv: "p-" + conv[-2:])
-    first = await tickets.open("tg:42", topic="dvc-login")
-    assert (await tickets.open("tg:42")).id == first.id  # a second request adds nothing
+    first = await tickets.open("telegram:42", topic="dvc-login")
+    assert (await tickets.open("telegram:42")).id == first.id  # a second request adds nothing
     await tickets.claim(first.id, "1", "Minh")
     await tickets.claim(first.id, "1", "Minh")  # harmless again
     with pytest.raises(TicketError, match="Minh"):
@@ -104,8 +107,8 @@ async def test_tickets_one_per_conversation_and_claims_do_not_collide(aredis: An
     await tickets.close(first.id)
     with pytest.raises(TicketError):
         await tickets.close(first.id)
-    assert await tickets.active_for("tg:42") is None and await tickets.open_tickets() == []
-    assert (await tickets.open("tg:42")).id != first.id  # a later request opens a new ticket
+    assert await tickets.active_for("telegram:42") is None and await tickets.open_tickets() == []
+    assert (await tickets.open("telegram:42")).id != first.id  # a later request opens a new ticket
     log = [fields for _, fields in await aredis.xrange(LOG_STREAM)]
     assert [f["event"] for f in log] == ["opened", "claimed", "closed", "opened"]
     assert {f["channel"] for f in log} == {"telegram"} and log[0]["resident"] == "p-42"
@@ -192,3 +195,29 @@ async def test_messages_a_killed_replica_read_are_claimed_by_another(aredis: Any
     await task
     assert delivered == ["cho bác"]
     assert (await aredis.xpending("gw:out:test", "g"))["pending"] == 0
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+async def test_a_message_rasa_refuses_is_set_aside_and_does_not_block_the_next(aredis: Any, status: int) -> None:
+    from bot.rasa_client import RasaClient, RasaRejected
+    from bot.relay import GAVE_UP_TEXT, build_relay
+    from tests.auxil.fake_rasa import FakeRasa
+
+    async with FakeRasa() as rasa:
+        rasa.refused = {"tin hỏng 0912345678": status}
+        with pytest.raises(RasaRejected, match=f"HTTP {status}"):
+            await RasaClient(rasa.url).send("web:a", "tin hỏng 0912345678", "web")
+        delivered: list[str] = []
+
+        async def deliver(conv: str, replies: list[Any]) -> None:
+            delivered.extend(r.text for r in replies)
+
+        relay = build_relay("web", aredis, rasa.url, deliver)
+        await relay.incoming("web:a", "tin hỏng 0912345678", message_id="m1")
+        await relay.incoming("web:a", "xin chào", message_id="m2")
+        assert delivered == [GAVE_UP_TEXT, "Trả lời: xin chào"]  # answered at once, not held behind the refused one
+        assert await relay.state.held("web:a") == []
+        (_, dead), = await aredis.xrange("gw:dead")
+        assert dead["stream"] == "gw:in:web" and dead["error"] == f"Rasa answered HTTP {status}"
+        assert "0912345678" not in dead["text"]  # masked before it is kept
+        await relay.rasa.aclose()

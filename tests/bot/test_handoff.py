@@ -165,7 +165,7 @@ async def test_residents_can_use_the_assistant_in_a_private_telegram_chat(world:
     assert all(len(row[0]["callback_data"].encode()) <= 64 for row in keyboard)
     await world.telegram_update(world.tg_api.button(555, "Dân", keyboard[1][0]["callback_data"], 1, chat_id=555))
     await eventually(lambda: "/topic_b" in world.rasa.texts(), what="the tapped payload")
-    assert world.rasa.received[-1]["sender"] == "tg:555"
+    assert world.rasa.received[-1]["sender"] == "telegram:555"
     # the pressed message loses its buttons, and the same button pressed again does nothing
     await eventually(lambda: world.tg_api.sent(555, method="editMessageReplyMarkup"), what="buttons removed")
     calls = len(world.rasa.received)

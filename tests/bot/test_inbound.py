@@ -65,11 +65,11 @@ async def test_events_of_a_dead_replica_are_taken_over(aredis: Any, stop: asynci
 
 async def test_a_failed_event_stays_pending_and_is_handled_later(aredis: Any, stop: asyncio.Event) -> None:
     log: list[tuple[str, Any]] = []
-    inbound = Inbound(aredis, "zb", recorder(log, fail={1}), consumer="a", claim_idle_s=0.2)
-    await inbound.put("zb:c1", {"n": 1})
+    inbound = Inbound(aredis, "zalobot", recorder(log, fail={1}), consumer="a", claim_idle_s=0.2)
+    await inbound.put("zalobot:c1", {"n": 1})
     task = asyncio.create_task(inbound.run(stop))
 
-    await eventually(lambda: log == [("zb:c1", 1)], timeout=10, what="the retried event")
+    await eventually(lambda: log == [("zalobot:c1", 1)], timeout=10, what="the retried event")
     stop.set()
     await task
 
@@ -87,15 +87,15 @@ async def test_one_conversation_in_order_others_in_parallel(aredis: Any, stop: a
         log.append((conv, event["n"]))
         busy.discard(conv)
 
-    inbound = Inbound(aredis, "tg", handle, consumer="a")
+    inbound = Inbound(aredis, "telegram", handle, consumer="a")
     for n in range(5):
-        await inbound.put("tg:1", {"n": n})
-        await inbound.put("tg:2", {"n": 10 + n})
+        await inbound.put("telegram:1", {"n": n})
+        await inbound.put("telegram:2", {"n": 10 + n})
     task = asyncio.create_task(inbound.run(stop))
 
     assert await inbound.wait_idle(10)
-    assert [n for conv, n in log if conv == "tg:1"] == [0, 1, 2, 3, 4]
-    assert [n for conv, n in log if conv == "tg:2"] == [10, 11, 12, 13, 14]
+    assert [n for conv, n in log if conv == "telegram:1"] == [0, 1, 2, 3, 4]
+    assert [n for conv, n in log if conv == "telegram:2"] == [10, 11, 12, 13, 14]
     assert max(overlaps) == 2  # the two conversations were handled side by side
     stop.set()
     await task

@@ -18,13 +18,15 @@ from bot.settings import CommonSettings, SettingsError
 from bot.web.app import MAX_MESSAGE_CHARS, RELAY, create_app
 from bot.web.settings import WebSettings
 from tests.auxil.fake_rasa import FakeRasa
+from tests.bot.conftest import GATEWAY_REDIS_URL
 
 SENDER = "3f2a9c1e-5b7d-4e8a-9c0f-1a2b3c4d5e6f"
 CONV = f"web:{SENDER}"
 
 
 def web_settings(rasa_url: str, **changes: Any) -> WebSettings:
-    common = CommonSettings(rasa_url=rasa_url, redis_url="", host="127.0.0.1", rasa_timeout_s=5.0)
+    common = CommonSettings(rasa_url=rasa_url, redis_url=GATEWAY_REDIS_URL, host="127.0.0.1", rasa_timeout_s=5.0,
+                            feedback_id_key="test-pseudonym-key-0123456789abcdef")
     return WebSettings(common=common, **changes)
 
 
@@ -355,5 +357,5 @@ def test_trusting_forwarded_addresses_is_a_yes_or_no(monkeypatch: pytest.MonkeyP
 
 def test_a_typo_in_trust_forwarded_is_an_error_not_a_silent_no(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEB_TRUST_FORWARDED", "ture")
-    with pytest.raises(SettingsError, match="WEB_TRUST_FORWARDED must be 1 or 0"):
+    with pytest.raises(SettingsError, match="^WEB_TRUST_FORWARDED: Input should be a valid boolean"):
         WebSettings.from_env()

@@ -20,6 +20,7 @@ from bot.settings import CommonSettings
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 from tests.auxil.fake_rasa import FakeRasa, echo
+from tests.bot.conftest import GATEWAY_REDIS_URL
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +72,8 @@ async def browser() -> AsyncIterator[Any]:
 async def site(aredis: aioredis.Redis) -> AsyncIterator[SimpleNamespace]:
     """The demo page with the widget, served on 127.0.0.1 by the real web app."""
     async with FakeRasa(script) as rasa:
-        common = CommonSettings(rasa_url=rasa.url, redis_url="", host="127.0.0.1", rasa_timeout_s=5.0)
+        common = CommonSettings(rasa_url=rasa.url, redis_url=GATEWAY_REDIS_URL, host="127.0.0.1", rasa_timeout_s=5.0,
+                                feedback_id_key="test-pseudonym-key-0123456789abcdef")
         server = TestServer(create_app(WebSettings(common=common), aredis), host="127.0.0.1")
         await server.start_server()
         try:

@@ -19,7 +19,7 @@ from bot.handoff import Bus, PermanentFailure
 from bot.render import BUSY_TEXT, NON_TEXT_TEXT
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
 from bot.zalo.bot_platform import (
-    INPUT_CHANNEL,
+    CHANNEL,
     SECRET_HEADER,
     WEBHOOK_PATH,
     ZaloBotGateway,
@@ -43,7 +43,7 @@ from tests.bot.gateways import raw_post
 
 SECRET = "test-webhook-secret"
 CHAT = "a1b2c3d4e5f6"
-CONV = f"zb:{CHAT}"
+CONV = f"zalobot:{CHAT}"
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ async def test_text_round_trip_through_the_real_client(client: TestClient, gatew
     sent = await zalo.wait_sent(1)
     assert sent == [{"chat_id": CHAT, "text": "Trả lời: xin chào"}]
     assert fake_rasa.received[0]["sender"] == CONV
-    assert fake_rasa.received[0]["input_channel"] == INPUT_CHANNEL
+    assert fake_rasa.received[0]["input_channel"] == CHANNEL == "zalobot"
 
 
 async def test_bare_update_without_the_ok_wrapper_is_accepted(client: TestClient, zalo: FakeZaloBot) -> None:
@@ -390,6 +390,6 @@ async def test_an_accepted_update_is_kept_before_zalo_hears_200(client: TestClie
                                                                 aredis: Any, fake_rasa: FakeRasa) -> None:
     response = await post(client, text_update(CHAT, "xin chào", msg_id="kept-zb-1"))
     assert response.status == 200
-    assert [f["conv"] for _, f in await aredis.xrange("gw:in:zb")] == [CONV]
+    assert [f["conv"] for _, f in await aredis.xrange("gw:in:zalobot")] == [CONV]
     await gateway.drain()
     assert fake_rasa.received[0]["message_id"] == "kept-zb-1"

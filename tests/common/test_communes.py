@@ -75,17 +75,6 @@ def test_office_line() -> None:
     assert office.line() == "📍 Công an xã A: Số 1. Giờ làm việc: 7h–17h. Điện thoại: 0200 1."
 
 
-def test_contacts_lists_hotlines_centre_and_zalo() -> None:
-    commune = load_commune(EXAMPLE)
-    assert commune.contacts() == (
-        "☎️ Tổng đài VNeID, căn cước (Bộ Công an): 1900 0368\n"
-        "☎️ Tổng đài Cổng Dịch vụ công quốc gia (miễn phí): 1800 1096\n"
-        "☎️ Đường dây nóng tỉnh: 0200 1022\n"
-        f"{commune.centre.line()}\n"
-        "Zalo OA: Xã Ví Dụ (ví dụ)"
-    )
-
-
 def test_unquoted_numbers_fail_fast(tmp_path: Path, example: dict[str, Any]) -> None:
     # YAML reads 0200 000 0000 unquoted as a number and drops the leading 0: refuse rather than show a wrong phone
     data = dict(example)

@@ -12,7 +12,6 @@ from common.text import (
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
     clean,
-    contains_pii,
     fold,
     has_diacritics,
     input_problem,
@@ -24,11 +23,15 @@ from common.text import (
     strip_tags,
     tokens,
     truncate,
-    unique,
     with_bigrams,
 )
 
 # --- normalisation -------------------------------------------------------------------------------------------
+
+
+def contains_pii(text: str) -> bool:
+    """The tests' oracle: masking changes the text."""
+    return mask_pii(text) != text
 
 
 @pytest.mark.parametrize(
@@ -800,16 +803,3 @@ def test_truncate_never_exceeds_limit(limit: int) -> None:
     out = truncate(text, limit)
     assert len(out) <= limit
     assert out.endswith("…")
-
-
-@pytest.mark.parametrize(
-    ("items", "expected"),
-    [
-        (["b", "a", "b", "c", "a"], ["b", "a", "c"]),
-        ([], []),
-        (["x"], ["x"]),
-        (iter(["dvc-login", "dvc-login"]), ["dvc-login"]),
-    ],
-)
-def test_unique_keeps_first_seen_order(items, expected: list[str]) -> None:  # type: ignore[no-untyped-def]
-    assert unique(items) == expected

@@ -36,13 +36,13 @@ HERE, THERE = "192.0.2.10", "198.51.100.20"  # documentation addresses: the staf
 
 
 @pytest.fixture
-def accounts(redis13: redis.Redis) -> Accounts:
-    return Accounts(redis13)
+def accounts(dashboard_redis: redis.Redis) -> Accounts:
+    return Accounts(dashboard_redis)
 
 
-def test_passwords_are_stored_as_argon2_hashes(accounts: Accounts, redis13: redis.Redis) -> None:
+def test_passwords_are_stored_as_argon2_hashes(accounts: Accounts, dashboard_redis: redis.Redis) -> None:
     assert accounts.add("CanBo", PASSWORD) == "canbo"
-    stored = str(redis13.hget(USER_KEY.format(name="canbo"), "password_hash"))
+    stored = str(dashboard_redis.hget(USER_KEY.format(name="canbo"), "password_hash"))
     assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
     assert accounts.login("canbo", PASSWORD, HERE) == accounts.login(" CANBO ", PASSWORD, HERE)
     assert accounts.login("canbo", PASSWORD, HERE).user == "canbo"
@@ -82,12 +82,12 @@ def test_addresses_are_normalised_before_counting(raw: str, key: str) -> None:
 # --- sessions -------------------------------------------------------------------------------------------------------
 
 
-def test_sessions_live_in_redis_for_eight_hours_and_end_at_logout(accounts: Accounts, redis13: redis.Redis) -> None:
+def test_sessions_live_in_redis_for_eight_hours_and_end_at_logout(accounts: Accounts, dashboard_redis: redis.Redis) -> None:
     accounts.add("canbo", PASSWORD)
     sid = accounts.start_session("canbo")
     assert accounts.session_user(sid) == "canbo"
-    assert sid not in str(redis13.keys("*"))  # Redis keeps a digest: a copy of it is no cookie
-    ttl = max(redis13.ttl(k) for k in redis13.keys(SESSION_KEY.format(digest="*")))
+    assert sid not in str(dashboard_redis.keys("*"))  # Redis keeps a digest: a copy of it is no cookie
+    ttl = max(dashboard_redis.ttl(k) for k in dashboard_redis.keys(SESSION_KEY.format(digest="*")))
     assert SESSION_TTL_S - 60 < ttl <= SESSION_TTL_S == 8 * 3600
     other = accounts.start_session("canbo")
     accounts.end_session(sid)
@@ -112,16 +112,16 @@ def test_a_password_reset_or_removal_ends_every_session_of_that_user(accounts: A
 # --- login limits ---------------------------------------------------------------------------------------------------
 
 
-def test_five_failures_lock_the_username_from_that_address_only(accounts: Accounts, redis13: redis.Redis) -> None:
+def test_five_failures_lock_the_username_from_that_address_only(accounts: Accounts, dashboard_redis: redis.Redis) -> None:
     accounts.add("canbo", PASSWORD)
     results = [accounts.login("canbo", "sai-mat-khau", THERE) for _ in range(MAX_FAILURES)]
     assert [r.limit for r in results] == [None] * (MAX_FAILURES - 1) + [Limit.USER_AT_ADDRESS]
     key = USER_ADDRESS_FAILURES_KEY.format(name="canbo", address=THERE)
-    assert FAILURE_WINDOW_S - 60 < redis13.ttl(key) <= FAILURE_WINDOW_S == 900
+    assert FAILURE_WINDOW_S - 60 < dashboard_redis.ttl(key) <= FAILURE_WINDOW_S == 900
     locked = accounts.login("canbo", PASSWORD, THERE)  # even the right password is refused from there
     assert not locked.ok and locked.limit is Limit.USER_AT_ADDRESS
     assert accounts.login("canbo", PASSWORD, HERE).ok  # the owner, elsewhere, still gets in
-    redis13.delete(key)  # the window expired
+    dashboard_redis.delete(key)  # the window expired
     assert accounts.login("canbo", PASSWORD, THERE).ok
 
 
@@ -133,21 +133,21 @@ def test_a_success_resets_only_its_own_failure_count(accounts: Accounts) -> None
     assert not accounts.login("canbo", "sai-mat-khau", HERE).locked
 
 
-def test_one_address_is_throttled_whatever_the_usernames(redis13: redis.Redis) -> None:
-    accounts = Accounts(redis13, LoginLimits(per_address=4))
+def test_one_address_is_throttled_whatever_the_usernames(dashboard_redis: redis.Redis) -> None:
+    accounts = Accounts(dashboard_redis, LoginLimits(per_address=4))
     accounts.add("canbo", PASSWORD)
     results = [accounts.login(f"nguoi-{i}", "sai-mat-khau", THERE) for i in range(6)]
     assert [r.limit for r in results] == [None] * 3 + [Limit.ADDRESS] * 3
     assert accounts.login("canbo", PASSWORD, THERE).limit is Limit.ADDRESS
     assert accounts.login("canbo", PASSWORD, HERE).ok
     # names that cannot be accounts count too, and cannot reach another pair's counter
-    assert Accounts(redis13).login(f"canbo@{HERE}", "sai", "203.0.113.1").limit is None
-    assert redis13.get(USER_ADDRESS_FAILURES_KEY.format(name="canbo", address=HERE)) is None
+    assert Accounts(dashboard_redis).login(f"canbo@{HERE}", "sai", "203.0.113.1").limit is None
+    assert dashboard_redis.get(USER_ADDRESS_FAILURES_KEY.format(name="canbo", address=HERE)) is None
 
 
-def test_the_per_username_ceiling_is_much_higher_and_spans_addresses(redis13: redis.Redis) -> None:
+def test_the_per_username_ceiling_is_much_higher_and_spans_addresses(dashboard_redis: redis.Redis) -> None:
     assert (MAX_FAILURES, MAX_ADDRESS_FAILURES, MAX_USER_FAILURES) == (5, 20, 50)
-    accounts = Accounts(redis13, LoginLimits(per_user_address=2, per_user=5))
+    accounts = Accounts(dashboard_redis, LoginLimits(per_user_address=2, per_user=5))
     accounts.add("canbo", PASSWORD)
     limits = [accounts.login("canbo", "sai-mat-khau", f"203.0.113.{i // 2}").limit for i in range(5)]
     assert limits == [None, Limit.USER_AT_ADDRESS, None, Limit.USER_AT_ADDRESS, Limit.USER]
@@ -168,11 +168,11 @@ def _seconds(action: Any) -> float:
 
 @pytest.mark.parametrize("limits", [LoginLimits(per_user_address=1), LoginLimits(per_user=1),
                                     LoginLimits(per_address=1)], ids=["user-at-address", "user", "address"])
-def test_a_refused_attempt_costs_one_argon2_verification(redis13: redis.Redis, limits: LoginLimits) -> None:
-    accounts = Accounts(redis13, limits)
+def test_a_refused_attempt_costs_one_argon2_verification(dashboard_redis: redis.Redis, limits: LoginLimits) -> None:
+    accounts = Accounts(dashboard_redis, limits)
     accounts.add("canbo", PASSWORD)
     assert accounts.login("canbo", "sai-mat-khau", THERE).locked
-    stored = str(redis13.hget(USER_KEY.format(name="canbo"), "password_hash"))
+    stored = str(dashboard_redis.hget(USER_KEY.format(name="canbo"), "password_hash"))
 
     def one_verify() -> None:
         with pytest.raises(VerifyMismatchError):

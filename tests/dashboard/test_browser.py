@@ -44,18 +44,18 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(redis13: redis.Redis) -> Iterator[str]:
+def server(dashboard_redis: redis.Redis) -> Iterator[str]:
     """The dashboard served by uvicorn on a free loopback port, with a staff account and some feedback."""
     assert Path(CHROMIUM).exists() or shutil.which("chromium"), f"{CHROMIUM} is missing (CI needs it)"
-    Accounts(redis13).add("canbo", PASSWORD)
-    store = FeedbackStore(redis13)
+    Accounts(dashboard_redis).add("canbo", PASSWORD)
+    store = FeedbackStore(dashboard_redis)
     now = time.time()
     for i, value in enumerate(["hai_long", "hai_long", "hai_long", "binh_thuong"]):
         store.add(rating(now - 600 + i, value))
     store.add(comment(now - 300, channel="telegram"), "Cán bộ hỗ trợ qua Telegram rất nhiệt tình")
     store.add(comment(now - 200, channel="zalo"), XSS)
     port = free_port()
-    config = uvicorn.Config(create_app(DashboardSettings(secret_key=SECRET), redis13), host="127.0.0.1", port=port,
+    config = uvicorn.Config(create_app(DashboardSettings(secret_key=SECRET), dashboard_redis), host="127.0.0.1", port=port,
                             log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)

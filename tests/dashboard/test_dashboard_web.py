@@ -20,7 +20,7 @@ import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
 from dashboard_support import PASSWORD, SECRET, TEST_REDIS_URL, comment, csrf_of, rating
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from actions.feedback_store import FeedbackStore
@@ -39,10 +39,10 @@ XSS = '<script>alert("xss")</script> chữ nhỏ quá'
 
 
 @pytest.fixture
-def seeded(redis13: redis.Redis) -> dict[str, str]:
+def seeded(dashboard_redis: redis.Redis) -> dict[str, str]:
     """A staff account, three ratings and two comments this month."""
-    Accounts(redis13).add("canbo", PASSWORD)
-    store = FeedbackStore(redis13)
+    Accounts(dashboard_redis).add("canbo", PASSWORD)
+    store = FeedbackStore(dashboard_redis)
     now = time.time()
     ids = {
         "happy": store.add(rating(now - 300)),
@@ -54,8 +54,8 @@ def seeded(redis13: redis.Redis) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(redis13: redis.Redis, tmp_path: object) -> object:
-    return create_app(DashboardSettings(secret_key=SECRET, commune_name="Xã Ví Dụ"), redis13)
+def app(dashboard_redis: redis.Redis, tmp_path: object) -> object:
+    return create_app(DashboardSettings(secret_key=SECRET, commune_name="Xã Ví Dụ"), dashboard_redis)
 
 
 @pytest.fixture
@@ -70,8 +70,14 @@ def login(client: TestClient, username: str = "canbo", password: str = PASSWORD,
                                        "next": next}, follow_redirects=False)
 
 
+def api_routes(app: object) -> list[APIRoute]:
+    """Every path operation, the included routers' too (since FastAPI 0.137 app.routes nests them)."""
+    contexts = iter_route_contexts(app.routes)  # type: ignore[attr-defined]
+    return [c.original_route for c in contexts if isinstance(c.original_route, APIRoute)]
+
+
 def staff_routes(app: object) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute) and r.path not in PUBLIC]  # type: ignore[attr-defined]
+    return [r for r in api_routes(app) if r.path not in PUBLIC]
 
 
 def test_every_staff_page_redirects_to_login_without_data(app: object, client: TestClient,
@@ -121,7 +127,7 @@ def test_login_refuses_to_redirect_elsewhere(client: TestClient, seeded: dict[st
 
 def test_every_post_needs_the_csrf_token(app: object, client: TestClient, seeded: dict[str, str]) -> None:
     login(client)
-    posts = [r for r in app.routes if isinstance(r, APIRoute) and "POST" in r.methods]  # type: ignore[attr-defined]
+    posts = [r for r in api_routes(app) if "POST" in r.methods]
     assert {r.path for r in posts} == {"/login", "/logout", "/feedback/{entry_id}/ack"}
     for route in posts:
         path = route.path.replace("{entry_id}", seeded["secret"])
@@ -135,7 +141,7 @@ def test_every_post_needs_the_csrf_token(app: object, client: TestClient, seeded
 
 
 def test_acknowledge_and_see_it_on_the_public_page(client: TestClient, seeded: dict[str, str],
-                                                   redis13: redis.Redis) -> None:
+                                                   dashboard_redis: redis.Redis) -> None:
     public = client.get("/public").text
     assert "Hiện còn <strong>2</strong> góp ý đang chờ" in public
     login(client)
@@ -147,7 +153,7 @@ def test_acknowledge_and_see_it_on_the_public_page(client: TestClient, seeded: d
         follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/feedback?ack=no#fb-{entry}"
     assert "Đã lưu: Đã xử lý" in client.get(response.headers["location"]).text
-    assert redis13.hgetall(f"feedback:ack:{entry}")["by"] == "canbo"
+    assert dashboard_redis.hgetall(f"feedback:ack:{entry}")["by"] == "canbo"
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)})
     public = client.get("/public").text
     assert "Xã đã &lt;b&gt;liên hệ&lt;/b&gt; lại ông." in public and "<b>liên hệ" not in public
@@ -205,10 +211,10 @@ def test_exports(client: TestClient, seeded: dict[str, str]) -> None:
 
 
 def test_a_deleted_account_loses_its_session(client: TestClient, seeded: dict[str, str],
-                                             redis13: redis.Redis) -> None:
+                                             dashboard_redis: redis.Redis) -> None:
     login(client)
     assert client.get("/", follow_redirects=False).status_code == 200
-    Accounts(redis13).remove("canbo")
+    Accounts(dashboard_redis).remove("canbo")
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
@@ -286,8 +292,8 @@ def test_hammering_a_username_locks_only_the_attacker(app: object, seeded: dict[
             assert login(attacker, password="doan-tiep").status_code == 429  # still hammering meanwhile
 
 
-def test_forwarded_addresses_count_only_behind_our_own_proxy(redis13: redis.Redis, seeded: dict[str, str]) -> None:
-    app = create_app(DashboardSettings(secret_key=SECRET, trust_forwarded=True), redis13)
+def test_forwarded_addresses_count_only_behind_our_own_proxy(dashboard_redis: redis.Redis, seeded: dict[str, str]) -> None:
+    app = create_app(DashboardSettings(secret_key=SECRET, trust_forwarded=True), dashboard_redis)
     with TestClient(app, client=("127.0.0.1", 50000)) as client:  # every request arrives from the proxy
         def attempt(forwarded: str, password: str = "sai-mat-khau") -> int:
             client.headers["x-forwarded-for"] = forwarded
@@ -303,8 +309,8 @@ def test_forwarded_addresses_count_only_behind_our_own_proxy(redis13: redis.Redi
 
 
 def test_a_locked_refusal_takes_as_long_as_a_wrong_password(client: TestClient, seeded: dict[str, str],
-                                                            redis13: redis.Redis) -> None:
-    stored = str(redis13.hget(USER_KEY.format(name="canbo"), "password_hash"))
+                                                            dashboard_redis: redis.Redis) -> None:
+    stored = str(dashboard_redis.hget(USER_KEY.format(name="canbo"), "password_hash"))
 
     def seconds(action: Callable[[], object]) -> float:
         runs = []
@@ -330,14 +336,14 @@ def test_a_locked_refusal_takes_as_long_as_a_wrong_password(client: TestClient, 
     assert wrong >= 0.5 * verify and locked >= 0.5 * verify, (wrong, locked, verify)
 
 
-def test_empty_states_say_what_to_do(client: TestClient, redis13: redis.Redis) -> None:
-    Accounts(redis13).add("canbo", PASSWORD)
+def test_empty_states_say_what_to_do(client: TestClient, dashboard_redis: redis.Redis) -> None:
+    Accounts(dashboard_redis).add("canbo", PASSWORD)
     login(client)
     for path in ("/", "/feedback", "/gaps", "/funnel"):
         assert "make demo-data" in client.get(path).text, path
 
 
-def test_health_and_unknown_pages(client: TestClient, redis13: redis.Redis) -> None:
+def test_health_and_unknown_pages(client: TestClient, dashboard_redis: redis.Redis) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/khong-co").status_code == 404
 
@@ -352,10 +358,10 @@ def test_redis_down_is_a_polite_error(tmp_path: object) -> None:
 
 def test_a_comment_stored_raw_before_a_masking_rule_is_masked_on_every_page(client: TestClient,
                                                                            seeded: dict[str, str],
-                                                                           redis13: redis.Redis) -> None:
+                                                                           dashboard_redis: redis.Redis) -> None:
     # a comment written before card numbers were masked: the raw number sits in Redis
     entry = seeded["secret"]
-    redis13.set(f"feedback:comment:{entry}", "thẻ 4111 1111 1111 1111 bị trừ tiền hai lần")
+    dashboard_redis.set(f"feedback:comment:{entry}", "thẻ 4111 1111 1111 1111 bị trừ tiền hai lần")
     login(client)
     token = csrf_of(client.get("/feedback?ack=no").text)
     client.post(f"/feedback/{entry}/ack", data={"csrf_token": token, "status": "received", "reply": "Đã nhận.",
@@ -365,8 +371,8 @@ def test_a_comment_stored_raw_before_a_masking_rule_is_masked_on_every_page(clie
         assert "4111" not in page and "[THẺ]" in page
 
 
-def test_staff_look_procedures_up(client: TestClient, redis13: redis.Redis) -> None:
-    Accounts(redis13).add("canbo", PASSWORD)
+def test_staff_look_procedures_up(client: TestClient, dashboard_redis: redis.Redis) -> None:
+    Accounts(dashboard_redis).add("canbo", PASSWORD)
     login(client)
     page = client.get("/procedures")
     assert page.status_code == 200 and "Tra cứu thủ tục" in page.text and "thủ tục nộp tại hoặc qua cấp xã" in page.text
@@ -382,11 +388,11 @@ def test_staff_look_procedures_up(client: TestClient, redis13: redis.Redis) -> N
     assert "Không tìm thấy thủ tục nào" in client.get("/procedures", params={"q": "zzzz qqqq"}).text
 
 
-def test_gaps_count_catalogue_answers_as_answered(client: TestClient, redis13: redis.Redis) -> None:
+def test_gaps_count_catalogue_answers_as_answered(client: TestClient, dashboard_redis: redis.Redis) -> None:
     from actions.analytics import AnalyticsLog
 
-    Accounts(redis13).add("canbo", PASSWORD)
-    log = AnalyticsLog(redis13)
+    Accounts(dashboard_redis).add("canbo", PASSWORD)
+    log = AnalyticsLog(dashboard_redis)
     now = time.time()
     common = {"channel": "zalo", "commune": "vi-du", "resident": "r1", "at": now}
     log.record("answer", guide_id="vneid-activate", **common)

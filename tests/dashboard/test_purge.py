@@ -42,29 +42,29 @@ def add_feedback(client: redis.Redis, age_days: float, ttl_days: int | None, now
 
 
 @pytest.mark.integration
-def test_purge_deletes_old_comments_and_keeps_the_stream(redis13: redis.Redis) -> None:
+def test_purge_deletes_old_comments_and_keeps_the_stream(dashboard_redis: redis.Redis) -> None:
     now = time.time()
-    old = add_feedback(redis13, 200, 365, now)  # written when retention was 365 days
-    forever = add_feedback(redis13, 150, None, now)
-    recent = add_feedback(redis13, 10, 365, now)
-    redis13.set("feedback:comment:not-an-id", "x")
-    result = purge_comments(redis13, retention_days=180, now=now)
+    old = add_feedback(dashboard_redis, 200, 365, now)  # written when retention was 365 days
+    forever = add_feedback(dashboard_redis, 150, None, now)
+    recent = add_feedback(dashboard_redis, 10, 365, now)
+    dashboard_redis.set("feedback:comment:not-an-id", "x")
+    result = purge_comments(dashboard_redis, retention_days=180, now=now)
     assert (result.deleted, result.shortened, result.kept) == (1, 2, 0)
-    assert redis13.get(COMMENT_KEY.format(id=old)) is None
-    assert 169 * DAY < redis13.ttl(COMMENT_KEY.format(id=recent)) <= 170 * DAY
-    assert 29 * DAY < redis13.ttl(COMMENT_KEY.format(id=forever)) <= 30 * DAY
-    assert redis13.xlen(STREAM) == 3  # aggregates stay
-    assert redis13.get("feedback:comment:not-an-id") == "x"
+    assert dashboard_redis.get(COMMENT_KEY.format(id=old)) is None
+    assert 169 * DAY < dashboard_redis.ttl(COMMENT_KEY.format(id=recent)) <= 170 * DAY
+    assert 29 * DAY < dashboard_redis.ttl(COMMENT_KEY.format(id=forever)) <= 30 * DAY
+    assert dashboard_redis.xlen(STREAM) == 3  # aggregates stay
+    assert dashboard_redis.get("feedback:comment:not-an-id") == "x"
 
 
 @pytest.mark.integration
-def test_purge_command(redis13: redis.Redis) -> None:
+def test_purge_command(dashboard_redis: redis.Redis) -> None:
     now = time.time()
-    old = add_feedback(redis13, 40, 365, now)
+    old = add_feedback(dashboard_redis, 40, 365, now)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": TEST_REDIS_URL, "FEEDBACK_RETENTION_DAYS": "30",
            "DASHBOARD_SECRET_KEY": "s" * 40}
     done = subprocess.run([sys.executable, "-m", "dashboard", "purge"], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "deleted 1 comments" in done.stdout
-    assert redis13.get(COMMENT_KEY.format(id=old)) is None and redis13.xlen(STREAM) == 1
+    assert dashboard_redis.get(COMMENT_KEY.format(id=old)) is None and dashboard_redis.xlen(STREAM) == 1

@@ -12,8 +12,10 @@ import httpx
 import pytest
 import redis
 
+from tests.auxil.redis_db import url
+
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = url(15)
 RASA_PORT, ACTIONS_PORT = 5105, 5155
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,17 +12,19 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.settings import CommonSettings
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
+from tests.auxil.redis_db import url
 
 pytestmark = pytest.mark.integration
 
-GATEWAY_REDIS_URL = os.environ.get("TEST_GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/14")
+GATEWAY_REDIS_URL = url(9)
 
 
 @pytest.fixture
 async def web(stack: str) -> AsyncIterator[TestClient]:
     """The web app on loopback, talking to the real Rasa REST webhook started by the `stack` fixture."""
     redis = aioredis.Redis.from_url(GATEWAY_REDIS_URL, decode_responses=True)
-    common = CommonSettings(rasa_url=stack, redis_url=GATEWAY_REDIS_URL, host="127.0.0.1", rasa_timeout_s=60.0)
+    common = CommonSettings(rasa_url=stack, redis_url=GATEWAY_REDIS_URL, host="127.0.0.1", rasa_timeout_s=60.0,
+                            feedback_id_key="test-pseudonym-key-0123456789abcdef")
     client = TestClient(TestServer(create_app(WebSettings(common=common), redis), host="127.0.0.1"))
     await client.start_server()
     try:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.auxil.redis_db import url
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-# A database of its own: tests/integration uses 15, a running stack the default 0.
-REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
+# A database of its own (tests/auxil/redis_db.py)
+REDIS_TEST_URL = url(14)
 
 
 class PrivateRedis:

@@ -85,11 +85,11 @@ def test_clarify_button_payload_keeps_its_topic(domain: Domain) -> None:
     assert parsed == {"intent": "choose_topic", "entities": {"topic": "vneid-activate"}}
 
 
-def test_step_by_step_button_keeps_its_mode(domain: Domain) -> None:
-    # actions/replies.py sends this for the 'Hướng dẫn từng bước' button; domain.yml declares `mode` for it
-    parsed = parse_payload('/choose_topic{"topic": "vneid-activate", "mode": "steps"}', domain)
+def test_the_force_start_button_keeps_its_mode(domain: Domain) -> None:
+    # actions/walkthrough.py sends this for "Vẫn xem các bước" after the checklist; domain.yml declares `mode` for it
+    parsed = parse_payload('/start_walkthrough{"topic": "dvc-submit", "mode": "force"}', domain)
 
-    assert parsed == {"intent": "choose_topic", "entities": {"topic": "vneid-activate", "mode": "steps"}}
+    assert parsed == {"intent": "start_walkthrough", "entities": {"topic": "dvc-submit", "mode": "force"}}
 
 
 def test_domain_entities(domain: Domain) -> None:

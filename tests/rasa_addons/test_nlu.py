@@ -84,7 +84,7 @@ def test_with_and_without_diacritics_reach_the_classifier_as_the_same_text() -> 
     "text",
     [
         CHOOSE_TOPIC,
-        '/choose_topic{"topic": "vneid-activate", "mode": "steps"}',
+        '/choose_topic{"topic": "vneid-activate", "section": "2"}',
         "/request_human",
         "/nav_menu",
         "  /nav_menu\n",

@@ -1,0 +1,363 @@
+"""rasa_addons.speedups against the installed Rasa: the recorded fingerprints still match Rasa's code (a Rasa upgrade
+fails here and names the patch to re-check), the guard refuses a version or code it was not written for and leaves
+Rasa alone, `apply()` is idempotent, the shared sessions close when the server stops, and each patch answers the way
+Rasa's own code does."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import socket
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+from addons_support import PROJECT_DIR
+from aiohttp import web
+
+import rasa_addons  # noqa: F401  (applies the patches, as Rasa's import of the REST channel does)
+from rasa_addons import speedups
+
+PATCHES = {patch.name: patch for patch in speedups.PATCHES}
+
+
+def current(target: str) -> Any:
+    """What Rasa has under `target` right now (patched or not), exactly as stored."""
+    module_name, _, qualname = target.partition(":")
+    owner: Any = importlib.import_module(module_name)
+    *path, attribute = qualname.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    return inspect.getattr_static(owner, attribute)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def reapplied() -> Any:
+    """Every patch is in place again after the test, as the rest of the suite (and Rasa) expects."""
+    yield
+    assert all(speedups.apply().values())
+
+
+# (a) the recorded fingerprints are the installed Rasa's -------------------------------------------------------------
+
+@pytest.mark.parametrize("patch", speedups.PATCHES, ids=lambda patch: patch.name)
+def test_each_patch_was_written_for_the_installed_rasa(patch: speedups.Patch) -> None:
+    import rasa
+
+    assert rasa.__version__ in patch.rasa_versions, (
+        f"Rasa {rasa.__version__} is installed but patch {patch.name!r} was written for {patch.rasa_versions}: "
+        "re-check it against this Rasa, then add the version and record the new fingerprints")
+    found = speedups.installed_fingerprints(patch)
+    changed = sorted(target for target, expected in patch.fingerprints.items() if found[target] != expected)
+    assert not changed, (
+        f"patch {patch.name!r}: the installed Rasa changed {changed}; re-check the patch against the new code, then "
+        f"record its fingerprints: {found}")
+
+
+def test_every_patch_is_in_place_under_the_installed_rasa() -> None:
+    assert speedups.applied() == list(PATCHES)
+    for patch in speedups.PATCHES:
+        for target in patch.replaces:
+            assert getattr(current(target), speedups.MARKER, None) == patch.name
+
+
+def test_rasa_run_applies_the_patches_before_it_registers_close_resources() -> None:
+    # `rasa run --credentials credentials.yml` imports the REST channel (so rasa_addons) in create_http_input_channels,
+    # then registers rasa.core.run.close_resources (looked up by name) as its after_server_stop listener.
+    script = (
+        "import sys\n"
+        "import rasa.core.run as run\n"
+        "assert 'rasa_addons' not in sys.modules\n"
+        "run.create_http_input_channels(None, 'credentials.yml')\n"
+        "from rasa_addons import speedups\n"
+        "print(','.join(speedups.applied()), getattr(run.close_resources, speedups.MARKER, None))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True,
+                          timeout=300, env={"PYTHONPATH": str(PROJECT_DIR), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == [",".join(PATCHES), "shared_sessions"]
+    from rasa.core.run import serve_application
+
+    assert "close_resources" in serve_application.__code__.co_names
+
+
+# (b) the guard ---------------------------------------------------------------------------------------------------
+
+def test_refusal_checks_the_version_and_every_fingerprint() -> None:
+    patch = PATCHES["graph_cache"]
+    good = dict(patch.fingerprints)
+    assert speedups.refusal(patch, "3.6.21", good) is None
+
+    wrong_version = speedups.refusal(patch, "3.7.0", good)
+    assert wrong_version is not None and "3.7.0" in wrong_version and "3.6.21" in wrong_version
+    for target in patch.fingerprints:
+        changed = speedups.refusal(patch, "3.6.21", {**good, target: "0" * 64})
+        assert changed is not None and target in changed
+        unreadable = speedups.refusal(patch, "3.6.21", {**good, target: None})
+        assert unreadable is not None and target in unreadable
+    missing = speedups.refusal(patch, "3.6.21", {})
+    assert missing is not None and all(target in missing for target in patch.fingerprints)
+
+
+@pytest.mark.parametrize("mismatch", ["version", "fingerprint"])
+@pytest.mark.parametrize("patch", speedups.PATCHES, ids=lambda patch: patch.name)
+def test_a_mismatch_patches_nothing_and_warns(patch: speedups.Patch, mismatch: str, caplog: pytest.LogCaptureFixture,
+                                              reapplied: None) -> None:
+    speedups.remove(patch.name)
+    rasas_own = {target: current(target) for target in patch.replaces}
+    assert not any(hasattr(function, speedups.MARKER) for function in rasas_own.values())
+    if mismatch == "version":
+        guard: dict[str, Any] = {"rasa_version": "3.7.0"}
+    else:
+        first = next(iter(patch.replaces))
+        guard = {"found": {**speedups.installed_fingerprints(patch), first: "0" * 64}}
+    logging.getLogger(speedups.__name__).disabled = False
+
+    with caplog.at_level(logging.WARNING, logger=speedups.__name__):
+        assert speedups.apply_patch(patch, **guard) is False
+
+    assert {target: current(target) for target in patch.replaces} == rasas_own
+    assert all(current(target) is function for target, function in rasas_own.items())
+    assert patch.name not in speedups.applied()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == speedups.__name__]
+    assert len(warnings) == 1 and repr(patch.name) in warnings[0] and "not applied" in warnings[0]
+
+
+# (c) apply() once ------------------------------------------------------------------------------------------------
+
+def test_apply_is_idempotent() -> None:
+    assert speedups.apply() == dict.fromkeys(PATCHES, True)
+    in_place = {target: current(target) for patch in speedups.PATCHES for target in patch.replaces}
+
+    assert speedups.apply() == dict.fromkeys(PATCHES, True)
+    assert speedups.apply() == dict.fromkeys(PATCHES, True)
+
+    assert all(current(target) is function for target, function in in_place.items())
+    for patch in speedups.PATCHES:
+        for target in patch.replaces:
+            original = speedups.rasa_original(target)  # what the replacement wraps: Rasa's, not a replacement
+            assert not hasattr(original, speedups.MARKER)
+            assert speedups.fingerprint(original) == patch.replaces[target]
+
+
+def test_remove_then_apply_puts_the_same_rasa_code_back(reapplied: None) -> None:
+    for patch in speedups.PATCHES:
+        speedups.remove(patch.name)
+    assert speedups.applied() == []
+    for patch in speedups.PATCHES:
+        for target, expected in patch.replaces.items():
+            assert speedups.fingerprint(current(target)) == expected
+    assert speedups.apply() == dict.fromkeys(PATCHES, True)
+
+
+# (d) shared sessions close when the server stops --------------------------------------------------------------
+
+async def test_shared_sessions_are_closed_when_the_rasa_server_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core import run
+    from rasa.utils.endpoints import EndpointConfig
+    from sanic import Sanic, response
+
+    # test mode lets several Sanic apps start in one process (as in test_channel.py)
+    monkeypatch.setattr(Sanic, "test_mode", True)
+    endpoint = EndpointConfig(url="http://127.0.0.1:1/webhook")
+    lent: list[Any] = []
+    app = Sanic(f"speedups_{uuid.uuid4().hex}")
+
+    @app.post("/call")
+    async def call(_: Any) -> Any:
+        for _turn in range(2):
+            async with endpoint.session() as session:
+                lent.append(session)
+        return response.json({"open": not lent[-1].closed})
+
+    app.register_listener(run.close_resources, "after_server_stop")  # what rasa.core.run.serve_application does
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    async with aiohttp.ClientSession() as client, client.post(f"http://127.0.0.1:{port}/call") as answer:
+        assert await answer.json() == {"open": True}
+    assert lent[0] is lent[1], "one session per endpoint and loop, lent to every call"
+    assert speedups.shared_session_count() >= 1
+
+    await server.before_stop()
+    await server.close()
+    await server.after_stop()
+
+    assert lent[0].closed
+    async with endpoint.session() as session:  # a call after the stop gets a fresh session, not the closed one
+        assert session is not lent[0] and not session.closed
+    assert await speedups.close_shared_sessions() == 1
+    assert session.closed
+
+
+async def test_close_resources_closes_the_sessions_even_without_an_agent() -> None:
+    from types import SimpleNamespace
+
+    from rasa.core import run
+    from rasa.utils.endpoints import EndpointConfig
+
+    endpoints = [EndpointConfig(url=f"http://127.0.0.1:1/{name}") for name in ("actions", "nlg")]
+    sessions = []
+    for endpoint in endpoints:
+        async with endpoint.session() as session:
+            sessions.append(session)
+    await run.close_resources(SimpleNamespace(ctx=SimpleNamespace()), None)
+    assert all(session.closed for session in sessions)
+    assert await speedups.close_shared_sessions() == 0
+
+
+# (e) same results as Rasa's own code ---------------------------------------------------------------------------
+
+def test_the_reused_validator_answers_as_rasa_does() -> None:
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    action = RemoteAction("action_check", EndpointConfig(url="http://127.0.0.1:1/webhook"))
+    rasas_own = speedups.rasa_original(speedups.VALIDATE_ACTION_RESULT)
+    valid = {"events": [{"event": "slot", "name": "step", "value": 2}, {"event": "followup", "name": "utter_x"}],
+             "responses": [{"text": "Dạ vâng."}]}
+    assert action._validate_action_result(valid) is True
+    assert rasas_own(action, valid) is True
+
+    invalid = [
+        {"events": "not a list"},
+        {"events": [{"event": "slot", "name": 3}], "responses": "not a list"},
+        {"events": [{"event": "no_such_event"}], "responses": [1, 2]},
+        {"events": [{"name": "missing event"}]},
+        [],
+    ]
+    for reply in invalid:
+        with pytest.raises(ValidationError) as ours:
+            action._validate_action_result(reply)
+        with pytest.raises(ValidationError) as theirs:
+            rasas_own(action, reply)
+        assert ours.value.message == theirs.value.message
+        assert list(ours.value.absolute_path) == list(theirs.value.absolute_path)
+        assert list(ours.value.absolute_schema_path) == list(theirs.value.absolute_schema_path)
+        assert "Failed to validate Action server response" in ours.value.message
+
+
+def _tiny_graph(tmp_path: Any) -> tuple[Any, Any]:
+    from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    class Arithmetic(GraphComponent):
+        def __init__(self, config: dict[str, Any]) -> None:
+            self.config = config
+
+        @classmethod
+        def create(cls, config: dict[str, Any], model_storage: Any, resource: Any, execution_context: Any,
+                   ) -> Arithmetic:
+            return cls(config)
+
+        def scale(self, x: int) -> int:
+            return x * self.config["factor"]
+
+        def add(self, a: int, b: int) -> int:
+            return a + b
+
+        def unused(self) -> int:
+            raise AssertionError("outside the minimal graph")
+
+    def node(fn: str, needs: dict[str, str], **extra: Any) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=Arithmetic, constructor_name="create", fn=fn,
+                          config={"factor": 3}, **extra)
+
+    schema = GraphSchema({
+        "scaled": node("scale", {"x": "__x__"}),
+        "total": node("add", {"a": "scaled", "b": "__y__"}, is_target=True),
+        "other": node("unused", {}),
+    })
+
+    def runner() -> Any:
+        return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "speedups-test"))
+
+    return runner(), runner()
+
+
+def test_the_cached_graph_runs_as_rasa_does(tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from rasa.engine.exceptions import GraphRunError
+
+    ours, theirs = _tiny_graph(tmp_path)
+    rasas_own = speedups.rasa_original(speedups.GRAPH_RUN)
+    assert getattr(type(ours).run, speedups.MARKER, None) == "graph_cache"
+
+    for inputs, targets in [({"__x__": 2, "__y__": 1}, ["total"]), ({"__x__": 5, "__y__": 10}, None),
+                            ({"__x__": 4, "__y__": 0}, ["scaled"]), ({"__x__": 1, "__y__": 1}, ["total", "scaled"]),
+                            ({"__x__": 2, "__y__": 1}, ["total"])]:
+        assert ours.run(inputs=inputs, targets=targets) == rasas_own(theirs, inputs=inputs, targets=targets)
+    assert ours.run(inputs={"__x__": 2, "__y__": 1}) == {"total": 7}
+    assert set(ours.__dict__["_resident_graphs"]) == {("total",), ("scaled",), ("total", "scaled")}
+
+    clash = {"inputs": {"__x__": "scaled", "__y__": 1}, "targets": ["total"]}
+    with pytest.raises(GraphRunError, match="clashes with a node name"):
+        ours.run(**clash)
+    with pytest.raises(GraphRunError, match="clashes with a node name"):
+        rasas_own(theirs, **clash)
+
+    logging.getLogger("rasa.engine.runner.dask").disabled = False
+    with caplog.at_level(logging.DEBUG, logger="rasa.engine.runner.dask"):
+        ours.run(inputs={"__x__": 1, "__y__": 2}, targets=["total"])
+        rasas_own(theirs, inputs={"__x__": 1, "__y__": 2}, targets=["total"])
+    lines = [r.getMessage() for r in caplog.records if r.name == "rasa.engine.runner.dask"]
+    assert len(lines) == 2 and lines[0] == lines[1]
+
+
+async def test_a_shared_session_sends_what_rasa_sends(reapplied: None) -> None:
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    seen: list[dict[str, Any]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append({"method": request.method, "path": request.path, "query": dict(request.query),
+                     "auth": request.headers.get("Authorization"), "custom": request.headers.get("X-Resident"),
+                     "type": request.headers.get("Content-Type"), "body": await request.text(),
+                     "peer": request.transport.get_extra_info("peername")})  # type: ignore[union-attr]
+        if request.path.endswith("/fail"):
+            return web.Response(status=500, text="boom")
+        return web.json_response({"events": [], "responses": [{"text": "ok"}]})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    server = web.AppRunner(app)
+    await server.setup()
+    port = free_port()
+    await web.TCPSite(server, "127.0.0.1", port).start()
+    endpoint = EndpointConfig(url=f"http://127.0.0.1:{port}/webhook", params={"a": "1"}, headers={"X-Resident": "r"},
+                              basic_auth={"username": "u", "password": "p"}, token="t")
+
+    async def calls() -> tuple[list[Any], list[dict[str, Any]]]:
+        seen.clear()
+        answers = [await endpoint.request(json={"next_action": "action_x"}) for _ in range(2)]
+        answers.append(await endpoint.request(method="get", subpath="status", content_type=None))
+        with pytest.raises(ClientResponseError) as failed:
+            await endpoint.request(subpath="fail", json={})
+        answers.append((failed.value.status, failed.value.text))
+        return answers, list(seen)
+
+    try:
+        ours, ours_seen = await calls()
+        speedups.remove("shared_sessions")
+        theirs, theirs_seen = await calls()
+    finally:
+        await server.cleanup()
+    assert ours == theirs
+    assert [{k: v for k, v in call.items() if k != "peer"} for call in ours_seen] == \
+        [{k: v for k, v in call.items() if k != "peer"} for call in theirs_seen]
+    assert len({call["peer"] for call in ours_seen}) == 1, "the shared session reuses one connection"
+    assert len({call["peer"] for call in theirs_seen}) == len(theirs_seen), "Rasa opens one per call"
+    assert await speedups.close_shared_sessions() == 1
