@@ -17,37 +17,24 @@ from actions import procedures
 from actions.services import get_feedback_store, resident_id
 from actions.settings import get_settings
 from actions.tracking import entities_of, last_bot_custom, resident_text
+from common.messages import say
 from common.records import RATINGS, FeedbackRecord
 from common.text import normalise
 
 logger = logging.getLogger(__name__)
 
-FEEDBACK_TEXT = (
-    "Cảm ơn anh/chị đã góp ý. Ý kiến của anh/chị đã được ghi lại để cán bộ xã xem xét và trả lời công khai. "
-    "Anh/chị muốn nói thêm điều gì, cứ nhắn tiếp nhé."
-)
-FEEDBACK_INVITE_TEXT = (
-    "Dạ, anh/chị cứ viết góp ý vào tin nhắn tiếp theo, em sẽ ghi lại để cán bộ xã xem xét và trả lời công khai."
-)
-FEEDBACK_FAILED_TEXT = (
-    "Cảm ơn anh/chị. Hệ thống ghi góp ý đang bận nên chưa lưu được; anh/chị vui lòng gửi lại sau ít phút, "
-    "hoặc bấm \"Gặp người hỗ trợ\" để nói với cán bộ."
-)
+# the words are in messages/vi.yml
+FEEDBACK_TEXT = say("feedback.thanks")
+FEEDBACK_INVITE_TEXT = say("feedback.invite")
+FEEDBACK_FAILED_TEXT = say("feedback.failed")
 
 
-RATING_QUESTION = "Anh/chị có hài lòng với hướng dẫn này không?"
-RATING_TITLES = {"hai_long": "Hài lòng", "binh_thuong": "Bình thường", "chua_hai_long": "Chưa hài lòng"}
+RATING_QUESTION = say("rating.question.walkthrough")
+RATING_TITLES = {rating: say(f"rating.{rating}") for rating in RATINGS}
 # A rating answers the one question the bot asked (slot rating_pending): once, within this time.
 RATING_TTL_S = 2 * 86400
-RATING_STALE_TEXT = (
-    "Cảm ơn anh/chị. Câu hỏi đánh giá này đã được trả lời hoặc đã cũ nên em không ghi lại nữa. "
-    "Anh/chị muốn góp ý thì cứ nhắn cho em nhé."
-)
-RATING_THANKS = {
-    "hai_long": "Cảm ơn anh/chị! Anh/chị muốn góp ý thêm điều gì, cứ nhắn cho em nhé.",
-    "binh_thuong": "Cảm ơn anh/chị. Em cần làm gì để tốt hơn? Anh/chị nhắn góp ý giúp em nhé.",
-    "chua_hai_long": "Xin lỗi vì chưa giúp được tốt. Anh/chị nhắn cho em điều chưa ổn, hoặc bấm \"Gặp người hỗ trợ\".",
-}
+RATING_STALE_TEXT = say("rating.stale")
+RATING_THANKS = {rating: say(f"rating.thanks.{rating}") for rating in RATINGS}
 
 
 # Ratings typed in words (normalised: folded, abbreviations expanded). The negative forms are checked first.
@@ -137,8 +124,8 @@ def pending_rating(tracker: Tracker, now: float | None = None) -> dict[str, Any]
     return pending
 
 
-ANSWER_RATING_QUESTION = "Câu trả lời vừa rồi có giúp được anh/chị không?"
-THANK_TEXT = "Không có gì ạ. Anh/chị cần hỏi thêm gì cứ nhắn em nhé."
+ANSWER_RATING_QUESTION = say("rating.question.answer")
+THANK_TEXT = say("thank")
 RECENT_BOT_MESSAGES = 12
 
 

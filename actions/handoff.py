@@ -13,25 +13,16 @@ from actions.feedback import ask_rating
 from actions.replies import HUMAN_BUTTON
 from actions.tracking import resident_text
 from actions.walkthrough import ActionYesNo, readiness_answer
+from common.messages import say
 from common.text import normalise
 
 # Words that really ask for a person, as opposed to a readiness answer the classifier misread.
 _WANTS_PERSON = re.compile(r"\b(nguoi that|tinh nguyen vien|can bo|nhan vien|gap nguoi|nguoi ho tro|tong dai vien|"
                            r"noi chuyen voi|nguoi giup|chuyen cho nguoi)\b")
 
-HANDOFF_TEXT = (
-    "Em sẽ chuyển anh/chị tới tình nguyện viên Tổ công nghệ số cộng đồng. Anh/chị chờ một chút, người hỗ trợ sẽ nhắn "
-    "lại ngay tại đây. Trong lúc chờ, anh/chị cứ viết rõ việc anh/chị cần làm nhé."
-)
-
-
-HANDOFF_CLOSED_TEXT = (
-    "Tình nguyện viên đã kết thúc hỗ trợ. Trợ lý tự động tiếp tục giúp anh/chị: anh/chị cứ nhắn câu hỏi, "
-    "hoặc bấm \"Gặp người hỗ trợ\" nếu cần người giúp tiếp."
-)
-
-
-HANDOFF_RATING_QUESTION = "Anh/chị có hài lòng với sự hỗ trợ vừa rồi không?"
+HANDOFF_TEXT = say("handoff.start")
+HANDOFF_CLOSED_TEXT = say("handoff.closed")
+HANDOFF_RATING_QUESTION = say("handoff.rating_question")
 
 
 class ActionHandoff(Action):

@@ -18,6 +18,7 @@ from actions.retrieval.sections import choose_section
 from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, last_bot_custom, resident_text, send
+from common.messages import say
 from common.text import has_diacritics
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ def with_resume(tracker: Tracker, message: dict[str, Any]) -> dict[str, Any]:
     """During a walkthrough, a reply to a side question first offers to go back to the step."""
     step, total = tracker.get_slot("wt_step"), tracker.get_slot("wt_total")
     if tracker.get_slot("wt_guide") and step and total:
-        button = {"title": f"Tiếp tục Bước {int(step)}/{int(total)}", "payload": "/nav_repeat"}
+        button = {"title": say("button.resume_at", step=int(step), total=int(total)), "payload": "/nav_repeat"}
         message = {**message, "buttons": [button, *message.get("buttons", [])],
                    "custom": {**message["custom"], "resume_step": int(step)}}
     return message
@@ -263,7 +264,7 @@ class ActionChooseTopic(Action):
         entities = entities_of(tracker)
         guide = index.guides.get(str(entities.get("topic") or ""))
         if guide is None:
-            send(dispatcher, replies.menu_message(index.guides, "Em không tìm thấy mục đó. Anh/chị chọn lại giúp em nhé:"))
+            send(dispatcher, replies.menu_message(index.guides, say("menu.not_found")))
             return []
         position = str(entities.get("section") or "")
         section = guide.sections[int(position)] if position.isdigit() and int(position) < len(guide.sections) else None

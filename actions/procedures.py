@@ -22,6 +22,7 @@ from actions.retrieval.index import get_index
 from actions.services import get_commune
 from actions.tracking import entities_of, send
 from common.guides import Guide
+from common.messages import say
 from common.text import normalise
 from procedures.cards import PARTS, Place, card_message, procedure_button, variants_message
 from procedures.records import Procedure
@@ -192,7 +193,7 @@ class ActionProcedure(Action):
         entities = entities_of(tracker)
         record = get_procedure_index().by_code.get(str(entities.get("procedure") or ""))
         if record is None:
-            dispatcher.utter_message(text="Em không tìm thấy thủ tục đó. Anh/chị gõ tên thủ tục cần làm giúp em nhé.")
+            dispatcher.utter_message(text=say("procedure.not_found"))
             return []
         part = str(entities.get("part") or "summary")
         walkthrough = walkthrough_for(record.code, get_index().guides)

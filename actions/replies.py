@@ -7,12 +7,13 @@ from typing import Any
 
 from common.communes import Commune
 from common.guides import Guide, Section
+from common.messages import say
 from common.text import truncate
 
 # Zalo allows 2,000 characters a message; keep answers well under it so they read on a phone.
 MAX_ANSWER_CHARS = 900
-HUMAN_BUTTON = {"title": "Gặp người hỗ trợ", "payload": "/request_human"}
-MENU_BUTTON = {"title": "Chủ đề khác", "payload": "/nav_menu"}
+HUMAN_BUTTON = {"title": say("button.human"), "payload": "/request_human"}
+MENU_BUTTON = {"title": say("button.menu"), "payload": "/nav_menu"}
 
 MENU_TOPICS = (
     "vneid-register-level2", "vneid-activate", "vneid-troubleshoot", "can-cuoc", "dvc-login", "dvc-submit",
@@ -54,7 +55,7 @@ def candidate_button(guide: Guide, heading: str) -> dict[str, str]:
 
 
 def walkthrough_button(guide: Guide) -> dict[str, str]:
-    return {"title": "Hướng dẫn từng bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}"}}'}
+    return {"title": say("button.walkthrough"), "payload": f'/start_walkthrough{{"topic": "{guide.id}"}}'}
 
 
 def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
@@ -66,7 +67,7 @@ def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
         wanted += [section_button(guide, "Cần chuẩn bị"), section_button(guide, "Phí và thời gian")]
     else:
         if heading != "Các bước" and guide.steps:
-            wanted.append(section_button(guide, "Các bước", "Xem các bước"))
+            wanted.append(section_button(guide, "Các bước", say("button.see_steps")))
         wanted.append(section_button(guide, NEXT_PART.get(heading, "Hỏi ở đâu")))
     buttons = [b for b in wanted if b][: MAX_BUTTONS - 2]
     return [*buttons, MENU_BUTTON, HUMAN_BUTTON]
@@ -74,11 +75,11 @@ def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
 
 def answer_message(guide: Guide, section: Section | None, confidence: float | None = None) -> dict[str, Any]:
     """The answer from one guide: the part that holds it (the summary for a general question), source, buttons."""
-    footer = f"Nguồn: {guide.source_url} (cập nhật {date_vi(guide)})"
+    footer = say("answer.source", url=guide.source_url, date=date_vi(guide))
     heading = section.heading if section is not None and section.heading not in GENERAL_HEADINGS else ""
     if section is not None and heading == "Các bước":
         steps = "\n".join(f"{i}. {s}" for i, s in enumerate(guide.steps, 1))
-        body = f"📘 {guide.short_title} — các bước:\n\n{steps}"
+        body = say("answer.steps", title=guide.short_title, steps=steps)
         limit = MAX_ANSWER_CHARS * 2
     elif section is not None and heading:
         body = f"📘 {guide.short_title} — {heading}\n\n{section.body.replace('### ', '').strip()}"
@@ -111,9 +112,7 @@ def clarify_message(candidates: list[Guide], parts: dict[str, str] | None = None
     `parts` maps a guide to the part of it that would answer the question: its button opens that part directly, so
     one tap brings the fee or the fix, not the guide's summary.
     """
-    text = ("Có phải anh/chị hỏi về việc này không? Anh/chị bấm vào để xem, hoặc hỏi lại rõ hơn giúp em nhé:"
-            if len(candidates) == 1 else
-            "Em chưa chắc anh/chị hỏi về việc nào. Anh/chị chọn giúp em một mục dưới đây, hoặc hỏi lại rõ hơn nhé:")
+    text = say("clarify.one") if len(candidates) == 1 else say("clarify.several")
     return {
         "text": text,
         "buttons": [candidate_button(g, (parts or {}).get(g.id, "")) for g in candidates] + [HUMAN_BUTTON],
@@ -124,19 +123,13 @@ def clarify_message(candidates: list[Guide], parts: dict[str, str] | None = None
 def no_guide_message(commune: Commune) -> dict[str, Any]:
     """A public-service question no guide covers yet: say so, and where to ask."""
     hotlines = "\n".join(f"☎️ {name}: {phone}" for name, phone in commune.hotlines)
-    text = (
-        "Việc này em chưa có hướng dẫn riêng, nên em không trả lời đoán. Anh/chị có thể:\n"
-        "• Tìm tên thủ tục trên dichvucong.gov.vn (ô tìm kiếm ở đầu trang).\n"
-        f"• Hỏi trực tiếp:\n{commune.centre.line()}\n{hotlines}\n"
-        "• Hoặc bấm \"Gặp người hỗ trợ\" để tình nguyện viên trả lời."
-    )
+    text = say("no_guide", centre=commune.centre.line(), hotlines=hotlines)
     return {"text": text, "buttons": [HUMAN_BUTTON, MENU_BUTTON], "custom": {"kind": "no_guide"}}
 
 
 def sensitive_message() -> dict[str, Any]:
     """Politics, religion, officials' private details, getting round the law: a polite refusal and what we do."""
-    text = ("Xin lỗi, nội dung này em không hỗ trợ. Em chỉ hướng dẫn thủ tục hành chính và dịch vụ công trực tuyến "
-            "(VNeID, căn cước, nộp hồ sơ, thanh toán, khai sinh, cư trú…). Anh/chị cần làm thủ tục nào, cứ hỏi em nhé.")
+    text = say("sensitive")
     return {"text": text, "buttons": [MENU_BUTTON, HUMAN_BUTTON], "custom": {"kind": "sensitive"}}
 
 
@@ -144,7 +137,7 @@ def menu_message(guides: dict[str, Guide], text: str | None = None) -> dict[str,
     """The topics the assistant can help with."""
     shown = [guides[t] for t in MENU_TOPICS if t in guides]
     return {
-        "text": text or "Em có thể hướng dẫn anh/chị các việc sau. Anh/chị chọn một mục, hoặc gõ câu hỏi của anh/chị:",
+        "text": text or say("menu"),
         "buttons": [topic_button(g) for g in shown] + [HUMAN_BUTTON],
         "custom": {"kind": "menu", "topics": [g.id for g in shown]},
     }

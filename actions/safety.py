@@ -10,14 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.tracking import resident_text
+from common.messages import say
 from common.text import input_problem
 
 REPLIES = {
-    "empty": "Em chưa nhận được nội dung. Anh/chị gõ câu hỏi bằng chữ giúp em nhé.",
-    "no_text": "Em chỉ đọc được chữ. Anh/chị gõ câu hỏi bằng chữ giúp em nhé, ví dụ: \"kích hoạt VNeID thế nào?\"",
-    "too_long": "Tin nhắn dài quá, em đọc không hết. Anh/chị viết ngắn gọn việc cần hỏi trong một hai câu giúp em nhé.",
-    "non_text": "Em chỉ đọc được tin nhắn chữ, chưa xem được ảnh, âm thanh hay tệp. Anh/chị gõ câu hỏi bằng chữ giúp em nhé.",
-    "code": "Em chưa hiểu tin nhắn này. Anh/chị gõ câu hỏi bằng lời thường giúp em nhé, ví dụ: \"làm căn cước mất bao lâu?\"",
+    problem: say(f"bad_input.{problem}") for problem in ("empty", "no_text", "too_long", "non_text", "code")
 }
 
 

@@ -21,7 +21,7 @@ from actions.retrieval.calibration import (
     load_calibration,
     load_procedure_rules,
 )
-from common.settings import MEMORY, ProcessSettings, RedisOrMemoryURL, Secret, SettingsError, load
+from common.settings import MEMORY, ProcessSettings, RedisOrMemoryURL, SettingsError, load, not_placeholder
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = ROOT / ".cache" / "models" / "multilingual-e5-small-q4"
@@ -35,7 +35,8 @@ class Settings(ProcessSettings):
     # required to serve (`serving()`), not to build the index or run the offline tools; memory:// only in the terminal
     # demo (tools/stack.sh sets it when REDIS_URL is unset)
     redis_url: RedisOrMemoryURL | None = None
-    feedback_id_key: Secret | None = None  # HMAC key of residents' pseudonyms; required with a real Redis
+    # HMAC key of residents' pseudonyms; required with a real Redis, never the .env.example placeholder
+    feedback_id_key: str | None = Field(None, repr=False)
     feedback_retention_days: PositiveInt = 365
     commune_id: str = "vi-du"
     knowledge_dir: Path = ROOT / "knowledge"
@@ -61,6 +62,11 @@ class Settings(ProcessSettings):
         if isinstance(value, int) and value < 1:
             raise ValueError(f"must be a positive whole number, got {value!r}")
         return value
+
+    @field_validator("feedback_id_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return None if value is None else not_placeholder(value)
 
     @field_validator("knowledge_dir")
     @classmethod

@@ -25,17 +25,18 @@ from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import resident_text, send
 from common.guides import Guide
+from common.messages import say
 from common.text import normalise, truncate
 
 logger = logging.getLogger(__name__)
 
 NAV_BUTTONS = [
-    {"title": "Tiếp", "payload": "/nav_next"},
-    {"title": "Quay lại", "payload": "/nav_back"},
-    {"title": "Nhắc lại", "payload": "/nav_repeat"},
-    {"title": "Tôi bị kẹt", "payload": "/nav_stuck"},
-    {"title": "Xong rồi", "payload": "/nav_done"},
-    {"title": "Menu", "payload": "/nav_menu"},
+    {"title": say("button.next"), "payload": "/nav_next"},
+    {"title": say("button.back"), "payload": "/nav_back"},
+    {"title": say("button.repeat"), "payload": "/nav_repeat"},
+    {"title": say("button.stuck"), "payload": "/nav_stuck"},
+    {"title": say("button.done"), "payload": "/nav_done"},
+    {"title": say("button.nav_menu"), "payload": "/nav_menu"},
 ]
 READINESS_SLOTS = {
     "vneid-level2": "has_vneid_level2",
@@ -44,8 +45,7 @@ READINESS_SLOTS = {
     "smartphone-nfc": "has_smartphone_nfc",
 }
 WT_SLOTS = ("wt_guide", "wt_step", "wt_total", "wt_started_at", "wt_stuck", "wt_resume")
-SCAM_REMINDER = ("🔒 Nhớ: không đưa mã OTP, mật khẩu cho ai; chỉ dùng trang dichvucong.gov.vn; chỉ cài VNeID từ "
-                 "App Store hoặc Google Play.")
+SCAM_REMINDER = say("walkthrough.scam_reminder")
 
 
 def start_button(guide: Guide, title: str | None = None) -> dict[str, str]:
@@ -87,22 +87,23 @@ def step_message(guide: Guide, state: flow.WalkState, event: str, now: float) ->
     """One step: 'Bước 2/6', the action, local details where the step sends the resident somewhere."""
     text = guide.steps[state.step - 1]
     local = get_commune().local_details(text)
-    body = f"Bước {state.step}/{state.total} — {guide.short_title}\n\n{text}"
+    body = say("walkthrough.step", step=state.step, total=state.total, title=guide.short_title, text=text)
     if local:
         body += f"\n\n{local}"
     if state.step == 1 and event == "started":
-        body = f"Em sẽ hướng dẫn từng bước. Làm xong mỗi bước, anh/chị bấm \"Tiếp\" nhé.\n\n{body}"
+        body = say("walkthrough.intro", body=body)
     return {"text": truncate(body, 1900), "buttons": NAV_BUTTONS, "custom": event_payload(state, event, now)}
 
 
 def stuck_message(guide: Guide, state: flow.WalkState, guides: dict[str, Guide], now: float) -> dict[str, Any]:
     """Troubleshooting for the current step, then the way back to the step or to a person."""
     helps = flow.troubleshooting(guide, state.step, guides)
-    parts = [f"Anh/chị bị kẹt ở Bước {state.step}/{state.total}. Thử cách này nhé:"]
+    parts = [say("walkthrough.stuck", step=state.step, total=state.total)]
     for _, section in helps[:2]:
         parts.append(f"👉 {section.heading}\n{section.body}")
-    buttons = [{"title": "Làm lại bước này", "payload": "/nav_repeat"}, {"title": "Được rồi, tiếp", "payload": "/nav_next"},
-               {"title": "Vẫn không được — gặp tình nguyện viên", "payload": "/request_human"}]
+    buttons = [{"title": say("button.redo_step"), "payload": "/nav_repeat"},
+               {"title": say("button.ok_next"), "payload": "/nav_next"},
+               {"title": say("button.stuck_human"), "payload": "/request_human"}]
     custom = event_payload(state, "stuck", now)
     custom["help"] = [f"{g.id}#{s.heading}" for g, s in helps[:2]]
     return {"text": truncate("\n\n".join(parts), 1900), "buttons": buttons, "custom": custom}
@@ -112,18 +113,17 @@ def finish_message(guide: Guide, state: flow.WalkState, now: float,
                    guides: dict[str, Guide] | None = None) -> dict[str, Any]:
     """What happens next, a scam reminder, and the hook for the satisfaction question."""
     fees = guide.section("Phí và thời gian")
-    parts = [f"🎉 Anh/chị đã làm xong: {guide.short_title}."]
+    parts = [say("walkthrough.finished", title=guide.short_title)]
     if fees and fees.body:
-        parts.append(f"Tiếp theo: {truncate(fees.body, 600)}")
+        parts.append(say("walkthrough.finished_next", fees=truncate(fees.body, 600)))
     buttons = [replies.MENU_BUTTON]
     if guide.id in flow.FILES_A_DOSSIER:
-        parts.append("Theo dõi hồ sơ: vào dichvucong.gov.vn → \"Tra cứu hồ sơ\" (nhập mã hồ sơ) hoặc \"Quản lý hồ sơ\" "
-                     "sau khi đăng nhập; kết quả điện tử gửi về tài khoản và VNeID.")
-        buttons.insert(0, {"title": "Theo dõi hồ sơ", "payload": '/choose_topic{"topic": "dvc-track"}'})
+        parts.append(say("walkthrough.finished_track"))
+        buttons.insert(0, {"title": say("button.track"), "payload": '/choose_topic{"topic": "dvc-track"}'})
     parts.append(SCAM_REMINDER)
     follow = (guides or {}).get(flow.FOLLOW_UP.get(guide.id, ""))
     if follow is not None:
-        buttons.insert(0, start_button(follow, truncate(f"Tiếp: {follow.short_title}", 40)))
+        buttons.insert(0, start_button(follow, truncate(say("button.next_guide", title=follow.short_title), 40)))
     return {"text": truncate("\n\n".join(parts), 1900), "buttons": buttons,
             "custom": event_payload(state, "finished", now)}
 
@@ -131,23 +131,23 @@ def finish_message(guide: Guide, state: flow.WalkState, now: float,
 def readiness_question(need: str, guide: Guide) -> dict[str, Any]:
     """One yes/no question of the readiness check."""
     return {
-        "text": f"Trước khi làm \"{guide.short_title}\", cho em hỏi nhanh: {flow.PRECONDITION_QUESTIONS[need]}",
-        "buttons": [{"title": "Có rồi", "payload": "/affirm"}, {"title": "Chưa có", "payload": "/deny"}],
+        "text": say("walkthrough.readiness", title=guide.short_title, question=flow.PRECONDITION_QUESTIONS[need]),
+        "buttons": [{"title": say("button.have"), "payload": "/affirm"}, {"title": say("button.have_not"), "payload": "/deny"}],
         "custom": {"kind": "readiness", "guide_id": guide.id, "need": need},
     }
 
 
 def checklist_message(guide: Guide, missing: list[str], guides: dict[str, Guide]) -> dict[str, Any]:
     """What to do first when a precondition is missing, and the walkthrough that fixes it."""
-    lines = [f"Để làm \"{guide.short_title}\" online, anh/chị cần chuẩn bị trước:"]
+    lines = [say("walkthrough.checklist", title=guide.short_title)]
     buttons = []
     for i, need in enumerate(missing, 1):
         fix_id, what = flow.PRECONDITION_FIX[need]
         lines.append(f"{i}. {what}.")
         if fix_id in guides and fix_id != guide.id:
-            buttons.append(start_button(guides[fix_id], f"Hướng dẫn: {guides[fix_id].short_title}"[:40]))
-    lines.append("Anh/chị có thể làm những việc này trước, hoặc vẫn xem các bước ngay bây giờ.")
-    buttons.append({"title": "Vẫn xem các bước", "payload": f'/start_walkthrough{{"topic": "{guide.id}", "mode": "force"}}'})
+            buttons.append(start_button(guides[fix_id], say("button.guide_for", title=guides[fix_id].short_title)[:40]))
+    lines.append(say("walkthrough.checklist_end"))
+    buttons.append({"title": say("button.force_steps"), "payload": f'/start_walkthrough{{"topic": "{guide.id}", "mode": "force"}}'})
     return {"text": "\n".join(lines), "buttons": buttons,
             "custom": {"kind": "readiness", "guide_id": guide.id, "missing": missing}}
 
@@ -173,7 +173,7 @@ def begin(dispatcher: CollectingDispatcher, tracker: Tracker, guide: Guide, answ
         old = guides.get(previous.guide_id)
         name = old.short_title if old else previous.guide_id
         announce(dispatcher, tracker, {
-            "text": f"Em dừng hướng dẫn \"{name}\" (đang ở Bước {previous.step}/{previous.total}) để chuyển sang việc mới.",
+            "text": say("walkthrough.abandoned", title=name, step=previous.step, total=previous.total),
             "custom": event_payload(previous, "abandoned", now)})
         events += state_events(None)
     if not force:
@@ -216,7 +216,7 @@ class ActionStartWalkthrough(Action):
             candidates = [g for g in self._candidates(text, latest, index) if g.steps]
             if candidates:
                 dispatcher.utter_message(
-                    text="Anh/chị muốn em hướng dẫn từng bước việc nào?",
+                    text=say("walkthrough.which"),
                     buttons=[start_button(g) for g in candidates[:3]] + [replies.HUMAN_BUTTON],
                     json_message={"kind": "clarify", "candidates": [g.id for g in candidates[:3]], "for": "walkthrough"},
                 )
@@ -303,7 +303,7 @@ class ActionWalkthroughNav(Action):
                 return [*(ActionAnswer().run(dispatcher, tracker, domain) or []),
                         *(state_events(None) if state else [])]
             send(dispatcher, replies.menu_message(
-                index.guides, "Anh/chị chưa bắt đầu hướng dẫn từng bước nào. Anh/chị chọn một việc, hoặc gõ câu hỏi nhé:"))
+                index.guides, say("walkthrough.not_started")))
             return state_events(None) if state else []
         now = time.time()
         if intent in ("nav_next", "nav_done") and tracker.get_slot("wt_resume"):
@@ -324,7 +324,7 @@ class ActionWalkthroughNav(Action):
             state = flow.back(state)
             message = step_message(guide, state, "step", now)
             if at_first:
-                message["text"] = "Đây là bước đầu tiên rồi.\n\n" + message["text"]
+                message["text"] = say("walkthrough.first_step") + "\n\n" + message["text"]
             announce(dispatcher, tracker, message)
         elif intent == "nav_stuck":
             state = flow.mark_stuck(state)
@@ -348,7 +348,8 @@ class ActionMenu(Action):
         message = replies.menu_message(index.guides)
         state = state_from(tracker)
         if state is not None:
-            message["buttons"] = [{"title": f"Tiếp tục Bước {state.step}/{state.total}", "payload": "/nav_repeat"},
+            message["buttons"] = [{"title": say("button.resume_at", step=state.step, total=state.total),
+                                   "payload": "/nav_repeat"},
                                   *message["buttons"]]
         send(dispatcher, message)
         return []
@@ -369,10 +370,9 @@ class ActionSessionStart(Action):
         guide = get_index().guides.get(state.guide_id) if state else None
         if state is not None and guide is not None:
             dispatcher.utter_message(
-                text=f"Chào anh/chị quay lại! Lần trước anh/chị đang làm \"{guide.short_title}\", tới Bước "
-                     f"{state.step}/{state.total}. Anh/chị muốn làm tiếp không?",
-                buttons=[{"title": f"Tiếp tục Bước {state.step}", "payload": "/nav_repeat"},
-                         {"title": "Làm lại từ đầu", "payload": "/nav_restart"}, replies.MENU_BUTTON],
+                text=say("walkthrough.welcome_back", title=guide.short_title, step=state.step, total=state.total),
+                buttons=[{"title": say("button.resume", step=state.step), "payload": "/nav_repeat"},
+                         {"title": say("button.restart"), "payload": "/nav_restart"}, replies.MENU_BUTTON],
                 json_message={"kind": "walkthrough", "event": "resume_offered", "guide_id": state.guide_id,
                               "step": state.step, "total": state.total},
             )

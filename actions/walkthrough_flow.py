@@ -8,21 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from common.guides import Guide, Section
+from common.messages import say
 
 # Which guide fixes a missing precondition, and how to ask about it (yes/no).
-PRECONDITION_QUESTIONS = {
-    "vneid-level2": "Anh/chị đã có tài khoản VNeID mức 2 (đã kích hoạt, đăng nhập được) chưa?",
-    "payment-account": "Anh/chị có tài khoản ngân hàng hoặc ví điện tử để trả phí online chưa?",
-    "e-signature": "Anh/chị đã có chữ ký số cá nhân chưa?",
-    "smartphone-nfc": "Anh/chị có điện thoại thông minh có NFC (đọc được chip thẻ căn cước) không?",
-}
-PRECONDITION_FIX = {
-    "vneid-level2": ("vneid-register-level2", "Làm tài khoản VNeID mức 2 tại Công an xã, rồi kích hoạt trên điện thoại"),
-    "payment-account": ("support-contacts", "Mở tài khoản ngân hàng hoặc ví điện tử (hoặc nhờ người thân trả giúp); "
-                        "tình nguyện viên ở xã có thể chỉ anh/chị cách làm"),
-    "e-signature": ("e-signature", "Đăng ký chữ ký số cá nhân"),
-    "smartphone-nfc": ("support-contacts", "Mượn điện thoại có NFC của người thân, hoặc nhờ tình nguyện viên ở xã"),
-}
+FIXED_BY = {"vneid-level2": "vneid-register-level2", "payment-account": "support-contacts",
+            "e-signature": "e-signature", "smartphone-nfc": "support-contacts"}
+PRECONDITION_QUESTIONS = {need: say(f"readiness.{need}") for need in FIXED_BY}
+PRECONDITION_FIX = {need: (guide, say(f"readiness_fix.{need}")) for need, guide in FIXED_BY.items()}
 
 
 # The journey residents follow: finishing one walkthrough offers the next one.

@@ -21,6 +21,7 @@ from bot.handoff import Bus, PermanentFailure, Tickets, outbox, wait_or_stop
 from bot.rasa_client import RasaClient, RasaFailed, RasaRejected, RasaUnavailable
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
+from common.messages import say
 from common.records import pseudonym
 from common.text import clean, mask_pii
 
@@ -31,18 +32,15 @@ CLOSED_EVENT = "handoff_closed"
 RETRY_EVERY_S = 5.0
 # A held message Rasa fails on (HTTP 500, not an outage) is tried this many times, then set aside with an apology.
 MAX_FAILED_TRIES = 3
-GAVE_UP_TEXT = (
-    "Xin lỗi, em chưa trả lời được tin nhắn trước của anh/chị. Anh/chị gửi lại câu hỏi theo cách khác, "
-    "hoặc bấm \"Gặp người hỗ trợ\" để nói chuyện với cán bộ nhé."
-)
+GAVE_UP_TEXT = say("gateway.gave_up")
 
 
 def claimed_text(name: str) -> str:
-    return f"Tình nguyện viên {name} đã nhận hỗ trợ anh/chị. Anh/chị cứ nhắn tại đây, người hỗ trợ sẽ trả lời."
+    return say("gateway.claimed", name=name)
 
 
 def volunteer_text(name: str, text: str) -> str:
-    return f"{name} (tình nguyện viên): {text}"
+    return say("gateway.volunteer", name=name, text=text)
 
 
 # Set while a kept event is handled whose text held an OTP or passcode (the kept copy is masked, see bot/inbound.py)

@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-BUSY_TEXT = "Hệ thống đang bận, vui lòng thử lại sau ít phút. Tin nhắn của anh/chị đã được giữ lại, em sẽ trả lời ngay khi có thể."
-NON_TEXT_TEXT = (
-    "Em chỉ đọc được tin nhắn chữ thôi ạ. Anh/chị gõ câu hỏi bằng chữ giúp em nhé, "
-    "ví dụ: \"kích hoạt VNeID mức 2\" hoặc \"gặp người hỗ trợ\"."
-)
+from common.messages import say
+
+BUSY_TEXT = say("gateway.busy")
+NON_TEXT_TEXT = say("gateway.text_only")
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def _hard_cut(piece: str, limit: int) -> list[str]:
 def numbered_choices(buttons: tuple[Button, ...]) -> str:
     """Choices as a numbered list for channels without buttons (Zalo Bot): the resident answers "1", "2"…"""
     lines = [f"{i}. {b.title}" for i, b in enumerate(buttons, 1)]
-    return "Anh/chị nhắn số để chọn:\n" + "\n".join(lines)
+    return say("gateway.numbered", choices="\n".join(lines))
 
 
 def pick_number(text: str, count: int) -> int | None:

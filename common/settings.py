@@ -29,7 +29,8 @@ class SettingsError(RuntimeError):
     """A setting is missing, a placeholder, or invalid."""
 
 
-def _not_placeholder(value: str) -> str:
+def not_placeholder(value: str) -> str:
+    """A secret's check: set, and not the placeholder .env.example ships with."""
     cleaned = value.strip()
     if cleaned.lower() in PLACEHOLDERS or "change-me" in cleaned.lower() or "changeme" in cleaned.lower():
         raise ValueError("is not set, or still the placeholder from .env.example")
@@ -49,7 +50,7 @@ def _redis_or_memory(value: str) -> str:
 
 
 # A secret: required, and never the placeholder .env.example ships with.
-Secret = Annotated[str, AfterValidator(_not_placeholder), Field(repr=False)]
+Secret = Annotated[str, AfterValidator(not_placeholder), Field(repr=False)]
 # Redis for a process that shares state with others (gateways, dashboard): a real server only.
 RedisURL = Annotated[str, AfterValidator(_redis_url)]
 # Redis for the action server: a real server, or memory:// in the terminal demo (`make run`).

@@ -50,6 +50,7 @@ RUN python tools/build_e5_model.py --out /app/.cache/models/multilingual-e5-smal
 # Code and guides last: editing them rebuilds only the index, not the model or the dependencies. Embedding the ~475
 # passages takes ~2.5 min on one thread, so the build uses every core; the thread count is not part of the index key.
 COPY common/ common/
+COPY messages/ messages/
 COPY actions/ actions/
 COPY procedures/ procedures/
 COPY knowledge/ knowledge/

@@ -28,6 +28,7 @@ COPY requirements/app.txt requirements/app.txt
 RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML|pydantic-settings)==' requirements/app.txt)
 
 COPY common/ common/
+COPY messages/ messages/
 COPY procedures/ procedures/
 COPY knowledge/ knowledge/
 COPY communes/ communes/

@@ -23,6 +23,7 @@ COPY requirements/app.txt requirements/app.txt
 RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML|pydantic-settings)(\[[a-z-]+\])?==' requirements/app.txt)
 
 COPY common/ common/
+COPY messages/ messages/
 COPY procedures/ procedures/
 COPY knowledge/procedures/ knowledge/procedures/
 COPY bot/ bot/

@@ -27,10 +27,11 @@ COPY requirements/rasa.txt requirements/rasa.txt
 RUN pip install -r requirements/rasa.txt
 
 # Only what the Rasa process uses: the NLU components and channel in rasa_addons/ import the pure-Python
-# common/text.py (the shared layer; nothing of actions/ runs in Rasa).
+# common/text.py and the words residents read (common/messages.py, messages/); nothing of actions/ runs in Rasa.
 COPY config.yml domain.yml credentials.yml endpoints.yml ./
 COPY data/ data/
-COPY common/__init__.py common/text.py common/
+COPY common/__init__.py common/text.py common/messages.py common/
+COPY messages/ messages/
 COPY rasa_addons/ rasa_addons/
 
 # Trained as root into root-owned files, so the service user can read but not change the model. Rasa's training

@@ -12,19 +12,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.messages import say
 from common.text import names_district_office, truncate
 from procedures.records import Procedure, Way
 from procedures.search import display_name
 
 MAX_CARD_CHARS = 1400  # one phone screen of text; Zalo's limit is 2,000
 PARTS = ("summary", "documents", "fee_time", "where", "steps")
-PART_TITLES = {"documents": "Giấy tờ cần có", "fee_time": "Lệ phí và thời gian", "where": "Nộp ở đâu, nộp trực tuyến",
-               "steps": "Các bước làm"}
+PART_TITLES = {part: say(f"card.part.{part}") for part in ("documents", "fee_time", "where", "steps")}
 ONLINE_PORTAL = "dichvucong.gov.vn"
-HUMAN_BUTTON = {"title": "Gặp người hỗ trợ", "payload": "/request_human"}
-LEVEL_WORDS = {"xã": "cấp xã", "tỉnh": "cấp tỉnh", "bộ": "cấp bộ", "khác": "cơ quan khác"}
-DISTRICT_NOTE = ("Thông tin gốc còn nhắc cấp huyện (đã bỏ từ 1/7/2025): anh/chị hỏi Trung tâm phục vụ hành chính công "
-                 "xã để biết nơi nộp hiện nay.")
+HUMAN_BUTTON = {"title": say("button.human"), "payload": "/request_human"}
+LEVEL_WORDS = {level: say(f"card.level.{level}") for level in ("xã", "tỉnh", "bộ", "khác")}
+DISTRICT_NOTE = say("card.district_note")
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,7 @@ def date_vi(iso: str) -> str:
 
 def source_line(record: Procedure) -> str:
     """Where the facts come from, with the snapshot date."""
-    return (f"Nguồn: CSDL quốc gia về thủ tục hành chính, mã {record.code}, dữ liệu ngày {date_vi(record.data_date)} — "
-            f"{record.source_url}")
+    return say("card.source", code=record.code, date=date_vi(record.data_date), url=record.source_url)
 
 
 def procedure_button(record: Procedure, part: str = "summary", title: str | None = None) -> dict[str, str]:
@@ -65,14 +63,15 @@ def _way_summary(ways: tuple[Way, ...], local_fee: str = "") -> list[str]:
     """One line per distinct (time, fee), naming the ways of filing that share it."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for way in ways:
-        time = way.time + (" (nguồn không ghi đơn vị)" if way.time_unit_missing else "") if way.time else "chưa có thông tin"
-        fee = truncate(way.fee.text, 160) if way.fee.text else "chưa có thông tin"
+        unknown = say("card.unknown")
+        time = way.time + (" " + say("card.no_unit") if way.time_unit_missing else "") if way.time else unknown
+        fee = truncate(way.fee.text, 160) if way.fee.text else unknown
         if way.fee.kind == "provincial" and local_fee:
-            fee = f"{local_fee} (mức HĐND tỉnh quy định)"
+            fee = say("card.local_fee", fee=local_fee)
         elif way.fee.kind == "see_text" and re.match(r"(Thông tư|Nghị định|Luật|Quyết định|Nghị quyết)\b", fee):
-            fee = "theo " + fee
+            fee = say("card.per_text", text=fee)
         grouped.setdefault((time, fee), []).append(way.channel)
-    return [f"• {', '.join(channels)}: {time}; lệ phí: {fee}" for (time, fee), channels in grouped.items()]
+    return [say("card.way", channels=", ".join(channels), time=time, fee=fee) for (time, fee), channels in grouped.items()]
 
 
 def _where_lines(record: Procedure, place: Place) -> list[str]:
@@ -80,27 +79,27 @@ def _where_lines(record: Procedure, place: Place) -> list[str]:
     if record.commune_level:
         lines.append(place.office(record)[1])
     elif "names_district" not in record.flags and record.agency:
-        lines.append(f"🏛 Cơ quan giải quyết: {truncate(record.agency, 160)}")
+        lines.append(say("card.agency", agency=truncate(record.agency, 160)))
     if "names_district" in record.flags:
         lines.append(DISTRICT_NOTE)
     if record.online:
         level = f" ({record.online_level})" if record.online_level else ""
-        lines.append(f"💻 Nộp trực tuyến{level}: {ONLINE_PORTAL}, tìm \"{truncate(display_name(record), 70)}\".")
+        lines.append(say("card.online", level=level, portal=ONLINE_PORTAL, name=truncate(display_name(record), 70)))
     else:
-        lines.append("💻 Nguồn không ghi cách nộp trực tuyến cho thủ tục này.")
+        lines.append(say("card.no_online"))
     if any(w.channel == "Dịch vụ bưu chính" for w in record.ways):
-        lines.append("📮 Có thể gửi qua bưu điện.")
+        lines.append(say("card.post"))
     return lines
 
 
 def _where_short(record: Procedure, place: Place) -> str:
     """Where to file, in one line (the "where" part has the address, hours and phone)."""
-    online = f", hoặc trực tuyến trên {ONLINE_PORTAL}" if record.online else ""
+    online = say("card.or_online", portal=ONLINE_PORTAL) if record.online else ""
     if record.commune_level:
-        return f"📍 Nộp tại: {place.office(record)[0]}{online}."
+        return say("card.file_at", office=place.office(record)[0], online=online)
     if "names_district" in record.flags or not record.agency:
-        return f"📍 Nơi nộp: anh/chị hỏi {place.centre_name} để biết nơi nộp hiện nay{online}."
-    return f"📍 Cơ quan giải quyết: {truncate(record.agency, 120)}{online}."
+        return say("card.ask_where", centre=place.centre_name, online=online)
+    return say("card.agency_short", agency=truncate(record.agency, 120), online=online)
 
 
 def _conditional(name: str) -> bool:
@@ -123,15 +122,15 @@ def _documents_lines(record: Procedure, limit: int, width: int = 220, groups: bo
         group = doc.group
         count = []
         if doc.originals:
-            count.append(f"{doc.originals} bản chính")
+            count.append(say("card.originals", count=doc.originals))
         if doc.copies:
-            count.append(f"{doc.copies} bản sao")
+            count.append(say("card.copies", count=doc.copies))
         lines.append(f"{shown + 1}. {truncate(doc.name, width)}" + (f" ({', '.join(count)})" if count else ""))
         shown += 1
     if len(record.documents) > shown:
-        lines.append(f"… và {len(record.documents) - shown} mục khác: xem đủ tại nguồn bên dưới.")
+        lines.append(say("card.more_documents", count=len(record.documents) - shown))
     if not record.documents:
-        lines.append("Nguồn chưa ghi thành phần hồ sơ: anh/chị hỏi Trung tâm phục vụ hành chính công giúp em nhé.")
+        lines.append(say("card.no_documents"))
     return lines
 
 
@@ -139,7 +138,7 @@ def _steps_lines(record: Procedure) -> list[str]:
     lines = [truncate(step, 260) for step in record.steps if "names_district" not in record.flags
              or not names_district_office(step)][:8]
     if not lines:
-        lines = ["Nguồn chưa ghi trình tự: anh/chị hỏi Trung tâm phục vụ hành chính công giúp em nhé."]
+        lines = [say("card.no_steps")]
     return lines
 
 
@@ -153,14 +152,14 @@ def card_text(record: Procedure, part: str, place: Place) -> str:
         local_fee = place.local_fees.get(record.code, "")
         body = [f"⏱ {PART_TITLES['fee_time']}:", *_way_summary(record.ways, local_fee)]
         if any(w.fee.kind == "provincial" for w in record.ways) and not local_fee:
-            body.append("Mức cụ thể do HĐND tỉnh quy định: anh/chị hỏi Trung tâm phục vụ hành chính công nhé.")
+            body.append(say("card.provincial_fee"))
     elif part == "where":
         body = [f"{PART_TITLES['where']}:", *_where_lines(record, place)]
     elif part == "steps":
         body = [f"🪜 {PART_TITLES['steps']}:", *_steps_lines(record)]
     else:
-        body = [_where_short(record, place), "📄 Giấy tờ chính:", *_documents_lines(record, 3, 100, groups=False),
-                "⏱ Thời hạn và lệ phí:", *_way_summary(record.ways, place.local_fees.get(record.code, ""))]
+        body = [_where_short(record, place), say("card.main_documents"), *_documents_lines(record, 3, 100, groups=False),
+                say("card.time_and_fee"), *_way_summary(record.ways, place.local_fees.get(record.code, ""))]
     text = "\n".join([head, *body])
     source = source_line(record)
     return truncate(text, MAX_CARD_CHARS - len(source) - 2) + "\n\n" + source
@@ -171,7 +170,7 @@ def card_message(record: Procedure, part: str, place: Place, walkthrough: str | 
     part = part if part in PARTS else "summary"
     buttons = [procedure_button(record, p, PART_TITLES[p]) for p in ("documents", "fee_time", "where") if p != part]
     if walkthrough:
-        buttons.append({"title": "Hướng dẫn từng bước", "payload": f'/start_walkthrough{{"topic": "{walkthrough}"}}'})
+        buttons.append({"title": say("button.walkthrough"), "payload": f'/start_walkthrough{{"topic": "{walkthrough}"}}'})
     elif part != "steps" and record.steps:
         buttons.append(procedure_button(record, "steps", PART_TITLES["steps"]))
     buttons.append(HUMAN_BUTTON)
@@ -186,7 +185,7 @@ def card_message(record: Procedure, part: str, place: Place, walkthrough: str | 
 def variants_message(records: list[Procedure], part: str = "summary") -> dict[str, Any]:
     """Procedures residents confuse (khai sinh / khai sinh có yếu tố nước ngoài / đăng ký lại…): which one?"""
     return {
-        "text": "Việc này có mấy thủ tục gần giống nhau. Anh/chị cần làm thủ tục nào ạ?",
+        "text": say("card.variants"),
         "buttons": [procedure_button(r, part) for r in records[:4]] + [HUMAN_BUTTON],
         "custom": {"kind": "clarify", "procedure_candidates": [r.code for r in records[:4]]},
     }

@@ -28,24 +28,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.messages import say
 from common.text import clean, mask_pii, nfc, normalise, shares_secret
 from rasa_addons.reliability import ActionServerUnavailable, TrackerStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
-BUSY_TEXT = "Hệ thống đang bận, anh/chị vui lòng thử lại sau ít phút nhé."
-SECRET_WARNING = (
-    "⚠️ Anh/chị đừng gửi mã OTP, mật khẩu hay passcode cho bất kỳ ai, kể cả trợ lý này và cán bộ. "
-    "Em đã che mã đó đi, không lưu lại."
-)
-NO_REPLY_TEXT = (
-    "Em chưa trả lời được tin nhắn này. Anh/chị hỏi lại ngắn gọn giúp em, "
-    "hoặc bấm \"Gặp người hỗ trợ\" để nói chuyện với cán bộ."
-)
-COMMAND_REFUSED_TEXT = "Em chưa hiểu lệnh này. Anh/chị gõ câu hỏi bằng lời, hoặc chọn một việc dưới đây nhé."
+# the words are in messages/vi.yml (with every other reply the code composes)
+BUSY_TEXT = say("channel.busy")
+SECRET_WARNING = say("channel.secret_warning")
+NO_REPLY_TEXT = say("channel.no_reply")
+COMMAND_REFUSED_TEXT = say("channel.command_refused")
 MENU_BUTTONS = [
-    {"title": "Xem các việc em giúp được", "payload": "/nav_menu"},
-    {"title": "Gặp người hỗ trợ", "payload": "/request_human"},
+    {"title": say("button.services"), "payload": "/nav_menu"},
+    {"title": say("button.human"), "payload": "/request_human"},
 ]
 # Longer messages are cut before they reach Rasa; the NLU guard still sees the original length.
 MAX_STORED_CHARS = 4000

@@ -34,13 +34,14 @@ from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
 from bot.telegram.team import TeamDesk
 from bot.verify import same_secret
+from common.messages import say
 from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
-USED_BUTTON_TEXT = "Nút này đã dùng rồi hoặc đã cũ. Anh/chị nhắn câu hỏi, hoặc gõ \"menu\" để xem các việc em giúp được nhé."
+USED_BUTTON_TEXT = say("gateway.used_button")
 
 
 def _id_of(update: Update) -> str:

@@ -22,6 +22,7 @@ from bot.health import redis_health
 from bot.relay import Deliver, Relay, build_relay, new_message_id
 from bot.render import Reply
 from bot.web.settings import WebSettings
+from common.messages import say
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +36,14 @@ INBOX_TTL_S = 2 * 86400
 POLL_RATE_FACTOR = 10
 RELAY_RESTART_S = 5.0
 
-ERR_BAD_REQUEST = "Yêu cầu không hợp lệ. Anh/chị tải lại trang rồi thử lại giúp em nhé."
-ERR_BAD_SENDER = "Phiên trò chuyện không hợp lệ. Anh/chị tải lại trang rồi thử lại giúp em nhé."
-ERR_EMPTY = "Anh/chị chưa nhập câu hỏi. Anh/chị gõ câu hỏi rồi bấm Gửi nhé."
-ERR_TOO_LONG = f"Câu hỏi dài quá (tối đa {MAX_MESSAGE_CHARS} ký tự). Anh/chị viết ngắn gọn lại giúp em nhé."
-ERR_RATE = "Anh/chị gửi nhanh quá. Vui lòng chờ khoảng một phút rồi gửi tiếp nhé."
-ERR_ORIGIN = "Trang web này chưa được phép dùng trợ lý."
-ERR_BUSY = "Hệ thống đang bận, vui lòng thử lại sau ít phút."
+# the words are in messages/vi.yml
+ERR_BAD_REQUEST = say("web.bad_request")
+ERR_BAD_SENDER = say("web.bad_sender")
+ERR_EMPTY = say("web.empty")
+ERR_TOO_LONG = say("web.too_long", limit=MAX_MESSAGE_CHARS)
+ERR_RATE = say("web.rate")
+ERR_ORIGIN = say("web.origin")
+ERR_BUSY = say("web.busy")
 
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -85,6 +85,8 @@ def test_an_image_holds_every_module_its_process_imports(dockerfile: str, packag
                      if not any(str(f.relative_to(ROOT)) == s or str(f.relative_to(ROOT)).startswith(s + "/")
                                 for s in sources))
     assert not missing, f"{dockerfile} does not copy {missing}"
+    if ROOT / "common" / "messages.py" in closure(package):  # the words residents read are data, not a module
+        assert "messages" in sources, f"{dockerfile} does not copy messages/ (common/messages.py reads it)"
 
 
 @pytest.mark.parametrize("package", ["bot", "dashboard", "rasa_addons", "procedures", "common"])
