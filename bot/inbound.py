@@ -36,8 +36,9 @@ def stream_of(channel: str) -> str:
     return f"gw:in:{channel}"
 
 
-def consumer_name(prefix: str = "gw") -> str:
-    return f"{os.environ.get('HOSTNAME', prefix)}-{os.getpid()}"
+def consumer_name(replica: str, prefix: str = "gw") -> str:
+    """This process's name in a stream's consumer group: the replica (HOSTNAME, a pod's name) and the process id."""
+    return f"{replica or prefix}-{os.getpid()}"
 
 
 class Inbound:
@@ -48,7 +49,7 @@ class Inbound:
         self.redis = redis
         self.stream = stream_of(channel)
         self.handle = handle
-        self.consumer = consumer or consumer_name(channel)
+        self.consumer = consumer or consumer_name("", channel)
         self.group = group
         self.claim_idle_ms = int(claim_idle_s * 1000)
         self.retry_s = retry_s

@@ -10,7 +10,6 @@ import asyncio
 import contextvars
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,6 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.handoff import Bus, PermanentFailure, Tickets, outbox, wait_or_stop
+from bot.inbound import consumer_name
 from bot.rasa_client import RasaClient, RasaFailed, RasaRejected, RasaUnavailable
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
@@ -65,9 +65,10 @@ class Relay:
     """Route one channel's residents to Rasa, or to the team while a ticket is open."""
 
     def __init__(self, channel: str, rasa: RasaClient, state: GatewayState, tickets: Tickets, bus: Bus,
-                 deliver: Deliver) -> None:
+                 deliver: Deliver, replica: str = "") -> None:
         # one name per channel: the conversation ids' prefix, the outbox stream's suffix and Rasa's input channel
         self.channel = channel
+        self.consumer = consumer_name(replica, "gw")
         self.rasa = rasa
         self.state = state
         self.tickets = tickets
@@ -188,7 +189,14 @@ class Relay:
         if kind != "closed":  # ask() already kept Rasa's replies in the transcript
             for reply in replies:
                 await self.state.remember(conv, "volunteer" if kind == "text" else "bot", reply.text)
-        await self.deliver(conv, replies)
+        try:
+            await self.deliver(conv, replies)
+        except PermanentFailure as exc:
+            # the resident cannot be reached (e.g. Zalo's reply window is used up): the volunteer must know, not
+            # believe the words went out
+            if kind == "text" and fields.get("ticket"):
+                await self.bus.to_team("not_delivered", fields["ticket"], getattr(exc, "reason", "unreachable"))
+            raise
 
     async def send_replies(self, conv: str, replies: list[Reply]) -> None:
         """Deliver now; if the channel fails, queue the replies in the outbox so they are retried, not lost."""
@@ -208,9 +216,8 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Background work until `stop`: deliver the team's messages, retry held messages when Rasa is back."""
-        consumer = os.environ.get("HOSTNAME", "gw") + f"-{os.getpid()}"
         await asyncio.gather(
-            self.bus.consume_outbox(self.channel, consumer, self.from_team, stop),
+            self.bus.consume_outbox(self.channel, self.consumer, self.from_team, stop),
             self._retry_loop(stop),
         )
 
@@ -228,7 +235,7 @@ class Relay:
 
 
 def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0,
-                commune: str = "vi-du", pseudonym_key: bytes = b"") -> Relay:
+                commune: str = "vi-du", pseudonym_key: bytes = b"", replica: str = "") -> Relay:
     """A Relay wired to Redis and Rasa, with the commune and pseudonym key the feedback log uses."""
     tickets = Tickets(redis, commune, lambda conv: pseudonym(conv, pseudonym_key))
-    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver)
+    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver, replica)

@@ -33,6 +33,7 @@ class CommonSettings(ProcessSettings):
     rasa_timeout_s: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
     commune_id: str = "vi-du"
     feedback_id_key: Secret  # the handoff log's resident pseudonyms match the feedback log's
+    replica: str = Field("", validation_alias="HOSTNAME")  # names this replica's stream consumers (a pod's name)
 
     @field_validator("rasa_url")
     @classmethod
@@ -64,6 +65,8 @@ class ZaloOASettings(ProcessSettings):
     port: int = Field(8081, ge=0, lt=65536, validation_alias="ZALO_OA_PORT")
     # a signed event older than this is a replay, not a retry (Zalo retries within seconds)
     max_event_age_s: int = Field(600, gt=0, validation_alias="ZALO_OA_MAX_EVENT_AGE_S")
+    # send past Zalo's reply window (8 replies / 48 h) as proactive messages: a verified OA, counted and paid
+    proactive: bool = Field(False, validation_alias="ZALO_OA_PROACTIVE")
 
     @field_validator("api_base", "oauth_base")
     @classmethod

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +27,7 @@ from telegram.ext import (
 
 from bot.handoff import TEAM_STREAM, consume
 from bot.health import redis_health
-from bot.inbound import Inbound
+from bot.inbound import Inbound, consumer_name
 from bot.relay import SHARED_SECRET, Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
@@ -70,11 +69,11 @@ class TelegramGateway:
         self.application: Application = builder.build()
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
                                        commune=common.commune_id,
-                                       pseudonym_key=common.pseudonym_key)
+                                       pseudonym_key=common.pseudonym_key, replica=common.replica)
         self.desk = TeamDesk(self.application.bot, settings.team_chat_id, self.relay.tickets, self.relay.state,
                              self.relay.bus, settings.reminder_minutes)
         # webhook updates are kept in Redis before Telegram hears 200 (bot/inbound.py)
-        self.inbound = Inbound(redis, CHANNEL, self._handle_kept)
+        self.inbound = Inbound(redis, CHANNEL, self._handle_kept, consumer=consumer_name(common.replica, CHANNEL))
         self._stop = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._add_handlers()
@@ -155,7 +154,7 @@ class TelegramGateway:
         """Initialise the bot, start handlers and the background loops (team events, outbox, reminders)."""
         await self.application.initialize()
         await self.application.start()
-        consumer = os.environ.get("HOSTNAME", "telegram") + f"-{os.getpid()}"
+        consumer = self.relay.consumer
         self._loops = [
             asyncio.create_task(consume(self.redis, TEAM_STREAM, "telegram", consumer, self.desk.on_team_event,
                                         self._stop)),

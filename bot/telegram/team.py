@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handoff import LOG_STREAM, TEAM_STREAM, Bus, PermanentFailure, Ticket, TicketError, Tickets, wait_or_stop
+from bot.quota import sent_on
 from bot.relay import volunteer_text
 from bot.state import GatewayState, decode
 from common.text import mask_pii
@@ -30,6 +31,13 @@ logger = logging.getLogger(__name__)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MEMBER_STATUSES = {"creator", "administrator", "member", "restricted", "owner"}
 ZALO_WINDOW_S = 48 * 3600  # Zalo OA lets the OA reply only within 48 h of the resident's last message
+# why a volunteer's message did not reach the resident (the reason the resident's gateway reports)
+NOT_DELIVERED = {
+    "reply_window": "⚠️ Tin vừa rồi CHƯA gửi được: Zalo chỉ cho trả lời 8 tin trong 48 giờ sau tin nhắn cuối của người "
+                    "dân và đã hết lượt (xã chưa bật gửi tin chủ động). Hãy chờ người dân nhắn lại, hoặc gọi điện "
+                    "nếu họ đã để lại số.",
+    "unreachable": "⚠️ Tin vừa rồi CHƯA gửi được cho người dân (kênh của họ không nhận). Hãy liên hệ cách khác nếu cần.",
+}
 CHANNEL_NAMES = {"zalo": "Zalo OA", "zalobot": "Zalo Bot", "telegram": "Telegram", "web": "Trang web"}
 REASONS = {"resident_request": "Người dân xin gặp người hỗ trợ", "stuck_in_walkthrough": "Người dân bị kẹt khi làm theo hướng dẫn"}
 WHO = {"resident": "Người dân", "bot": "Trợ lý", "volunteer": "Tình nguyện viên"}
@@ -135,6 +143,8 @@ class TeamDesk:
                 await self.post_ticket(ticket)
                 ticket = await self.tickets.get(ticket.id) or ticket
             await self.say_in_thread(ticket, f"Người dân: {fields.get('text', '')}")
+        elif kind == "not_delivered":
+            await self.say_in_thread(ticket, NOT_DELIVERED.get(fields.get("text", ""), NOT_DELIVERED["unreachable"]))
         else:
             raise PermanentFailure(f"unknown team event {kind!r}")
 
@@ -286,8 +296,11 @@ class TeamDesk:
                 waits.append(at - opened[ticket])
         still_open = len(await self.tickets.open_tickets())
         median = f"{statistics.median(waits) / 60:.1f} phút" if waits else "chưa có"
+        sent = await sent_on(self.state.redis)
+        zalo = (f"\nZalo OA hôm nay: {sum(v for k, v in sent.items() if k != 'paid')} tin trong hạn mức miễn phí, "
+                f"{sent.get('paid', 0)} tin tính phí." if sent else "")
         return (f"Hôm nay: {counts['opened']} phiếu mở, {counts['closed']} phiếu đã đóng, {still_open} đang mở.\n"
-                f"Thời gian tới câu trả lời đầu tiên (trung vị): {median}.")
+                f"Thời gian tới câu trả lời đầu tiên (trung vị): {median}.{zalo}")
 
     async def remind_loop(self, stop: asyncio.Event, every_s: float = 30.0) -> None:
         """Post one reminder in the thread of each ticket nobody claimed within the configured time."""

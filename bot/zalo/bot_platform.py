@@ -24,7 +24,7 @@ from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryA
 
 from bot.handoff import PermanentFailure, wait_or_stop
 from bot.health import redis_health
-from bot.inbound import Inbound
+from bot.inbound import Inbound, consumer_name
 from bot.relay import SHARED_SECRET, Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
@@ -57,16 +57,16 @@ class ZaloBotGateway:
     """Zalo Bot updates in, Rasa (through the Relay) in the middle, numbered plain-text replies out."""
 
     def __init__(self, bot: Bot, redis: Any, rasa_url: str, *, secret: str = "", rasa_timeout_s: float = 30.0,
-                 commune: str = "vi-du", pseudonym_key: bytes = b"", send_backoff: Sequence[float] = SEND_BACKOFF_S, max_retry_after: float = MAX_RETRY_AFTER_S) -> None:
+                 commune: str = "vi-du", pseudonym_key: bytes = b"", replica: str = "", send_backoff: Sequence[float] = SEND_BACKOFF_S, max_retry_after: float = MAX_RETRY_AFTER_S) -> None:
         self.bot = bot
         self.redis = redis
         self.secret = secret
         self.send_backoff = tuple(send_backoff)
         self.max_retry_after = max_retry_after
         self.relay: Relay = build_relay(CHANNEL, redis, rasa_url, self.deliver, rasa_timeout_s,
-                                       commune=commune, pseudonym_key=pseudonym_key)
+                                       commune=commune, pseudonym_key=pseudonym_key, replica=replica)
         self.state = self.relay.state
-        self.inbound = Inbound(redis, CHANNEL, self._handle_event)
+        self.inbound = Inbound(redis, CHANNEL, self._handle_event, consumer=consumer_name(replica, CHANNEL))
         self._tasks: set[asyncio.Task[None]] = set()
         self._order: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._intake: asyncio.Task[None] | None = None
@@ -336,7 +336,7 @@ async def serve(settings: ZaloBotSettings, common: CommonSettings, webhook_url: 
     await bot.initialize()  # getMe: a wrong token fails here, at start-up
     gateway = ZaloBotGateway(bot, redis, common.rasa_url, secret=settings.webhook_secret,
                              rasa_timeout_s=common.rasa_timeout_s, commune=common.commune_id,
-                             pseudonym_key=common.pseudonym_key)
+                             pseudonym_key=common.pseudonym_key, replica=common.replica)
     runner = web.AppRunner(gateway.app(), access_log=None)
     try:
         if settings.mode == "webhook" and webhook_url:

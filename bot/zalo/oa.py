@@ -6,6 +6,15 @@ than 2 s) and process in the background, deduplicated by `msg_id`.
 Out: `POST /v3.0/oa/message/cs` with the `access_token` header. Error -216 (invalid/expired token) triggers one refresh
 through `/v4/oa/access_token`; Zalo rotates the refresh token on every use, so both tokens live in Redis and only one
 process refreshes at a time.
+
+Zalo's message rules (Zalo OA support, "Các loại tin của Zalo Official Account",
+https://zalooa.freshdesk.com/support/solutions/articles/64000261136): after a resident writes, the OA may send 8 free
+replies ("tin phản hồi") within 48 hours; the 9th, or anything later, is a proactive message ("tin chủ động": a
+verified OA, 1,000 free a month, then paid), and a message sent through the Open API that carries only `user_id`, not
+the resident's `message_id`, is counted as proactive. So every send names the resident's latest message
+(`recipient.message_id`, from the webhook's `msg_id`), no resident message gets more than 8 (parts are merged to fit),
+and past the window a message is sent as proactive only when the commune enabled it (ZALO_OA_PROACTIVE=1); otherwise
+it is set aside and the volunteer is told. The `quota` Zalo reports with each send is counted per day.
 """
 
 from __future__ import annotations
@@ -22,7 +31,8 @@ from aiohttp import web
 
 from bot.handoff import PermanentFailure
 from bot.health import redis_health
-from bot.inbound import Inbound
+from bot.inbound import Inbound, consumer_name
+from bot.quota import KEEP_DAYS, QUOTA_KEY, SENT_KEY, vn_day
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, ZaloOASettings
@@ -40,6 +50,11 @@ TOKEN_ERRORS = {-216, -124}  # access token invalid / expired
 NON_TEXT_EVENTS = {"user_send_image", "user_send_sticker", "user_send_audio", "user_send_video", "user_send_file",
                    "user_send_gif", "user_send_location", "user_send_link", "user_send_business_card"}
 RETRY_DELAYS_S = (0.5, 1.0, 2.0)
+FREE_REPLIES = 8  # per resident message
+REPLY_WINDOW_S = 48 * 3600
+LAST_MESSAGE_KEY = "gw:zalo_oa:last_msg:{user}"  # the resident's latest message id, kept for the reply window
+REPLIES_KEY = "gw:zalo_oa:replies:{message}"  # replies sent to one resident message
+
 FUTURE_SKEW_S = 300  # a timestamp this far ahead of our clock is refused too
 
 
@@ -53,6 +68,30 @@ class DeliveryError(RuntimeError):
     """Zalo did not take a message after retries (network, 5xx); the caller queues it for later."""
 
 
+class OutsideReplyWindow(PermanentFailure):
+    """The resident's 8 free replies (48 h) are used up and the commune sends no proactive messages."""
+
+    reason = "reply_window"
+
+
+def fit(messages: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
+    """At most `room` messages: neighbouring parts merged (a part with buttons ends its group), text kept whole."""
+    if len(messages) <= room:
+        return messages
+    merged: list[dict[str, Any]] = []
+    for message in messages:
+        last = merged[-1] if merged else None
+        if (last is not None and "attachment" not in last
+                and len(last.get("text", "")) + 2 + len(message.get("text", "")) <= TEXT_LIMIT):
+            merged[-1] = {**message, "text": f"{last.get('text', '')}\n\n{message.get('text', '')}".strip()}
+        else:
+            merged.append(dict(message))
+    if len(merged) > room:  # only with far more text than any reply has: the rest joins the last part, cut
+        tail = "\n\n".join(m.get("text", "") for m in merged[room - 1:])
+        merged = [*merged[:room - 1], {**merged[-1], "text": tail[:TEXT_LIMIT]}]
+    return merged
+
+
 class ZaloOAClient:
     """Send consultation messages as the OA, refreshing tokens when Zalo says they are no longer valid."""
 
@@ -64,9 +103,10 @@ class ZaloOAClient:
     async def access_token(self) -> str:
         return decode(await self.redis.get("gw:zalo_oa:access_token")) or self.settings.access_token
 
-    async def send(self, user_id: str, message: dict[str, Any]) -> None:
-        """POST one message; retries network errors and 5xx with backoff, refreshes the token once on -216."""
-        body = {"recipient": {"user_id": user_id}, "message": message}
+    async def send(self, recipient: dict[str, str], message: dict[str, Any]) -> None:
+        """POST one message to `recipient` ({"message_id"} to reply, {"user_id"} for a proactive one); retries network
+        errors and 5xx with backoff, refreshes the token once on -216, and counts how Zalo charged it."""
+        body = {"recipient": recipient, "message": message}
         refreshed = False
         attempt = 0
         while True:
@@ -82,6 +122,7 @@ class ZaloOAClient:
                 data = response.json()
                 error = int(data.get("error", 0) or 0)
                 if error == 0:
+                    await self.count(data.get("data") or {})
                     return
                 if error in TOKEN_ERRORS and not refreshed:
                     await self.refresh(token)
@@ -92,6 +133,20 @@ class ZaloOAClient:
                 raise DeliveryError("Zalo OA did not accept the message after retries")
             await asyncio.sleep(RETRY_DELAYS_S[attempt])
             attempt += 1
+
+    async def count(self, data: dict[str, Any]) -> None:
+        """Record how Zalo counted a send: its quota type (no quota: a paid message) and the quota it reports."""
+        quota = data.get("quota") if isinstance(data.get("quota"), dict) else None
+        kind = str(quota.get("quota_type") or "other") if quota else "paid"
+        key = SENT_KEY.format(day=vn_day())
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hincrby(key, kind, 1).expire(key, KEEP_DAYS * 86400)
+                if quota:
+                    pipe.hset(QUOTA_KEY, kind, json.dumps({**quota, "at": round(time.time())}, ensure_ascii=False))
+                await pipe.execute()
+        except Exception:  # noqa: BLE001 - counting must not fail a delivered message
+            logger.warning("Could not record the Zalo OA quota", exc_info=True)
 
     async def refresh(self, stale_token: str) -> None:
         """Exchange the refresh token for a new pair (one process at a time; others wait and reuse the result)."""
@@ -149,8 +204,8 @@ class ZaloOAGateway:
         self.client = ZaloOAClient(settings, redis, http)
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
                                        commune=common.commune_id,
-                                       pseudonym_key=common.pseudonym_key)
-        self.inbound = Inbound(redis, CHANNEL, self._handle_event)
+                                       pseudonym_key=common.pseudonym_key, replica=common.replica)
+        self.inbound = Inbound(redis, CHANNEL, self._handle_event, consumer=consumer_name(common.replica, CHANNEL))
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024)
@@ -228,6 +283,8 @@ class ZaloOAGateway:
             return
         try:
             conv = f"{CHANNEL}:{user_id}"
+            if msg_id:  # the message the OA's next replies answer (Zalo's reply window starts here)
+                await self.redis.set(LAST_MESSAGE_KEY.format(user=user_id), msg_id, ex=REPLY_WINDOW_S)
             if name != "user_send_text":
                 await self.relay.state.touch_inbound(conv)
                 await self.relay.send_replies(conv, [Reply(text=NON_TEXT_TEXT, custom={"kind": "bad_input"})])
@@ -243,15 +300,36 @@ class ZaloOAGateway:
                 raise  # the intake keeps the event and hands it out again
 
     async def deliver(self, conv: str, replies: list[Reply]) -> None:
-        """Send replies to one resident, in order."""
+        """Send replies to one resident, in order, as replies to their latest message (at most 8 for it)."""
         user_id = conv.split(":", 1)[1]
         numbered: list[str] = []
+        messages: list[dict[str, Any]] = []
         for reply in replies:
-            messages, choices = render(reply)
+            rendered, choices = render(reply)
             numbered = choices or ([] if reply.buttons else numbered)
-            for message in messages:
-                await self.client.send(user_id, message)
+            messages += rendered
+        message_id = decode(await self.redis.get(LAST_MESSAGE_KEY.format(user=user_id)))
+        if message_id:
+            used = int(decode(await self.redis.get(REPLIES_KEY.format(message=message_id))) or 0)
+            messages = fit(messages, max(1, FREE_REPLIES - used))
+        for message in messages:
+            await self.client.send(await self.recipient(user_id, message_id), message)
         await self.relay.state.save_choices(conv, numbered)
+
+    async def recipient(self, user_id: str, message_id: str) -> dict[str, str]:
+        """Whom one message goes to: a reply to the resident's message while one of its 8 is left, else a proactive
+        message if the commune allows them; otherwise OutsideReplyWindow (set aside, the volunteer is told)."""
+        if message_id:
+            key = REPLIES_KEY.format(message=message_id)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key).expire(key, REPLY_WINDOW_S)
+                used, _ = await pipe.execute()
+            if int(used) <= FREE_REPLIES:
+                return {"message_id": message_id}
+        if self.settings.proactive:
+            return {"user_id": user_id}
+        raise OutsideReplyWindow("Zalo's reply window for this resident is used up (8 replies / 48 h after their "
+                                 "last message) and ZALO_OA_PROACTIVE is off")
 
 
 def main() -> None:

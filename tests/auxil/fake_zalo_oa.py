@@ -21,13 +21,22 @@ OA_SECRET = "oa-secret-TEST"
 APP_SECRET = "app-secret-TEST"
 
 
+# msg_id → user id of every event built by `event()`: the fake OA knows which resident wrote which message, as Zalo does
+SENT_BY: dict[str, str] = {}
+FREE_REPLIES = 8  # per resident message, within 48 h (Zalo OA's "tin phản hồi")
+
+
 class FakeZaloOA:
-    """`messages` holds (user_id, message) for every accepted send; `fail_next` answers HTTP 500 that many times."""
+    """`messages` holds (user_id, message) for every accepted send and `kinds` how Zalo counted each one: "reply"
+    (recipient.message_id of a resident's message, one of its 8 free replies) or "proactive" (a user_id alone, or
+    the 9th reply: a paid message). `fail_next` answers HTTP 500 that many times."""
 
     def __init__(self, access_token: str = "access-1", refresh_token: str = "refresh-1") -> None:
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.messages: list[tuple[str, dict[str, Any]]] = []
+        self.kinds: list[str] = []
+        self.replies_to: dict[str, int] = {}
         self.refreshes = 0
         self.fail_next = 0
         self.refused_users: set[str] = set()
@@ -61,12 +70,25 @@ class FakeZaloOA:
         if request.headers.get("access_token") != self.access_token:
             return web.json_response({"error": -216, "message": "Access token is invalid"})
         body = await request.json()
-        user_id = body["recipient"]["user_id"]
+        recipient = body["recipient"]
+        if "message_id" in recipient:
+            user_id = SENT_BY.get(str(recipient["message_id"]), "")
+            if not user_id:
+                return web.json_response({"error": -201, "message": "message_id is invalid"})
+        else:
+            user_id = recipient["user_id"]
         if user_id in self.refused_users:
             return web.json_response({"error": -213, "message": "User has not interacted with the OA recently"})
         self.messages.append((user_id, body["message"]))
-        return web.json_response({"error": 0, "message": "Success", "data": {"message_id": f"m{len(self.messages)}",
-                                                                            "user_id": user_id}})
+        data: dict[str, Any] = {"message_id": f"m{len(self.messages)}", "user_id": user_id}
+        used = self.replies_to.get(str(recipient.get("message_id")), 0) + 1 if "message_id" in recipient else 0
+        if used and used <= FREE_REPLIES:
+            self.replies_to[str(recipient["message_id"])] = used
+            self.kinds.append("reply")
+            data["quota"] = {"quota_type": "reply", "remain": str(FREE_REPLIES - used), "total": str(FREE_REPLIES)}
+        else:
+            self.kinds.append("proactive")  # no quota in the answer: a paid message
+        return web.json_response({"error": 0, "message": "Success", "data": data})
 
     async def _refresh(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -90,6 +112,8 @@ def event(user_id: str, text: str | None = None, name: str = "user_send_text", m
     """A webhook body as Zalo sends it, and its headers (signed with `secret`); `sent_at` in seconds (default now)."""
     ts = str(int((time.time() if sent_at is None else sent_at) * 1000))
     message: dict[str, Any] = {"msg_id": msg_id or f"msg-{next(_msg_ids)}-{ts}"} if with_msg_id else {}
+    if with_msg_id:
+        SENT_BY[message["msg_id"]] = user_id
     if text is not None:
         message["text"] = text
     if name == "user_send_image":

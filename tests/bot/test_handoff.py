@@ -227,6 +227,18 @@ async def test_a_volunteer_is_told_when_zalo_s_48_hour_window_has_passed(world: 
     assert len(world.zalo_api.messages) == before
 
 
+async def test_a_volunteer_is_told_when_zalo_s_eight_replies_are_used_up(world: World, aredis: Any) -> None:
+    card, message_id, where = await open_ticket(world)
+    await world.telegram_update(world.tg_api.button(VOLUNTEER, "Minh", "t:claim:1", message_id))
+    await eventually(lambda: any("Minh đã nhận" in t for t in world.zalo_api.texts("u1")), what="claimed")
+    last = await aredis.get("gw:zalo_oa:last_msg:u1")
+    await aredis.set(f"gw:zalo_oa:replies:{last}", "8")  # the resident's message got its 8 free replies
+    before = len(world.zalo_api.messages)
+    await world.telegram_update(world.tg_api.group_text(VOLUNTEER, "Minh", "bác còn đó không", **where))
+    await eventually(lambda: any("CHƯA gửi được" in m["text"] for m in world.team_messages()), what="the notice")
+    assert len(world.zalo_api.messages) == before and set(world.zalo_api.kinds) == {"reply"}
+
+
 async def test_a_telegram_message_carries_its_id_to_rasa(world: World) -> None:
     update = world.tg_api.private_text(555, "xin chào")
     await world.telegram_update(update)

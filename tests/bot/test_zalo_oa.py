@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from bot.handoff import PermanentFailure
+from bot.quota import QUOTA_KEY, sent_on
 from bot.render import BUSY_TEXT, NON_TEXT_TEXT, Button, Reply
-from bot.zalo.oa import ZaloOAGateway, render, signature
+from bot.zalo.oa import ZaloOAGateway, fit, render, signature
 from tests.auxil import fake_zalo_oa
 from tests.auxil.fake_rasa import FakeRasa
 from tests.auxil.fake_zalo_oa import FakeZaloOA, event
@@ -211,8 +213,10 @@ async def test_a_recent_event_is_accepted(zalo: Any, fake_rasa: FakeRasa) -> Non
     await eventually(lambda: api.messages, what="the reply")
 
 
-async def test_an_event_without_msg_id_sent_three_times_is_answered_once(zalo: Any, fake_rasa: FakeRasa) -> None:
-    client, api, _ = zalo
+async def test_an_event_without_msg_id_sent_three_times_is_answered_once(zalo: Any, fake_rasa: FakeRasa,
+                                                                        aredis: Any) -> None:
+    client, api, gateway = zalo
+    gateway.settings = gateway.client.settings = gateway.settings.model_copy(update={"proactive": True})
     body, headers = event("u1", "xin chào", with_msg_id=False)
     for _ in range(3):
         assert (await client.post("/webhooks/zalo-oa", data=body, headers=headers)).status == 200
@@ -220,6 +224,69 @@ async def test_an_event_without_msg_id_sent_three_times_is_answered_once(zalo: A
     await asyncio.sleep(0.3)
 
     assert len(fake_rasa.received) == 1 and len(api.messages) == 1
+    assert api.kinds == ["proactive"]  # no message to reply to: only a proactive message reaches them
+
+
+# --- Zalo's message rules: 8 free replies to each resident message within 48 h --------------------------------------
+
+async def test_every_reply_names_the_residents_message(zalo: Any, fake_rasa: FakeRasa, aredis: Any) -> None:
+    client, api, _ = zalo
+    fake_rasa.script = lambda sender, text: [{"text": f"Phần {i}"} for i in range(3)]
+    await post(client, "u1", "hỏi một", msg_id="zm-1")
+    await eventually(lambda: len(api.messages) == 3, what="three replies")
+    assert api.kinds == ["reply"] * 3 and api.replies_to == {"zm-1": 3}
+    await post(client, "u1", "hỏi hai", msg_id="zm-2")
+    await eventually(lambda: len(api.messages) == 6, what="three more")
+    assert api.replies_to == {"zm-1": 3, "zm-2": 3}  # each resident message starts its own 8
+    assert await sent_on(aredis) == {"reply": 6}
+    assert json.loads(await aredis.hget(QUOTA_KEY, "reply"))["remain"] == "5"
+
+
+async def test_one_resident_message_never_gets_more_than_eight(zalo: Any, fake_rasa: FakeRasa) -> None:
+    client, api, _ = zalo
+    fake_rasa.script = lambda sender, text: [{"text": f"Đoạn {i}."} for i in range(12)]
+    await post(client, "u1", "hỏi dài", msg_id="zm-9")
+    await eventually(lambda: api.messages, what="the replies")
+    await asyncio.sleep(0.3)
+    assert 1 <= len(api.messages) <= 8 and set(api.kinds) == {"reply"}
+    assert "\n\n".join(api.texts("u1")).split("\n\n") == [f"Đoạn {i}." for i in range(12)]  # merged, all kept
+
+
+def test_fit_merges_neighbours_and_keeps_buttons_last() -> None:
+    buttons = {"type": "template", "payload": {"buttons": [{"title": "Có"}]}}
+    parts = [{"text": "a"}, {"text": "b", "attachment": buttons}, {"text": "c"}, {"text": "d"}]
+    assert fit(parts, 4) == parts
+    assert fit(parts, 2) == [{"text": "a\n\nb", "attachment": buttons}, {"text": "c\n\nd"}]
+    assert len(fit([{"text": "x" * 1500}] * 5, 2)) == 2
+
+
+async def test_past_the_window_a_volunteer_is_told_and_nothing_paid_goes_out(zalo: Any, fake_rasa: FakeRasa,
+                                                                               aredis: Any) -> None:
+    from bot.handoff import TEAM_STREAM
+
+    client, api, gateway = zalo
+    await post(client, "u1", "tôi cần người thật", msg_id="zm-20")
+    await eventually(lambda: api.messages, what="the handoff reply")
+    ticket = await gateway.relay.tickets.active_for("zalo:u1")
+    assert ticket is not None
+    await aredis.set("gw:zalo_oa:replies:zm-20", "8")  # the 8 free replies are used up
+    with pytest.raises(PermanentFailure, match="reply window"):  # set aside by the outbox consumer, not retried
+        await gateway.relay.from_team({"conv": "zalo:u1", "type": "text", "text": "TNV: anh gọi lại nhé",
+                                       "ticket": ticket.id})
+    events = [f for _, f in await aredis.xrange(TEAM_STREAM)]
+    assert {"type": "not_delivered", "ticket": ticket.id, "text": "reply_window"} in events
+    assert api.kinds == ["reply"]  # the volunteer's words were not sent as a paid message
+
+
+async def test_with_proactive_messages_enabled_the_volunteer_still_reaches_them(zalo: Any, fake_rasa: FakeRasa,
+                                                                                aredis: Any) -> None:
+    client, api, gateway = zalo
+    gateway.settings = gateway.client.settings = gateway.settings.model_copy(update={"proactive": True})
+    await post(client, "u1", "xin chào", msg_id="zm-30")
+    await eventually(lambda: api.messages, what="the reply")
+    await aredis.set("gw:zalo_oa:replies:zm-30", "8")
+    await gateway.deliver("zalo:u1", [Reply(text="Tin của tình nguyện viên")])
+    assert api.kinds == ["reply", "proactive"] and (await sent_on(aredis)).get("paid") == 1
 
 
 @pytest.mark.parametrize("value", ["mac=ä".encode(), b"mac=\xff\xfe", "mac=чужой".encode(), b"\xe2\x80\xae"])
