@@ -4,13 +4,16 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup index train serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
+.PHONY: help setup lock index train serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 setup:  ## Create both venvs (Rasa on 3.10, our code on 3.11) and build the local embedding model
 	@tools/stack.sh setup
+
+lock:  ## Resolve both environments afresh and write requirements/{app,rasa}.lock (then commit them)
+	@tools/stack.sh lock
 
 index: setup  ## Build the retrieval index over knowledge/ and the intents' examples (cached; rebuilt when either changes)
 	@tools/stack.sh index

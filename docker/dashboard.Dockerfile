@@ -24,8 +24,8 @@ RUN groupadd --system --gid 1001 app \
 WORKDIR /app
 
 # the pins live in requirements/app.txt only
-COPY requirements/app.txt requirements/app.txt
-RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML|pydantic-settings)==' requirements/app.txt)
+COPY requirements/app.txt requirements/app.lock requirements/
+RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML|pydantic-settings)==' requirements/app.txt) -c requirements/app.lock
 
 COPY common/ common/
 COPY messages/ messages/

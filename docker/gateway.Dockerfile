@@ -19,8 +19,8 @@ RUN groupadd --system --gid 1001 app \
 WORKDIR /app
 
 # the pins live in requirements/app.txt only
-COPY requirements/app.txt requirements/app.txt
-RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML|pydantic-settings)(\[[a-z-]+\])?==' requirements/app.txt)
+COPY requirements/app.txt requirements/app.lock requirements/
+RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML|pydantic-settings)(\[[a-z-]+\])?==' requirements/app.txt) -c requirements/app.lock
 
 COPY common/ common/
 COPY messages/ messages/

@@ -23,8 +23,8 @@ WORKDIR /app
 # Dependencies first: this layer is rebuilt only when the Rasa pin changes. Every dependency of rasa 3.6.21 has a
 # manylinux wheel for Python 3.10 except three pure-Python sdists (docopt, randomname, mattermostwrapper), so no
 # compiler is needed.
-COPY requirements/rasa.txt requirements/rasa.txt
-RUN pip install -r requirements/rasa.txt
+COPY requirements/rasa.txt requirements/rasa.lock requirements/
+RUN pip install -r requirements/rasa.txt -c requirements/rasa.lock
 
 # Only what the Rasa process uses: the NLU components and channel in rasa_addons/ import the pure-Python
 # common/text.py and the words residents read (common/messages.py, messages/); nothing of actions/ runs in Rasa.

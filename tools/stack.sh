@@ -34,25 +34,44 @@ stamp_ok() {  # stamp_ok NAME FILES... : true when the files have not changed si
 stamp_write() { local name=$1; shift; cat "$@" | sha256sum | cut -c1-16 > "$ROOT/.run/$name.stamp"; }
 
 setup() {
-  if ! stamp_ok venv-rasa requirements/rasa.txt requirements/rasa-dev.txt || [ ! -x "$RASA_VENV/bin/rasa" ]; then
+  # every install is constrained by the environment's lock (requirements/*.lock, `make lock`): the same versions of
+  # every transitive package on every machine and in every image
+  if ! stamp_ok venv-rasa requirements/rasa.txt requirements/rasa-dev.txt requirements/rasa.lock \
+      || [ ! -x "$RASA_VENV/bin/rasa" ]; then
     log "Creating the Rasa venv (Python 3.10, ~3 min the first time)"
     "$(find_python 3.10)" -m venv "$RASA_VENV"
     "$RASA_VENV/bin/pip" install -q --upgrade pip
-    "$RASA_VENV/bin/pip" install -q -r requirements/rasa.txt -r requirements/rasa-dev.txt
-    stamp_write venv-rasa requirements/rasa.txt requirements/rasa-dev.txt
+    "$RASA_VENV/bin/pip" install -q -r requirements/rasa.txt -r requirements/rasa-dev.txt -c requirements/rasa.lock
+    stamp_write venv-rasa requirements/rasa.txt requirements/rasa-dev.txt requirements/rasa.lock
   fi
-  if ! stamp_ok venv-app requirements/app.txt requirements/dev.txt || [ ! -x "$APP_VENV/bin/python" ]; then
+  if ! stamp_ok venv-app requirements/app.txt requirements/dev.txt requirements/app.lock \
+      || [ ! -x "$APP_VENV/bin/python" ]; then
     log "Creating the app venv (Python 3.11: actions, retrieval, tests)"
     "$(find_python 3.11)" -m venv "$APP_VENV"
     "$APP_VENV/bin/pip" install -q --upgrade pip
     # torch first and alone: 2.13.0 is the local CPU wheel; letting a resolver pick torch pulls CUDA builds
-    "$APP_VENV/bin/pip" install -q "$(grep -E '^torch==' requirements/app.txt)"
-    "$APP_VENV/bin/pip" install -q -r requirements/app.txt -r requirements/dev.txt
-    stamp_write venv-app requirements/app.txt requirements/dev.txt
+    "$APP_VENV/bin/pip" install -q "$(grep -E '^torch==' requirements/app.txt)" -c requirements/app.lock
+    "$APP_VENV/bin/pip" install -q -r requirements/app.txt -r requirements/dev.txt -c requirements/app.lock
+    stamp_write venv-app requirements/app.txt requirements/dev.txt requirements/app.lock
   fi
   if [ "${EMBEDDING_BACKEND:-sentence-transformers}" = "sentence-transformers" ] && [ -z "${EMBEDDING_MODEL:-}" ]; then
     "$APP_VENV/bin/python" tools/build_e5_model.py --out .cache/models/multilingual-e5-small-q4
   fi
+}
+
+lock() {  # resolve both environments afresh from requirements/*.txt and write the exact versions to requirements/*.lock
+  local dir; dir=$(mktemp -d)
+  "$(find_python 3.10)" -m venv "$dir/rasa" && "$dir/rasa/bin/pip" install -q --upgrade pip
+  "$dir/rasa/bin/pip" install -q -r requirements/rasa.txt -r requirements/rasa-dev.txt
+  "$(find_python 3.11)" -m venv "$dir/app" && "$dir/app/bin/pip" install -q --upgrade pip
+  "$dir/app/bin/pip" install -q "$(grep -E '^torch==' requirements/app.txt)"
+  "$dir/app/bin/pip" install -q -r requirements/app.txt -r requirements/dev.txt
+  for env in rasa app; do
+    { sed -n '1,2p' "requirements/$env.lock"; "$dir/$env/bin/pip" freeze | sort -f; } > "$dir/$env.lock"
+    mv "$dir/$env.lock" "requirements/$env.lock"
+  done
+  rm -rf "$dir"
+  log "Wrote requirements/rasa.lock and requirements/app.lock; the venvs are rebuilt from them on the next make setup"
 }
 
 index() { "$APP_VENV/bin/python" -m actions.retrieval; }
@@ -147,9 +166,10 @@ stop() {
 
 case "${1:-}" in
   setup) setup ;;
+  lock) lock ;;
   index) index ;;
   train) train ;;
   serve) serve ;;
   stop) stop ;;
-  *) echo "usage: $0 setup|index|train|serve|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 setup|lock|index|train|serve|stop" >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 """Zalo Bot Platform gateway: `python -m bot.zalo.bot_platform`.
 
-Zalo's bot API (bot-api.zapps.me) is shaped like Telegram's: updates arrive on a webhook (checked with the
+Zalo's bot API (bot-api.zaloplatforms.com) is shaped like Telegram's: updates arrive on a webhook (checked with the
 `X-Bot-Api-Secret-Token` header) or by long polling, and replies go out with `sendMessage`. It has no buttons, so
 choices are shown as a numbered list and "1", "2"… are mapped back to the button's payload.
 

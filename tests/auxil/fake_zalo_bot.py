@@ -1,6 +1,6 @@
 """A fake Zalo Bot Platform API on 127.0.0.1: the real `zalo_bot.Bot` is pointed at it with `base_url`.
 
-It answers like bot-api.zapps.me (`POST /bot<token>/<method>`, `{"ok": true, "result": ...}`), records what the bot
+It answers like bot-api.zaloplatforms.com (`POST /bot<token>/<method>`, `{"ok": true, "result": ...}`), records what the bot
 sends, serves queued updates to `getUpdates` one at a time, and can be told to fail the next sends. The update
 factories below build the payloads Zalo posts to a webhook, in the shape the platform documents.
 """
