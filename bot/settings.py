@@ -6,7 +6,7 @@ value stops the start with one line naming the variable (`common.settings.exit_o
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -78,7 +78,32 @@ class ZaloOASettings(ProcessSettings):
         return load(cls)
 
 
-class ZaloBotSettings(ProcessSettings):
+class BotAPISettings(ProcessSettings):
+    """What the two Telegram-shaped bot APIs share: a base URL, and a webhook secret required in webhook mode.
+
+    Subclasses declare `api_base`, `mode` and `webhook_secret` with their own variables and defaults.
+    """
+
+    @field_validator("webhook_secret", check_fields=False)
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        return _optional_secret(value)
+
+    @field_validator("api_base", check_fields=False)
+    @classmethod
+    def _base(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Any:
+        if getattr(self, "mode", "") == "webhook" and not getattr(self, "webhook_secret", ""):
+            fields = type(self).model_fields
+            secret, mode = (str(fields[n].validation_alias) for n in ("webhook_secret", "mode"))
+            raise ValueError(f"{secret} is not set (required when {mode}=webhook)")
+        return self
+
+
+class ZaloBotSettings(BotAPISettings):
     """Zalo Bot Platform (Telegram-shaped bot API): webhook with a secret token, or polling for development."""
 
     token: Secret = Field(validation_alias="ZALO_BOT_TOKEN")
@@ -88,25 +113,12 @@ class ZaloBotSettings(ProcessSettings):
     port: int = Field(8082, ge=0, lt=65536, validation_alias="ZALO_BOT_PORT")
     webhook_url: str = Field("", validation_alias="ZALO_BOT_WEBHOOK_URL")  # registered with Zalo at start
 
-    _secret = field_validator("webhook_secret")(classmethod(lambda cls, v: _optional_secret(v)))
-
-    @field_validator("api_base")
-    @classmethod
-    def _base(cls, value: str) -> str:
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _webhook_needs_secret(self) -> ZaloBotSettings:
-        if self.mode == "webhook" and not self.webhook_secret:
-            raise ValueError("ZALO_BOT_WEBHOOK_SECRET is not set (required when ZALO_BOT_MODE=webhook)")
-        return self
-
     @classmethod
     def from_env(cls) -> ZaloBotSettings:
         return load(cls)
 
 
-class TelegramSettings(ProcessSettings):
+class TelegramSettings(BotAPISettings):
     """The Telegram bot: volunteers' team group (tickets) and residents' private chats."""
 
     token: Secret = Field(validation_alias="TELEGRAM_BOT_TOKEN")
@@ -117,25 +129,12 @@ class TelegramSettings(ProcessSettings):
     port: int = Field(8083, ge=0, lt=65536, validation_alias="TELEGRAM_PORT")
     reminder_minutes: int = Field(10, gt=0, validation_alias="HANDOFF_REMINDER_MINUTES")
 
-    _secret = field_validator("webhook_secret")(classmethod(lambda cls, v: _optional_secret(v)))
-
     @field_validator("team_chat_id", mode="before")
     @classmethod
     def _chat_id(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
             raise ValueError("must be a chat id like -1001234567890")
         return value
-
-    @field_validator("api_base")
-    @classmethod
-    def _base(cls, value: str) -> str:
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _webhook_needs_secret(self) -> TelegramSettings:
-        if self.mode == "webhook" and not self.webhook_secret:
-            raise ValueError("TELEGRAM_WEBHOOK_SECRET is not set (required when TELEGRAM_MODE=webhook)")
-        return self
 
     @classmethod
     def from_env(cls) -> TelegramSettings:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from tests.auxil.redis_db import url
+from tests.auxil.redis_db import fresh_redis, url
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = url(15)
@@ -21,14 +21,7 @@ RASA_PORT, ACTIONS_PORT = 5105, 5155
 
 @pytest.fixture(scope="session")
 def redis_db() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.fail(f"integration tests need Redis at {REDIS_URL} (tools/test.sh starts one)")
-    client.flushdb()
-    yield client
-    client.flushdb()
+    yield from fresh_redis(15)
 
 
 @pytest.fixture(scope="session")
