@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup lock index train serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz
+.PHONY: help setup lock index train serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz backup restore
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -96,3 +96,14 @@ dashboard: setup  ## Start the staff dashboard on 127.0.0.1:8080 (REDIS_URL, def
 
 demo-data: setup  ## Fill the local Redis with months of synthetic feedback and a demo staff account (canbo / demo-matkhau)
 	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m dashboard demo-data
+
+# ---- Redis backups (docs/operations-backup.md) ---------------------------------------------------------------------
+BACKUP_DIR ?= backups
+REDIS_DIR ?= .run/redis-restored
+
+backup: setup  ## Snapshot the Redis at REDIS_URL (RDB; AOF too when local) into BACKUP_DIR/<UTC time>/ with a manifest
+	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) tools/redis_backup.py backup $(BACKUP_DIR)
+
+restore: setup  ## Restore FROM=backups/<stamp> into a STOPPED Redis's data folder REDIS_DIR=… (AOF rebuilt, counts checked)
+	@$(if $(FROM),,echo "usage: make restore FROM=backups/<stamp> [REDIS_DIR=<stopped Redis's dir>]" >&2; exit 2;) \
+	PYTHONPATH=$(CURDIR) $(APP_PY) tools/redis_backup.py restore $(FROM) --redis-dir $(REDIS_DIR)

@@ -14,6 +14,7 @@ conversation's context and question. There is one path: every action that answer
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +40,10 @@ class Context:
 class AnalyticsLog:
     """Append analytics entries to a Redis Stream (or MemoryRedis); never raises into the caller."""
 
-    def __init__(self, redis: Any, maxlen: int = MAXLEN) -> None:
+    def __init__(self, redis: Any, maxlen: int = MAXLEN, on_error: Callable[[], None] | None = None) -> None:
         self.redis = redis
         self.maxlen = maxlen
+        self.on_error = on_error or (lambda: None)  # counts a failed write on /metrics
 
     def record(self, kind: str, *, channel: str, commune: str, resident: str, at: float | None = None,
                **extra: Any) -> str | None:
@@ -55,6 +57,7 @@ class AnalyticsLog:
             entry_id = self.redis.xadd(ANALYTICS_STREAM, fields, maxlen=self.maxlen, approximate=True)
         except Exception:  # noqa: BLE001 - analytics must never break a reply to a resident
             logger.exception("Could not write an analytics entry (%s)", kind)
+            self.on_error()
             return None
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 

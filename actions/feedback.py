@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import procedures
-from actions.services import get_feedback_store, resident_id
+from actions.services import count_redis_error, get_feedback_store, resident_id
 from actions.settings import get_settings
 from actions.tracking import entities_of, last_bot_custom, resident_text
 from common.messages import say
@@ -195,8 +195,9 @@ class ActionFeedback(Action):
             if rating_id:
                 record = replace(record, rating_id=rating_id)
             entry_id = get_feedback_store().add(record, comment)
-        except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
+        except Exception as exc:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
             logger.exception("Could not store feedback for a resident")
+            count_redis_error(exc, "feedback")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
             return []
         invited = last_bot_custom(tracker).get("kind") == "feedback_invite"
@@ -246,8 +247,9 @@ class ActionRate(Action):
             record = record_for_rating(tracker, rating, pending)
             # the words typed with a rating ("bình thường, hơi dài") are kept as its comment
             entry_id = get_feedback_store().add(record, comment, once=f"rating:{pending['q']}")
-        except Exception:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
+        except Exception as exc:  # noqa: BLE001 - the resident is told; nothing is acknowledged that was not stored
             logger.exception("Could not store a rating")
+            count_redis_error(exc, "feedback")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
             return []
         dispatcher.utter_message(text=RATING_THANKS[rating],

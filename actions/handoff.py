@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import services
 from actions.feedback import ask_rating
 from actions.replies import HUMAN_BUTTON
 from actions.tracking import resident_text
@@ -46,6 +47,7 @@ class ActionHandoff(Action):
                            "resident_request", "walkthrough": {"guide_id": guide, "step": int(step),
                                                                "stuck_steps": tracker.get_slot("wt_stuck") or []}})
         dispatcher.utter_message(text=HANDOFF_TEXT, json_message=custom)
+        services.count_reply("handoff")
         return [SlotSet("handoff_requested", True)]
 
 

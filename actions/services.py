@@ -18,6 +18,7 @@ from actions.analytics import AnalyticsLog, Context
 from actions.feedback_store import FeedbackStore
 from actions.tracking import resident_text
 from common.communes import COMMUNES_DIR, Commune, load_commune
+from common.metrics import ActionMetrics, is_redis_error
 from common.records import pseudonym
 from common.redis import MemoryRedis, connect
 
@@ -32,6 +33,23 @@ def redis_client() -> Any:
 
 
 @lru_cache(maxsize=1)
+def get_metrics() -> ActionMetrics:
+    """The action server's metrics (its own registry, served on /metrics)."""
+    return ActionMetrics()
+
+
+def count_reply(kind: str) -> None:
+    """Count one reply of a kind on /metrics (the analytics log keeps the details)."""
+    get_metrics().reply(kind)
+
+
+def count_redis_error(exc: BaseException, component: str) -> None:
+    """Count a failure on /metrics when Redis caused it."""
+    if is_redis_error(exc):
+        get_metrics().redis_error(component)
+
+
+@lru_cache(maxsize=1)
 def get_feedback_store() -> FeedbackStore:
     """Ratings and comments (`feedback:v1`)."""
     return FeedbackStore(redis_client(), config.get_settings().feedback_retention_days)
@@ -40,7 +58,7 @@ def get_feedback_store() -> FeedbackStore:
 @lru_cache(maxsize=1)
 def get_analytics() -> AnalyticsLog:
     """Answers, clarifications and walkthrough events (`analytics:v1`)."""
-    return AnalyticsLog(redis_client())
+    return AnalyticsLog(redis_client(), on_error=lambda: get_metrics().redis_error("analytics"))
 
 
 def resident_id(sender_id: str) -> str:
@@ -62,6 +80,7 @@ def context_of(tracker: Tracker) -> Context:
 
 def log_reply(tracker: Tracker, kind: str, guide_id: str | None = None, candidates: list[str] | None = None) -> None:
     """Record a reply in the analytics log (never raises: a reply goes out even when it cannot be recorded)."""
+    count_reply(kind)
     try:
         get_analytics().reply(context_of(tracker), kind, resident_text(tracker), guide_id, candidates)
     except Exception:  # noqa: BLE001 - e.g. a broken settings file: the reply goes out anyway
@@ -70,6 +89,7 @@ def log_reply(tracker: Tracker, kind: str, guide_id: str | None = None, candidat
 
 def log_walkthrough(tracker: Tracker, payload: dict[str, Any]) -> None:
     """Record a walkthrough event (started, step, stuck, finished, abandoned) from the message that announced it."""
+    count_reply("walkthrough")
     try:
         get_analytics().walkthrough(context_of(tracker), payload)
     except Exception:  # noqa: BLE001 - analytics must never break a walkthrough

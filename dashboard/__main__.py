@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from typing import Any
 
+from common.logs import setup_logging
 from dashboard.auth import AuthError
 from dashboard.demo import DemoError
 from dashboard.settings import DashboardSettings, SettingsError
@@ -42,7 +42,8 @@ def serve(settings: DashboardSettings) -> None:
 
     app = create_app(settings, _redis(settings))
     print(f"Bảng điều khiển: http://{settings.host}:{settings.port}/  (Ctrl+C để dừng)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    # log_config=None: uvicorn's lines go through common.logs (LOG_FORMAT, PII masked), not its own handlers
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False, log_config=None)
 
 
 def adduser(settings: DashboardSettings, username: str, replace: bool) -> None:
@@ -95,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--replace", action="store_true", help="delete existing feedback/analytics data first")
     demo.add_argument("--months", type=int, default=11, help="previous months to simulate (default 11)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = DashboardSettings.from_env()
     except SettingsError as exc:
         print(f"Dashboard: cannot start, bad settings: {exc}", file=sys.stderr)
         return 2
+    setup_logging(settings.log_format, replica=settings.replica)
     try:
         if args.command in (None, "serve"):
             serve(settings)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from common.logs import LogFormat
 from common.settings import PLACEHOLDERS, ProcessSettings, RedisURL, SettingsError, describe
 
 __all__ = ["DashboardSettings", "SettingsError"]
@@ -42,6 +43,8 @@ class DashboardSettings(ProcessSettings):
     # only behind the commune's own reverse proxy: anyone can send X-Forwarded-For
     trust_forwarded: bool = Field(False, validation_alias="DASHBOARD_TRUST_FORWARDED")
     knowledge_dir: Path = Field(ROOT / "knowledge", validation_alias="KNOWLEDGE_DIR")
+    log_format: LogFormat = Field("text", validation_alias="LOG_FORMAT")  # json for a log collector
+    replica: str = Field("", validation_alias="HOSTNAME")  # names this replica in JSON log lines (a pod's name)
     secret_file: Path | None = Field(None, exclude=True, repr=False)  # where a local run keeps its generated key
 
     @classmethod

@@ -148,6 +148,8 @@ class Stack:
     run_dir: Path
     rasa_replicas: int = 2
     web_replicas: int = 2
+    action_replicas: int = 1  # more than one: behind haproxy, which Rasa's action endpoint points at
+    gateway_replicas: int = 1  # replicas of each Zalo / Telegram gateway; more than one: behind haproxy
     embedding_backend: str = "sentence-transformers"  # what production runs; `make index` built its vectors
     zalo_oa_api: str = ""  # base URL of a fake Zalo OA API: adds the Zalo OA gateway
     zalo_bot_api: str = ""  # base URL of a fake Zalo Bot API: adds the Zalo Bot gateway (webhook mode)
@@ -161,12 +163,20 @@ class Stack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for name in ["redis", "actions", "rasa_lb", "web_lb", "zalo_oa", "zalo_bot", "telegram",
                      *(f"rasa{i}" for i in range(1, self.rasa_replicas + 1)),
-                     *(f"web{i}" for i in range(1, self.web_replicas + 1))]:
+                     *(f"web{i}" for i in range(1, self.web_replicas + 1)),
+                     *self.replicas("actions"), *self.replicas("zalo_oa"), *self.replicas("zalo_bot"),
+                     *self.replicas("telegram")]:
             self.ports[name] = free_port()
         self.redis_url = f"redis://127.0.0.1:{self.ports['redis']}/0"
         self.rasa_url = f"http://127.0.0.1:{self.ports['rasa_lb']}"
         self.web_url = f"http://127.0.0.1:{self.ports['web_lb']}"
         self._build()
+
+    def replicas(self, kind: str) -> list[str]:
+        """The service names of one kind: `kind` itself when it runs once, else kind1, kind2… behind haproxy, whose
+        frontend takes `ports[kind]` (so callers always reach `ports[kind]`)."""
+        n = self.action_replicas if kind == "actions" else self.gateway_replicas
+        return [kind] if n == 1 else [f"{kind}{i}" for i in range(1, n + 1)]
 
     # --- the processes -----------------------------------------------------------------------------------------
     def _env(self, **extra: str) -> dict[str, str]:
@@ -187,9 +197,10 @@ class Stack:
         self._add("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(self.ports["redis"]),
                             "--dir", str(data), "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
                   health=self.redis_url)
-        self._add("actions", [str(APP_PY), "-m", "actions.server", "--port", str(self.ports["actions"])],
-                  health=f"http://127.0.0.1:{self.ports['actions']}/health",
-                  SANIC_HOST="127.0.0.1", EMBEDDING_BACKEND=self.embedding_backend)
+        for name in self.replicas("actions"):
+            self._add(name, [str(APP_PY), "-m", "actions.server", "--port", str(self.ports[name])],
+                      health=f"http://127.0.0.1:{self.ports[name]}/health",
+                      SANIC_HOST="127.0.0.1", EMBEDDING_BACKEND=self.embedding_backend, HOSTNAME=name)
         for i in range(1, self.rasa_replicas + 1):
             port = self.ports[f"rasa{i}"]
             self._add(f"rasa{i}", [str(RASA), "run", "-i", "127.0.0.1", "-p", str(port), "--model", str(MODEL),
@@ -204,41 +215,58 @@ class Stack:
         if self.zalo_oa_api:
             from tests.auxil import fake_zalo_oa
 
-            self._add("zalo_oa", [str(APP_PY), "-m", "bot.zalo.oa"],
-                      health=f"http://127.0.0.1:{self.ports['zalo_oa']}/healthz",
-                      ZALO_OA_APP_ID=fake_zalo_oa.APP_ID, ZALO_OA_SECRET_KEY=fake_zalo_oa.OA_SECRET,
-                      ZALO_APP_SECRET=fake_zalo_oa.APP_SECRET, ZALO_OA_ACCESS_TOKEN="access-1",
-                      ZALO_OA_REFRESH_TOKEN="refresh-1", ZALO_OA_API_BASE=self.zalo_oa_api,
-                      ZALO_OAUTH_BASE=self.zalo_oa_api, ZALO_OA_PORT=str(self.ports["zalo_oa"]), HOSTNAME="zalo-oa",
-                      **gateway)
+            for name in self.replicas("zalo_oa"):
+                self._add(name, [str(APP_PY), "-m", "bot.zalo.oa"], health=f"http://127.0.0.1:{self.ports[name]}/healthz",
+                          ZALO_OA_APP_ID=fake_zalo_oa.APP_ID, ZALO_OA_SECRET_KEY=fake_zalo_oa.OA_SECRET,
+                          ZALO_APP_SECRET=fake_zalo_oa.APP_SECRET, ZALO_OA_ACCESS_TOKEN="access-1",
+                          ZALO_OA_REFRESH_TOKEN="refresh-1", ZALO_OA_API_BASE=self.zalo_oa_api,
+                          ZALO_OAUTH_BASE=self.zalo_oa_api, ZALO_OA_PORT=str(self.ports[name]),
+                          HOSTNAME=name.replace("_", "-"), **gateway)
         if self.zalo_bot_api:
             from tests.auxil.fake_zalo_bot import TOKEN
 
-            self._add("zalo_bot", [str(APP_PY), "-m", "bot.zalo.bot_platform"],
-                      health=f"http://127.0.0.1:{self.ports['zalo_bot']}/healthz",
-                      ZALO_BOT_TOKEN=TOKEN, ZALO_BOT_MODE="webhook", ZALO_BOT_WEBHOOK_SECRET=ZALO_BOT_SECRET,
-                      ZALO_BOT_API_BASE=self.zalo_bot_api, ZALO_BOT_PORT=str(self.ports["zalo_bot"]),
-                      HOSTNAME="zalo-bot", **gateway)
+            for name in self.replicas("zalo_bot"):
+                self._add(name, [str(APP_PY), "-m", "bot.zalo.bot_platform"],
+                          health=f"http://127.0.0.1:{self.ports[name]}/healthz",
+                          ZALO_BOT_TOKEN=TOKEN, ZALO_BOT_MODE="webhook", ZALO_BOT_WEBHOOK_SECRET=ZALO_BOT_SECRET,
+                          ZALO_BOT_API_BASE=self.zalo_bot_api, ZALO_BOT_PORT=str(self.ports[name]),
+                          HOSTNAME=name.replace("_", "-"), **gateway)
         if self.telegram_api:
             from tests.auxil.fake_telegram import TOKEN as TG_TOKEN
 
-            self._add("telegram", [str(APP_PY), "-m", "bot.telegram"],
-                      health=f"http://127.0.0.1:{self.ports['telegram']}/healthz",
-                      TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_TEAM_CHAT_ID=str(self.telegram_team_chat),
-                      TELEGRAM_MODE="webhook", TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
-                      TELEGRAM_API_BASE=self.telegram_api, TELEGRAM_PORT=str(self.ports["telegram"]),
-                      HOSTNAME="telegram", **gateway)
+            for name in self.replicas("telegram"):
+                self._add(name, [str(APP_PY), "-m", "bot.telegram"],
+                          health=f"http://127.0.0.1:{self.ports[name]}/healthz",
+                          TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_TEAM_CHAT_ID=str(self.telegram_team_chat),
+                          TELEGRAM_MODE="webhook", TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+                          TELEGRAM_API_BASE=self.telegram_api, TELEGRAM_PORT=str(self.ports[name]),
+                          HOSTNAME=name, **gateway)
         self._add_balancer()
 
+    def _frontends(self) -> list[Frontend]:
+        """What haproxy balances: the Rasa and web replicas always, and each kind running more than once."""
+        def servers(names: list[str]) -> list[tuple[str, int]]:
+            return [(name, self.ports[name]) for name in names]
+
+        out = [Frontend("rasa", self.ports["rasa_lb"], servers([f"rasa{i}" for i in range(1, self.rasa_replicas + 1)]),
+                        "/webhooks/rest/"),
+               Frontend("web", self.ports["web_lb"], servers([f"web{i}" for i in range(1, self.web_replicas + 1)]),
+                        "/healthz")]
+        if self.action_replicas > 1:
+            out.append(Frontend("actions", self.ports["actions"], servers(self.replicas("actions")), "/health"))
+        for kind, wanted in (("zalo_oa", self.zalo_oa_api), ("zalo_bot", self.zalo_bot_api),
+                             ("telegram", self.telegram_api)):
+            if wanted and self.gateway_replicas > 1:
+                out.append(Frontend(kind, self.ports[kind], servers(self.replicas(kind)), "/healthz"))
+        return out
+
     def _add_balancer(self) -> None:
-        rasa = [("rasa" + str(i), self.ports[f"rasa{i}"]) for i in range(1, self.rasa_replicas + 1)]
-        web = [("web" + str(i), self.ports[f"web{i}"]) for i in range(1, self.web_replicas + 1)]
+        frontends = self._frontends()
         haproxy = shutil.which("haproxy")
         if haproxy:
             self.balancer = "haproxy"
             config = self.run_dir / "haproxy.cfg"
-            config.write_text(haproxy_config(self.ports["rasa_lb"], rasa, "/webhooks/rest/",
-                                             self.ports["web_lb"], web, "/healthz"))
+            config.write_text(haproxy_config(frontends))
             self._add("balancer", [haproxy, "-f", str(config), "-db"],
                       health=f"http://127.0.0.1:{self.ports['rasa_lb']}/webhooks/rest/")
             return
@@ -246,14 +274,13 @@ class Stack:
             raise RuntimeError("haproxy is not installed (apt-get install haproxy; .ci/run does)")
         self.balancer = "python"
         argv = [str(APP_PY), "-m", "tools.harness", "balance",
-                f"{self.ports['rasa_lb']}=" + ",".join(str(p) for _, p in rasa),
-                f"{self.ports['web_lb']}=" + ",".join(str(p) for _, p in web)]
+                *(f"{f.port}=" + ",".join(str(p) for _, p in f.servers) for f in frontends)]
         self._add("balancer", argv, health=f"http://127.0.0.1:{self.ports['rasa_lb']}/webhooks/rest/")
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 240.0) -> None:
         """Start everything and wait until each part answers (Rasa replicas load their model in parallel)."""
-        order = ["redis", "actions", *(n for n in self.services if n.startswith("rasa")), "balancer",
+        order = ["redis", *self.replicas("actions"), *(n for n in self.services if n.startswith("rasa")), "balancer",
                  *(n for n in self.services if n.startswith(("web", "zalo", "telegram")))]
         self.services["redis"].start()
         await self.services["redis"].ready(30)
@@ -273,26 +300,29 @@ ZALO_BOT_SECRET = "harness-zalo-bot-secret"
 TELEGRAM_SECRET = "harness-telegram-secret"
 
 
-def haproxy_config(rasa_port: int, rasa: list[tuple[str, int]], rasa_check: str,
-                   web_port: int, web: list[tuple[str, int]], web_check: str) -> str:
-    """Two frontends on loopback; a request a dead server could not take goes to the other one."""
-    def backend(name: str, servers: list[tuple[str, int]], check: str) -> str:
-        lines = [f"backend {name}", "  balance roundrobin", f"  option httpchk GET {check}",
-                 "  default-server inter 500ms fall 2 rise 1"]
-        lines += [f"  server {server} 127.0.0.1:{port} check" for server, port in servers]
-        return "\n".join(lines)
+@dataclass
+class Frontend:
+    """One haproxy frontend on loopback and the replicas behind it."""
 
-    return "\n".join([
-        "global", "  maxconn 4000",
-        "defaults", "  mode http", "  timeout connect 1s", "  timeout client 120s", "  timeout server 120s",
-        "  retries 3", "  option redispatch",
-        # requests carry a message id, so sending one again to the other replica is safe
-        "  retry-on conn-failure empty-response",
-        f"frontend rasa\n  bind 127.0.0.1:{rasa_port}\n  default_backend rasa",
-        backend("rasa", rasa, rasa_check),
-        f"frontend web\n  bind 127.0.0.1:{web_port}\n  default_backend web",
-        backend("web", web, web_check), "",
-    ])
+    name: str
+    port: int
+    servers: list[tuple[str, int]]
+    check: str
+
+
+def haproxy_config(frontends: list[Frontend]) -> str:
+    """One frontend per balanced kind on loopback; a request a dead server could not take goes to another one."""
+    lines = ["global", "  maxconn 4000",
+             "defaults", "  mode http", "  timeout connect 1s", "  timeout client 120s", "  timeout server 120s",
+             "  retries 3", "  option redispatch",
+             # requests carry a message id (Rasa, gateways' webhooks), so sending one again to another replica is safe
+             "  retry-on conn-failure empty-response"]
+    for front in frontends:
+        lines += [f"frontend {front.name}", f"  bind 127.0.0.1:{front.port}", f"  default_backend {front.name}",
+                  f"backend {front.name}", "  balance roundrobin", f"  option httpchk GET {front.check}",
+                  "  default-server inter 500ms fall 2 rise 1"]
+        lines += [f"  server {server} 127.0.0.1:{port} check" for server, port in front.servers]
+    return "\n".join([*lines, ""])
 
 
 # --- a fallback balancer (round robin with failover) for machines without haproxy ------------------------------
@@ -344,7 +374,8 @@ def all_keys_text(redis_url: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for raw_key in client.scan_iter(count=1000):
         key = raw_key.decode(errors="replace")
-        kind = client.type(raw_key).decode()
+        raw_kind = client.type(raw_key)
+        kind = raw_kind.decode() if isinstance(raw_kind, bytes) else str(raw_kind)
         value: Any
         if kind == "string":
             value = client.get(raw_key)

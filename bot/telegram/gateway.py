@@ -26,13 +26,15 @@ from telegram.ext import (
 )
 
 from bot.handoff import TEAM_STREAM, consume
-from bot.health import redis_health
+from bot.health import redis_health, redis_metrics, stream_groups
 from bot.inbound import Inbound, consumer_name
 from bot.relay import SHARED_SECRET, Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, split_text
 from bot.settings import CommonSettings, TelegramSettings
+from bot.state import DEDUPE_TTL_S
 from bot.telegram.team import TeamDesk
 from bot.verify import same_secret
+from common.logs import setup_logging
 from common.messages import say
 from common.settings import exit_on_bad_settings
 
@@ -177,6 +179,8 @@ class TelegramGateway:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/webhooks/telegram", self.webhook)
         app.router.add_get("/healthz", redis_health(self.redis))
+        app.router.add_get("/metrics", redis_metrics(self.relay.metrics, self.redis,
+                                                     stream_groups(CHANNEL, (TEAM_STREAM, "telegram"))))
 
         async def lifecycle(app: web.Application) -> Any:
             await self.start()
@@ -197,15 +201,16 @@ class TelegramGateway:
             return web.json_response({"error": "invalid update"}, status=400)
         if update is None:
             return web.json_response({"ok": True})
+        chat = update.effective_chat
         try:
-            if not await self.relay.state.first_time(CHANNEL, f"update:{update.update_id}"):
-                return web.json_response({"ok": True, "duplicate": True})
-            chat = update.effective_chat
-            await self.inbound.put(f"{CHANNEL}:{chat.id if chat else 'none'}", data)
+            # kept and marked seen in one step: a gateway killed from here on loses nothing
+            kept = await self.inbound.put(f"{CHANNEL}:{chat.id if chat else 'none'}", data,
+                                          once=f"update:{update.update_id}", once_ttl_s=DEDUPE_TTL_S)
         except Exception:  # noqa: BLE001 - not kept: Telegram sends it again after a non-200
             logger.warning("Cannot keep a Telegram update; asking Telegram to retry", exc_info=True)
-            await self.relay.state.forget(CHANNEL, f"update:{update.update_id}")
             return web.json_response({"error": "busy"}, status=503)
+        if kept is None:
+            return web.json_response({"ok": True, "duplicate": True})
         return web.json_response({"ok": True})
 
     async def _handle_kept(self, conv: str, data: dict[str, Any]) -> None:
@@ -237,10 +242,10 @@ def main() -> None:
     """Run the Telegram gateway (TELEGRAM_MODE=polling for development, webhook in production)."""
     from bot.state import connect
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the bot token in URLs
     settings, common = exit_on_bad_settings(lambda: (TelegramSettings.from_env(), CommonSettings.from_env()),
                                             "Telegram gateway")
+    setup_logging(common.log_format, replica=common.replica)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the bot token in URLs
     redis = connect(common.redis_url)
     gateway = TelegramGateway(settings, common, redis)
     if settings.mode == "webhook":

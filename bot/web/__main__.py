@@ -9,13 +9,14 @@ from aiohttp import web
 from bot.state import connect
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
+from common.logs import setup_logging
 from common.settings import exit_on_bad_settings
 
 
 def main() -> None:
     """Read the settings, connect to Redis lazily, and serve until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = exit_on_bad_settings(WebSettings.from_env, "Web chat gateway")
+    setup_logging(settings.common.log_format, replica=settings.common.replica)
     redis = connect(settings.common.redis_url)
     app = create_app(settings, redis)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.health import redis_health
+from bot.health import redis_health, redis_metrics, stream_groups
 from bot.relay import Deliver, Relay, build_relay, new_message_id
 from bot.render import Reply
 from bot.web.settings import WebSettings
@@ -307,5 +307,6 @@ def create_app(settings: WebSettings, redis: Any, relay_factory: RelayFactory | 
     # no HEAD: reading the inbox empties it
     app.router.add_get("/api/inbox", inbox, allow_head=False)
     app.router.add_get("/healthz", redis_health(redis))
+    app.router.add_get("/metrics", redis_metrics(relay.metrics, redis, stream_groups(CHANNEL)))
     app.cleanup_ctx.append(_background)
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Sequence
@@ -23,13 +24,14 @@ from zalo_bot import Bot, Update
 from zalo_bot.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter, TimedOut, ZaloError
 
 from bot.handoff import PermanentFailure, wait_or_stop
-from bot.health import redis_health
+from bot.health import redis_health, redis_metrics, stream_groups
 from bot.inbound import Inbound, consumer_name
 from bot.relay import SHARED_SECRET, Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, SettingsError, ZaloBotSettings
-from bot.state import connect
+from bot.state import DEDUPE_TTL_S, connect
 from bot.verify import same_secret
+from common.logs import setup_logging
 from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,18 @@ POLL_TIMEOUT_S = 30
 SHUTDOWN_GRACE_S = 10.0
 
 
+def wire(value: Any) -> Any:
+    """An SDK object as the JSON Zalo sent (python-zalo-bot's own `to_dict` leaves nested objects in, which JSON
+    cannot carry): what the durable intake keeps of a polled update."""
+    if hasattr(value, "to_dict") and not isinstance(value, dict):
+        return {("from" if k == "from_user" else k): wire(v) for k, v in value.to_dict(recursive=False).items()}
+    if isinstance(value, (list, tuple)):
+        return [wire(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    return value
+
+
 class ZaloBotGateway:
     """Zalo Bot updates in, Rasa (through the Relay) in the middle, numbered plain-text replies out."""
 
@@ -74,9 +88,10 @@ class ZaloBotGateway:
 
     # -- HTTP --------------------------------------------------------------------------------------------------------
     def app(self) -> web.Application:
-        """/healthz always; the webhook route only when a secret is set (webhook mode)."""
+        """/healthz and /metrics always; the webhook route only when a secret is set (webhook mode)."""
         app = web.Application(client_max_size=256 * 1024)
         app.router.add_get("/healthz", redis_health(self.redis))
+        app.router.add_get("/metrics", redis_metrics(self.relay.metrics, self.redis, stream_groups(CHANNEL)))
         if self.secret:
             app.router.add_post(WEBHOOK_PATH, self.webhook)
         app.cleanup_ctx.append(self._intake_lifetime)
@@ -98,11 +113,13 @@ class ZaloBotGateway:
         if self._intake is not None:
             await asyncio.wait([self._intake], timeout=SHUTDOWN_GRACE_S)
 
-    async def keep(self, update: Update, data: dict[str, Any]) -> None:
-        """Put an update in the durable intake (bot/inbound.py); raises when Redis cannot take it."""
+    async def keep(self, update: Update, data: dict[str, Any], once: str = "") -> bool:
+        """Put an update in the durable intake (bot/inbound.py); False if `once` was seen before; raises when
+        Redis cannot take it."""
         message = update.message
         assert message is not None
-        await self.inbound.put(f"{CHANNEL}:{message.chat.id}", data)
+        return await self.inbound.put(f"{CHANNEL}:{message.chat.id}", data, once=once,
+                                      once_ttl_s=DEDUPE_TTL_S) is not None
 
     async def _handle_event(self, conv: str, data: dict[str, Any]) -> None:
         update = self.parse(data)
@@ -131,20 +148,16 @@ class ZaloBotGateway:
             return web.json_response({"ok": True, "ignored": True})
         message_id = str(update.message.message_id)
         try:
-            first = await self.state.first_time(CHANNEL, message_id)
-        except Exception:  # noqa: BLE001 - Redis away: let Zalo send it again
-            logger.warning("Cannot check a Zalo Bot update for repeats; asking Zalo to retry", exc_info=True)
-            return web.json_response({"ok": False, "error": "busy"}, status=503)
-        if not first:
-            logger.info("Zalo Bot redelivered message %s; already handled", message_id)
-            return web.json_response({"ok": True, "duplicate": True})
-        try:
-            # kept in Redis before Zalo hears 200: a gateway killed from here on loses nothing
-            await self.keep(update, body.get("result") if isinstance(body.get("result"), dict) else body)
+            # kept in Redis and marked seen in one step before Zalo hears 200: a gateway killed from here on loses
+            # nothing, and Zalo's redelivery of it is recognised
+            kept = await self.keep(update, body.get("result") if isinstance(body.get("result"), dict) else body,
+                                   once=message_id)
         except Exception:  # noqa: BLE001 - not kept: let Zalo send it again
             logger.warning("Cannot keep a Zalo Bot update; asking Zalo to retry", exc_info=True)
-            await self.state.forget(CHANNEL, message_id)
             return web.json_response({"ok": False, "error": "busy"}, status=503)
+        if not kept:
+            logger.info("Zalo Bot redelivered message %s; already handled", message_id)
+            return web.json_response({"ok": True, "duplicate": True})
         return web.json_response({"ok": True})
 
     def parse(self, body: Any) -> Update | None:
@@ -187,16 +200,11 @@ class ZaloBotGateway:
             if update is None or update.message is None:
                 continue
             try:
-                fresh = await self.state.first_time(CHANNEL, str(update.message.message_id))
-            except Exception:  # noqa: BLE001 - Redis away: better answer twice than not at all
-                logger.warning("Cannot check for a repeated update; handling it", exc_info=True)
-                fresh = True
-            if fresh:
-                try:
-                    await self.keep(update, update.to_dict())
-                except Exception:  # noqa: BLE001 - Redis away: handle it now rather than drop it
-                    logger.warning("Cannot keep a polled update; handling it directly", exc_info=True)
-                    self.spawn(self.process(update))
+                # a repeat (the same message id polled again) is not kept twice
+                await self.keep(update, wire(update), once=str(update.message.message_id))
+            except Exception:  # noqa: BLE001 - Redis away: better answer it now than drop it
+                logger.warning("Cannot keep a polled update; handling it directly", exc_info=True)
+                self.spawn(self.process(update))
 
     # -- one update --------------------------------------------------------------------------------------------------
     def spawn(self, work: Awaitable[None]) -> None:
@@ -364,9 +372,9 @@ async def serve(settings: ZaloBotSettings, common: CommonSettings, webhook_url: 
 
 def main() -> None:
     """Read the settings (fail fast on a missing token or secret) and serve until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings, common = exit_on_bad_settings(lambda: (ZaloBotSettings.from_env(), CommonSettings.from_env()),
                                             "Zalo Bot gateway")
+    setup_logging(common.log_format, replica=common.replica)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -30,14 +30,16 @@ import httpx
 from aiohttp import web
 
 from bot.handoff import PermanentFailure
-from bot.health import redis_health
+from bot.health import redis_health, redis_metrics, stream_groups
 from bot.inbound import Inbound, consumer_name
 from bot.quota import KEEP_DAYS, QUOTA_KEY, SENT_KEY, vn_day
 from bot.relay import Relay, build_relay
 from bot.render import NON_TEXT_TEXT, Reply, numbered_choices, pick_number, split_text
 from bot.settings import CommonSettings, ZaloOASettings
-from bot.state import decode
+from bot.state import DEDUPE_TTL_S, decode
 from bot.verify import same_secret
+from common.logs import setup_logging
+from common.metrics import GatewayMetrics, is_redis_error
 from common.settings import exit_on_bad_settings
 
 logger = logging.getLogger(__name__)
@@ -95,10 +97,12 @@ def fit(messages: list[dict[str, Any]], room: int) -> list[dict[str, Any]]:
 class ZaloOAClient:
     """Send consultation messages as the OA, refreshing tokens when Zalo says they are no longer valid."""
 
-    def __init__(self, settings: ZaloOASettings, redis: Any, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: ZaloOASettings, redis: Any, http: httpx.AsyncClient | None = None,
+                 metrics: GatewayMetrics | None = None) -> None:
         self.settings = settings
         self.redis = redis
         self.http = http or httpx.AsyncClient(timeout=10)
+        self.metrics = metrics
 
     async def access_token(self) -> str:
         return decode(await self.redis.get("gw:zalo_oa:access_token")) or self.settings.access_token
@@ -145,8 +149,10 @@ class ZaloOAClient:
                 if quota:
                     pipe.hset(QUOTA_KEY, kind, json.dumps({**quota, "at": round(time.time())}, ensure_ascii=False))
                 await pipe.execute()
-        except Exception:  # noqa: BLE001 - counting must not fail a delivered message
+        except Exception as exc:  # noqa: BLE001 - counting must not fail a delivered message
             logger.warning("Could not record the Zalo OA quota", exc_info=True)
+            if self.metrics is not None and is_redis_error(exc):
+                self.metrics.redis_error("zalo_quota")
 
     async def refresh(self, stale_token: str) -> None:
         """Exchange the refresh token for a new pair (one process at a time; others wait and reuse the result)."""
@@ -201,16 +207,18 @@ class ZaloOAGateway:
         self.settings = settings
         self.common = common
         self.redis = redis
-        self.client = ZaloOAClient(settings, redis, http)
         self.relay: Relay = build_relay(CHANNEL, redis, common.rasa_url, self.deliver, common.rasa_timeout_s,
                                        commune=common.commune_id,
                                        pseudonym_key=common.pseudonym_key, replica=common.replica)
+        self.client = ZaloOAClient(settings, redis, http, metrics=self.relay.metrics)
         self.inbound = Inbound(redis, CHANNEL, self._handle_event, consumer=consumer_name(common.replica, CHANNEL))
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024)
         app.router.add_post("/webhooks/zalo-oa", self.webhook)
         app.router.add_get("/healthz", redis_health(self.redis))
+        app.router.add_get("/metrics", redis_metrics(self.relay.metrics, self.redis, stream_groups(CHANNEL),
+                                                     zalo_quota=True))
         app.cleanup_ctx.append(self._background)
         return app
 
@@ -243,22 +251,17 @@ class ZaloOAGateway:
         # Zalo retries a slow webhook with the same msg_id; events without one are recognised by their bytes
         event_key = str((event.get("message") or {}).get("msg_id") or "") \
             or "body:" + hashlib.sha256(raw).hexdigest()[:32]
-        try:
-            first = await self.relay.state.first_time(CHANNEL, event_key)
-        except Exception:  # noqa: BLE001 - Redis away: ask Zalo to retry rather than risk losing the message
-            logger.warning("Cannot check a Zalo OA event for repeats; asking Zalo to retry", exc_info=True)
-            return web.json_response({"error": "busy"}, status=503)
-        if not first:
-            logger.info("Zalo OA event %s seen before; ignored", event_key)
-            return web.json_response({"ok": True, "duplicate": True})
         user_id = str((event.get("sender") or {}).get("id", ""))
         try:
-            # in Redis before Zalo hears 200: a gateway killed from here on loses nothing (bot/inbound.py)
-            await self.inbound.put(f"{CHANNEL}:{user_id}", event)
+            # in Redis before Zalo hears 200, marked seen in the same step: a gateway killed from here on loses
+            # nothing (bot/inbound.py)
+            kept = await self.inbound.put(f"{CHANNEL}:{user_id}", event, once=event_key, once_ttl_s=DEDUPE_TTL_S)
         except Exception:  # noqa: BLE001 - not kept: let Zalo send it again
             logger.warning("Cannot keep a Zalo OA event; asking Zalo to retry", exc_info=True)
-            await self.relay.state.forget(CHANNEL, event_key)
             return web.json_response({"error": "busy"}, status=503)
+        if kept is None:
+            logger.info("Zalo OA event %s seen before; ignored", event_key)
+            return web.json_response({"ok": True, "duplicate": True})
         return web.json_response({"ok": True})
 
     def fresh(self, timestamp: Any) -> bool:
@@ -336,9 +339,9 @@ def main() -> None:
     """Run the Zalo OA gateway until interrupted."""
     from bot.state import connect
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings, common = exit_on_bad_settings(lambda: (ZaloOASettings.from_env(), CommonSettings.from_env()),
                                             "Zalo OA gateway")
+    setup_logging(common.log_format, replica=common.replica)
     gateway = ZaloOAGateway(settings, common, connect(common.redis_url))
     logger.info("Zalo OA gateway on %s:%s (Rasa %s)", common.host, settings.port, common.rasa_url)
     web.run_app(gateway.app(), host=common.host, port=settings.port, print=None)

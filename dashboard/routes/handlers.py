@@ -48,6 +48,7 @@ async def bad_form(request: Request, exc: BadForm) -> Response:
 async def redis_down(request: Request, exc: redis_lib.RedisError) -> Response:
     """Redis cannot be read: 503 with a page saying so."""
     logger.error("Redis error: %s", exc)
+    request.app.state.metrics.redis_error()
     return get_pages(request).render(
         request, "error.html", 503, title="Tạm thời không đọc được dữ liệu",
         message="Bảng điều khiển không kết nối được cơ sở dữ liệu (Redis). Vui lòng thử lại sau ít "

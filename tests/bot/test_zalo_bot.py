@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import json
 import warnings
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +26,7 @@ from bot.zalo.bot_platform import (
     ZaloBotGateway,
     register_webhook,
     serve,
+    wire,
 )
 from tests.auxil.fake_rasa import FakeRasa
 from tests.auxil.fake_zalo_bot import (
@@ -304,6 +306,7 @@ async def test_polling_mode_processes_updates(zbot: Bot, aredis: Any, fake_rasa:
     gw = make_gateway(zbot, aredis, fake_rasa, secret="")
     assert all(r.resource.canonical != WEBHOOK_PATH for r in gw.app().router.routes())
     stop = asyncio.Event()
+    gw.start_intake()  # as serve() does through the app: polled updates are kept, then handled
     poller = asyncio.create_task(gw.poll(stop))
     try:
         update = text_update(CHAT, "chào anh/chị", msg_id="p-1")
@@ -320,6 +323,7 @@ async def test_polling_mode_processes_updates(zbot: Bot, aredis: Any, fake_rasa:
         poller.cancel()
         await asyncio.gather(poller, return_exceptions=True)
         await gw.drain()
+        await gw.stop_intake()
         await gw.aclose()
 
 
@@ -393,3 +397,14 @@ async def test_an_accepted_update_is_kept_before_zalo_hears_200(client: TestClie
     assert [f["conv"] for _, f in await aredis.xrange("gw:in:zalobot")] == [CONV]
     await gateway.drain()
     assert fake_rasa.received[0]["message_id"] == "kept-zb-1"
+
+
+@pytest.mark.parametrize("factory", [lambda: text_update(CHAT, "chào", msg_id="w-1"), lambda: sticker_update(CHAT)])
+def test_a_polled_update_is_kept_as_json_that_parses_back(zbot: Bot, factory: Any) -> None:
+    # the SDK's own to_dict() leaves a Message object inside, which json.dumps refuses
+    original = factory()
+    update = Update.de_json(original, zbot)
+    again = Update.de_json(json.loads(json.dumps(wire(update))), zbot)
+    assert again.message.text == original["message"].get("text")
+    assert again.message.chat.id == CHAT and again.message.message_id == original["message"]["message_id"]
+    assert again.api_kwargs["event_name"] == original["event_name"]

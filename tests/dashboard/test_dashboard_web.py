@@ -31,7 +31,7 @@ from dashboard.settings import DashboardSettings
 
 pytestmark = pytest.mark.integration
 
-PUBLIC = {"/login", "/public", "/healthz"}
+PUBLIC = {"/login", "/public", "/healthz", "/metrics"}
 ROOT = Path(__file__).resolve().parents[2]
 OWNER, ATTACKER = ("192.0.2.10", 50000), ("198.51.100.20", 50000)  # documentation addresses
 SECRET_COMMENT = "Bí mật nội bộ: hồ sơ số 42 của ông Ba"
