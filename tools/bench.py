@@ -29,6 +29,8 @@ RUN = ROOT / ".run" / "bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 ACTIONS_PORT, OURS_PORT, PLAIN_PORT = 5255, 5205, 5305
 CONCURRENCY, TURNS_PER_CONVERSATION, LONG_TURNS = 20, 10, 200
+# Rasa's own setting, the same for both stacks: one worker per core, as docker-compose runs it on a 2-core host
+WORKERS = os.environ.get("SANIC_WORKERS", "2")
 
 # Messages a resident might send, written for the benchmark (not from any evaluation set).
 MESSAGES = [
@@ -56,6 +58,40 @@ def rss_mb(pid: int) -> float:
         except (FileNotFoundError, StopIteration, ProcessLookupError):
             continue
     return total / 1024
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process and all its descendants have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return total
+
+
+def redis_cpu_s() -> float:
+    """CPU seconds the benchmark's Redis server has used (INFO cpu): the whole server, as a deployment sees it."""
+    import redis
+
+    info = redis.Redis.from_url(REDIS_URL).info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def redis_bytes_per_conversation() -> float:
+    """Average Redis memory (MEMORY USAGE) of one conversation's stored tracker keys after the run."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter("tracker:*", count=1000))
+    conversations = {k.decode().rsplit(":", 1)[0] for k in keys}
+    used = sum(int(client.memory_usage(k) or 0) for k in keys)
+    return used / max(1, len(conversations))
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -108,20 +144,29 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-async def load(url: str) -> dict[str, float]:
-    """Sequential, concurrent and long-conversation measurements against one webhook."""
+async def load(url: str, pids: dict[str, int]) -> dict[str, float]:
+    """Sequential, concurrent and long-conversation measurements against one webhook; CPU milliseconds per turn of
+    each process in `pids` (and of Redis) during the concurrent run, for the capacity model."""
     limits = httpx.Limits(max_connections=CONCURRENCY + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         await conversation(client, url, len(MESSAGES), 0)  # warm-up
         sequential = await conversation(client, url, 60, 3)
+        cpu_before = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
         started = time.perf_counter()
         results = await asyncio.gather(*(conversation(client, url, TURNS_PER_CONVERSATION, i * 3)
                                          for i in range(CONCURRENCY)))
         wall = time.perf_counter() - started
+        cpu_after = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
         concurrent = [x for r in results for x in r]
         long = await conversation(client, url, LONG_TURNS, 0)
     head, tail = statistics.median(long[:20]), statistics.median(long[-20:])
+    cpu_ms = {f"cpu_ms_per_turn_{name}": round((cpu_after[name] - cpu_before[name]) * 1000 / len(concurrent), 1)
+              for name in cpu_before}
+    total_cpu_ms = sum(cpu_ms.values())
     return {
+        **cpu_ms,
+        "cpu_ms_per_turn_total": round(total_cpu_ms, 1),
+        "turns_per_s_per_core": round(1000 / total_cpu_ms, 1) if total_cpu_ms else 0.0,
         "turn_median_ms_seq": round(statistics.median(sequential), 1),
         "turn_p95_ms_seq": round(pct(sequential, 95), 1),
         "turn_median_ms_c20": round(statistics.median(concurrent), 1),
@@ -181,9 +226,9 @@ def main() -> None:
            # the action server writes analytics to the same Redis, as in production
            "REDIS_URL": REDIS_URL, "FEEDBACK_ID_KEY": "bench-pseudonym-key-0123456789abcdef",
            "PLAIN_REDIS_HOST": parsed.hostname or "127.0.0.1", "PLAIN_REDIS_PORT": str(parsed.port or 6379),
-           "PLAIN_REDIS_DB": (parsed.path or "/13").lstrip("/") or "13"}
+           "PLAIN_REDIS_DB": (parsed.path or "/13").lstrip("/") or "13", "SANIC_WORKERS": WORKERS}
     plain_model = None if ours_only else train_plain(env)
-    report: dict[str, object] = {}
+    report: dict[str, object] = {"rasa_workers": int(WORKERS)}
     actions = rasa = plain = None
     try:
         # cold start: both processes from nothing to the first answered question
@@ -196,7 +241,8 @@ def main() -> None:
         first_answer(ours_url)
         report["cold_start_s"] = round(time.perf_counter() - started, 1)
         print(f"ours: cold start {report['cold_start_s']} s; loading…", flush=True)
-        ours = asyncio.run(load(ours_url))
+        ours = asyncio.run(load(ours_url, {"rasa": rasa.pid, "actions": actions.pid}))
+        ours["redis_kb_per_conversation"] = round(redis_bytes_per_conversation() / 1024, 1)
         report["rss_mb_rasa"] = round(rss_mb(rasa.pid), 0)
         report["rss_mb_actions"] = round(rss_mb(actions.pid), 0)
         report["rss_mb_total"] = report["rss_mb_rasa"] + report["rss_mb_actions"]  # type: ignore[operator]
@@ -216,7 +262,7 @@ def main() -> None:
         first_answer(plain_url)
         plain_cold = round(time.perf_counter() - started, 1)
         print(f"plain: cold start (Rasa only, action server already warm) {plain_cold} s; loading…", flush=True)
-        base = asyncio.run(load(plain_url))
+        base = asyncio.run(load(plain_url, {"rasa": plain.pid, "actions": actions.pid}))
         report["plain_rss_mb_rasa"] = round(rss_mb(plain.pid), 0)
         print(f"plain: {json.dumps(base)}", flush=True)
     finally:

