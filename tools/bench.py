@@ -60,6 +60,21 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional memory of a process and all its descendants, in MB: pages shared between them (forked Sanic
+    workers share what was imported before the fork) are counted once, split between the sharers, not once each."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")))
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (FileNotFoundError, StopIteration, ProcessLookupError, PermissionError):
+            continue
+    return total / 1024
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process and all its descendants have used so far."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -83,15 +98,19 @@ def redis_cpu_s() -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def redis_bytes_per_conversation() -> float:
-    """Average Redis memory (MEMORY USAGE) of one conversation's stored tracker keys after the run."""
+def redis_tracker_bytes() -> dict[str, float]:
+    """Redis memory (MEMORY USAGE) of the stored conversations after the run: per conversation and per resident
+    message (what the capacity model multiplies out)."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
     keys = list(client.scan_iter("tracker:*", count=1000))
     conversations = {k.decode().rsplit(":", 1)[0] for k in keys}
     used = sum(int(client.memory_usage(k) or 0) for k in keys)
-    return used / max(1, len(conversations))
+    turns = sum(1 for k in keys if k.decode().endswith(":events") and client.type(k) == b"list"
+                for e in client.lrange(k, 0, -1) if json.loads(e).get("event") == "user")
+    return {"redis_kb_per_conversation": round(used / 1024 / max(1, len(conversations)), 1),
+            "redis_kb_per_turn": round(used / 1024 / max(1, turns), 2)}
 
 
 def start(cmd: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -242,10 +261,13 @@ def main() -> None:
         report["cold_start_s"] = round(time.perf_counter() - started, 1)
         print(f"ours: cold start {report['cold_start_s']} s; loading…", flush=True)
         ours = asyncio.run(load(ours_url, {"rasa": rasa.pid, "actions": actions.pid}))
-        ours["redis_kb_per_conversation"] = round(redis_bytes_per_conversation() / 1024, 1)
+        ours.update(redis_tracker_bytes())
         report["rss_mb_rasa"] = round(rss_mb(rasa.pid), 0)
         report["rss_mb_actions"] = round(rss_mb(actions.pid), 0)
         report["rss_mb_total"] = report["rss_mb_rasa"] + report["rss_mb_actions"]  # type: ignore[operator]
+        report["pss_mb_rasa"] = round(pss_mb(rasa.pid), 0)
+        report["pss_mb_actions"] = round(pss_mb(actions.pid), 0)
+        report["pss_mb_total"] = report["pss_mb_rasa"] + report["pss_mb_actions"]  # type: ignore[operator]
         stop(rasa)
         rasa = None
         print(f"ours: {json.dumps(ours)}", flush=True)
