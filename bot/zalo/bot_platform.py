@@ -258,7 +258,9 @@ class ZaloBotGateway:
 
     @contextlib.asynccontextmanager
     async def _in_order(self, conv: str) -> AsyncIterator[None]:
-        """One conversation's messages are handled one after another, in arrival order."""
+        """One conversation's messages, one after another within this process (an update handled directly when
+        Redis could not keep it). Across replicas the order comes from the intake's per-conversation queue
+        (bot/inbound.py) and the conversation lock (bot/state.py)."""
         lock, users = self._order.setdefault(conv, (asyncio.Lock(), [0]))
         users[0] += 1
         try:
