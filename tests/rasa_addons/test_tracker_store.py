@@ -415,7 +415,8 @@ def test_endpoints_yml_selects_this_store(monkeypatch: pytest.MonkeyPatch) -> No
     assert config is not None
     assert config.type == "rasa_addons.tracker_store.ResidentTrackerStore"
     assert config.url == "memory://"
-    assert config.kwargs == {"window": 60}
+    # conversations expire 90 days after their last message (docs/capacity.md)
+    assert config.kwargs == {"window": 60, "record_exp": 90 * 86400}
 
 
 # --- under Rasa's own message processor -----------------------------------------------------------------------
