@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -45,49 +46,44 @@ MESSAGES = [
 ]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
-    total, todo = 0, [pid]
+def tree_sum(pid: int, measure: Callable[[int], float]) -> float:
+    """`measure` summed over a process and all its descendants (a process that is gone or unreadable counts 0)."""
+    total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-            todo += [int(c) for c in children]
-        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            total += measure(p)
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError, StopIteration, IndexError, ValueError):
             continue
-    return total / 1024
+    return total
+
+
+def _kb_field(path: str, field: str) -> float:
+    """A "<field> <n> kB" line of a /proc file, in kB."""
+    return float(next(line.split()[1] for line in Path(path).read_text().splitlines() if line.startswith(field)))
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    return tree_sum(pid, lambda p: _kb_field(f"/proc/{p}/status", "VmRSS")) / 1024
 
 
 def pss_mb(pid: int) -> float:
     """Proportional memory of a process and all its descendants, in MB: pages shared between them (forked Sanic
     workers share what was imported before the fork) are counted once, split between the sharers, not once each."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
-            total += int(next(line.split()[1] for line in rollup.splitlines() if line.startswith("Pss:")))
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except (FileNotFoundError, StopIteration, ProcessLookupError, PermissionError):
-            continue
-    return total / 1024
+    return tree_sum(pid, lambda p: _kb_field(f"/proc/{p}/smaps_rollup", "Pss:")) / 1024
 
 
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process and all its descendants have used so far."""
     tick = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            continue
-    return total
+
+    def one(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15 of stat)
+
+    return tree_sum(pid, one)
 
 
 def redis_cpu_s() -> float:
