@@ -51,6 +51,8 @@ class Guide:
     stuck: dict[int, tuple[str, ...]] = field(default_factory=dict)
     path: Path | None = None
     procedures: tuple[str, ...] = ()  # codes in the national catalogue this guide covers (it answers for them)
+    # heading ("" for the topic as a whole) → example questions that part answers (knowledge/questions/<id>.yml)
+    part_questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def short_title(self) -> str:
@@ -189,7 +191,29 @@ def parse_guide(path: Path) -> Guide:
         sections=tuple(_sections(guide_id, body)),
         stuck=_stuck_map(meta.get("stuck"), path),
         path=path,
+        part_questions=load_part_questions(questions_file(path, guide_id)),
     )
+
+
+def questions_file(guide_path: Path, guide_id: str) -> Path:
+    """Where a guide's example questions per part live: knowledge/questions/<id>.yml."""
+    return guide_path.parent / "questions" / f"{guide_id}.yml"
+
+
+def load_part_questions(path: Path) -> dict[str, tuple[str, ...]]:
+    """Heading → example questions from a questions file ({} when the guide has none)."""
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    parts = data.get("parts") if isinstance(data, dict) else None
+    if not isinstance(parts, dict):
+        raise GuideError(f"{path.name}: needs a 'parts' mapping of heading → questions")
+    out: dict[str, tuple[str, ...]] = {}
+    for heading, questions in parts.items():
+        if not isinstance(questions, list):
+            raise GuideError(f"{path.name}: part '{heading}' must list questions")
+        out[str(heading or "").strip()] = tuple(str(q).strip() for q in questions if str(q).strip())
+    return out
 
 
 def _stuck_map(value: Any, path: Path) -> dict[int, tuple[str, ...]]:
@@ -251,6 +275,9 @@ def problems_in(guide: Guide, known_ids: set[str] | None = None, today: dt.date 
                 issues.append(f"{name}: stuck reference '{ref}' needs 'guide-id#heading' or '#heading'")
             elif known_ids is not None and ref.split("#", 1)[0] and ref.split("#", 1)[0] not in known_ids:
                 issues.append(f"{name}: stuck reference '{ref}' names an unknown guide")
+    known_parts = {"", *(s.heading for s in guide.sections)}
+    issues += [f"{name}: questions file names a part the guide does not have: '{h}'"
+               for h in guide.part_questions if h not in known_parts]
     issues += district_mentions(guide)
     return issues
 

@@ -11,7 +11,8 @@ from common.text import tokens, with_bigrams
 # Words so common in questions that they say nothing about the topic.
 STOPWORDS = frozenset(
     "toi ban minh em anh chi co khong duoc la thi ma va cua cho voi de o tai nay do gi sao nao nhu the vay roi "
-    "a a ah oi nhe nha ha hay hoac neu khi thi cung con nhung cac mot nhieu lam can phai bi da dang se".split()
+    "a a ah oi nhe nha ha hay hoac neu khi thi cung con nhung cac mot nhieu lam can phai bi da dang se "
+    "huong dan tung buoc giup".split()  # asking for guidance names no topic ("hướng dẫn tôi từng bước")
 )
 
 

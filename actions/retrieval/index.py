@@ -32,7 +32,7 @@ class Passage:
 
     guide_id: str
     section: str  # section heading ("" for the guide's own description and example questions)
-    kind: str  # "about", "question" or "section"
+    kind: str  # "about", "question" (the topic's examples), "part" (a part's examples) or "section"
     text: str
 
 
@@ -70,6 +70,7 @@ def passages_of(guide: Guide, examples: Iterable[str] = ()) -> list[Passage]:
     about = " . ".join([guide.title, guide.summary, *guide.aliases])
     out = [Passage(guide.id, "", "about", about)]
     out += [Passage(guide.id, "", "question", q) for q in (*guide.questions, *examples)]
+    out += [Passage(guide.id, heading, "part", q) for heading, qs in guide.part_questions.items() for q in qs]
     for section in guide.sections:
         if section.heading == "Lỗi thường gặp" and not section.parent:
             continue  # its problems are indexed one by one

@@ -70,7 +70,8 @@ class PartFeatures:
 def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     """Match the text against every part of one guide (BM25 and dense, each scaled within the guide)."""
     # the guide's description (title, summary, aliases) and its "Tóm tắt" both stand for a general question
-    ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section")]
+    # a part's example questions stand for that part (knowledge/questions/<id>.yml)
+    ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section", "part")]
     lexical_all = index.lexical_scores(text)
     lexical = _scaled(np.array([lexical_all.get(i, 0.0) for i in ids], dtype=float))
     dense = np.zeros(len(ids))
@@ -83,7 +84,9 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     return PartFeatures(
         headings, lexical, dense,
         np.array([1.0 if h in cues else 0.0 for h in headings]),
-        np.array([1.0 if h == GENERAL else 0.0 for h in headings]),
+        # the summary's weight: the guide's own description and "Tóm tắt", not the questions written for the whole topic
+        np.array([1.0 if h == GENERAL and index.passages[i].kind != "part" else 0.0 for h, i in zip(headings, ids,
+                                                                                                   strict=True)]),
         np.array([h in CUES for h in headings]),
     )
 

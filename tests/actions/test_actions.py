@@ -96,7 +96,7 @@ def test_guide_for_intent(name: str | None, guide: str | None) -> None:
         ("kích hoạt vneid thế nào", [intent("ask_vneid_activate", 0.92)], "vneid-activate"),
         ("kich hoat vneid the nao", [intent("ask_vneid_activate", 0.92), intent("ask_dvc_login", 0.05)],
          "vneid-activate"),
-        ("không nhận được mã OTP", [intent("ask_vneid_troubleshoot", 0.7)], "vneid-troubleshoot"),
+        ("quên passcode vneid", [intent("ask_vneid_troubleshoot", 0.7)], "vneid-troubleshoot"),
         ("Xin lý lịch tư pháp ở đâu", [intent("nlu_fallback", 0.7), intent("ask_judicial_record", 0.3)],
          "judicial-record"),
         # a greeting is no reason to refuse a question that matches a guide this well
@@ -254,7 +254,8 @@ def test_action_answer_answers_from_the_guide(make_tracker: MakeTracker, bm25_in
 
 
 def test_action_answer_quotes_the_matching_section(make_tracker: MakeTracker, bm25_index: HybridIndex) -> None:
-    tracker = make_tracker("không nhận được mã OTP", "ask_vneid_troubleshoot", [intent("ask_vneid_troubleshoot", 0.7)])
+    tracker = make_tracker("chờ mãi không thấy mã OTP của vneid", "ask_vneid_troubleshoot",
+                           [intent("ask_vneid_troubleshoot", 0.7)])
     (message,), events = run(ActionAnswer(), tracker)
     assert events == [SlotSet("topic", "vneid-troubleshoot")]
     assert message["custom"]["section"] == "Không nhận được mã OTP"

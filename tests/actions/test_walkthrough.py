@@ -881,7 +881,7 @@ def test_domain_keeps_slots_across_sessions() -> None:
 
 def test_answer_during_a_walkthrough_offers_to_continue(make_tracker: MakeTracker) -> None:
     tracker = make_tracker(
-        "không nhận được mã OTP",
+        "chờ mãi không thấy mã OTP của vneid",
         "ask_vneid_troubleshoot",
         [{"name": "ask_vneid_troubleshoot", "confidence": 0.7}],
         slots=walking("dvc-submit", 3),
@@ -909,7 +909,7 @@ def test_clarify_during_a_walkthrough_offers_to_continue(make_tracker: MakeTrack
 
 def test_answer_without_a_walkthrough_has_no_continue_button(make_tracker: MakeTracker) -> None:
     tracker = make_tracker(
-        "không nhận được mã OTP", "ask_vneid_troubleshoot", [{"name": "ask_vneid_troubleshoot", "confidence": 0.7}]
+        "chờ mãi không thấy mã OTP của vneid", "ask_vneid_troubleshoot", [{"name": "ask_vneid_troubleshoot", "confidence": 0.7}]
     )
     (message,), events = run(ActionAnswer(), tracker)
     assert "resume_step" not in message["custom"]

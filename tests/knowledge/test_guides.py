@@ -62,6 +62,16 @@ def test_guide_is_valid(path: Path) -> None:
 
 
 @_by_file(GUIDE_FILES)
+def test_every_part_of_a_guide_has_example_questions(path: Path) -> None:
+    """Each `##` part and `###` problem, and the topic as a whole, has resident questions it answers
+    (knowledge/questions/<id>.yml): they steer the answer to the part that holds it, and train the classifier."""
+    guide = parse_guide(path)
+    parts = {"", *(s.heading for s in guide.sections if s.heading not in ("Tóm tắt", "Lỗi thường gặp") or s.parent)}
+    thin = {h: len(guide.part_questions.get(h, ())) for h in parts if len(guide.part_questions.get(h, ())) < 4}
+    assert not thin, f"{path.stem}: parts with fewer than 4 example questions: {thin}"
+
+
+@_by_file(GUIDE_FILES)
 def test_guide_id_is_its_file_name(path: Path) -> None:
     assert parse_guide(path).id == path.stem
 
@@ -189,6 +199,36 @@ def problems(path: Path, **kwargs: Any) -> list[str]:
     kwargs.setdefault("known_ids", {"sample-guide", "dvc-login"})
     kwargs.setdefault("today", dt.date(2026, 1, 1))
     return problems_in(parse_guide(path), **kwargs)
+
+
+def test_part_questions_are_read_from_the_questions_folder(tmp_path: Path) -> None:
+    path = write_guide(tmp_path)
+    assert parse_guide(path).part_questions == {}
+    (tmp_path / "questions").mkdir()
+    (tmp_path / "questions" / "sample-guide.yml").write_text(
+        'guide: sample-guide\nparts:\n  "":\n    - cho hỏi về việc này\n  "Không nhận được OTP":\n'
+        '    - " chờ mãi không thấy mã "\n', encoding="utf-8")
+    guide = parse_guide(path)
+    assert guide.part_questions == {"": ("cho hỏi về việc này",), "Không nhận được OTP": ("chờ mãi không thấy mã",)}
+    assert problems(path) == []
+
+
+@pytest.mark.parametrize(("text", "message"), [("guide: sample-guide\n", "needs a 'parts' mapping"),
+                                                ('parts:\n  "Các bước": một câu\n', "must list questions")])
+def test_broken_questions_file_is_rejected(tmp_path: Path, text: str, message: str) -> None:
+    path = write_guide(tmp_path)
+    (tmp_path / "questions").mkdir()
+    (tmp_path / "questions" / "sample-guide.yml").write_text(text, encoding="utf-8")
+    with pytest.raises(GuideError, match=message):
+        parse_guide(path)
+
+
+def test_questions_for_a_part_the_guide_lacks_are_a_problem(tmp_path: Path) -> None:
+    path = write_guide(tmp_path)
+    (tmp_path / "questions").mkdir()
+    (tmp_path / "questions" / "sample-guide.yml").write_text('parts:\n  "Lệ phí":\n    - bao nhiêu tiền\n',
+                                                             encoding="utf-8")
+    assert problems(path) == ["sample-guide.md: questions file names a part the guide does not have: 'Lệ phí'"]
 
 
 def test_sample_guide_is_valid(tmp_path: Path) -> None:
