@@ -17,7 +17,7 @@ import numpy as np
 
 from actions.retrieval.calibration import SectionWeights
 from actions.retrieval.index import HybridIndex
-from common.text import fold, normalise
+from common.text import fold, normalise, tokens
 
 GENERAL = ""  # the guide's summary
 
@@ -65,6 +65,9 @@ class PartFeatures:
     cue: np.ndarray  # 1.0 where the question has that part's shape
     general: np.ndarray  # 1.0 for the summary
     needs_cue: np.ndarray  # True for the parts chosen only for a question of their shape
+    # True where the part matches a word of the question beyond the guide's title: a question that only names the
+    # topic ("kích hoạt vneid thế nào") is a general one, not the problem whose examples repeat the topic's words
+    evidence: np.ndarray | None = None
 
 
 def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
@@ -78,6 +81,9 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     vector = index.query_vector(text)
     if vector is not None and index.vectors is not None and ids:
         dense = _scaled(index.vectors[ids] @ vector)
+    title_terms = set(tokens(index.guides[guide_id].title)) if guide_id in index.guides else set()
+    beyond = " ".join(t for t in tokens(text) if t not in title_terms)
+    beyond_scores = index.lexical_scores(beyond) if beyond else {}
     cues = cues_of(text)
     headings = tuple(GENERAL if index.passages[i].section in ("", "Tóm tắt") else index.passages[i].section
                      for i in ids)
@@ -88,6 +94,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
         np.array([1.0 if h == GENERAL and index.passages[i].kind != "part" else 0.0 for h, i in zip(headings, ids,
                                                                                                    strict=True)]),
         np.array([h in CUES for h in headings]),
+        np.array([beyond_scores.get(i, 0.0) > 0 for i in ids], dtype=bool),
     )
 
 
@@ -100,6 +107,9 @@ def pick_part(features: PartFeatures, weights: SectionWeights) -> SectionChoice:
     # the fees, documents, where-to-ask and steps parts answer questions of that shape only: a general question
     # that shares words with a short fee line ("kích hoạt … miễn phí") gets the summary, not the fees
     scores = np.where(features.needs_cue & (features.cue == 0), -np.inf, scores)
+    if features.evidence is not None:
+        specific = np.array([h != GENERAL for h in features.headings])
+        scores = np.where(specific & ~features.evidence & (features.cue == 0), -np.inf, scores)
     order = np.argsort(-scores, kind="stable")
     runner_up = features.headings[order[1]] if len(order) > 1 else GENERAL
     return SectionChoice(features.headings[order[0]], float(scores[order[0]]), runner_up)

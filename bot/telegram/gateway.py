@@ -178,9 +178,7 @@ class TelegramGateway:
         """The aiohttp app that receives Telegram's webhook calls."""
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/webhooks/telegram", self.webhook)
-        app.router.add_get("/healthz", redis_health(self.redis))
-        app.router.add_get("/metrics", redis_metrics(self.relay.metrics, self.redis,
-                                                     stream_groups(CHANNEL, (TEAM_STREAM, "telegram"))))
+        self._add_health(app)
 
         async def lifecycle(app: web.Application) -> Any:
             await self.start()
@@ -189,6 +187,17 @@ class TelegramGateway:
 
         app.cleanup_ctx.append(lifecycle)
         return app
+
+    def health_app(self) -> web.Application:
+        """`/healthz` and `/metrics` alone: what the gateway serves in polling mode, where it takes no webhook calls."""
+        app = web.Application()
+        self._add_health(app)
+        return app
+
+    def _add_health(self, app: web.Application) -> None:
+        app.router.add_get("/healthz", redis_health(self.redis))
+        app.router.add_get("/metrics", redis_metrics(self.relay.metrics, self.redis,
+                                                     stream_groups(CHANNEL, (TEAM_STREAM, "telegram"))))
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -224,18 +233,26 @@ class TelegramGateway:
                 SHARED_SECRET.reset(token)
 
 
-async def run_polling(gateway: TelegramGateway) -> None:
-    await gateway.start()
-    assert gateway.application.updater is not None
-    await gateway.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    import signal
+async def run_polling(gateway: TelegramGateway, host: str, port: int, stop: asyncio.Event | None = None) -> None:
+    """Poll Telegram until `stop` (SIGINT/SIGTERM when not given), serving `/healthz` and `/metrics` on host:port."""
+    runner = web.AppRunner(gateway.health_app(), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        await gateway.start()
+        assert gateway.application.updater is not None
+        await gateway.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await gateway.stop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await gateway.stop()
+    finally:
+        await runner.cleanup()
 
 
 def main() -> None:
@@ -252,5 +269,6 @@ def main() -> None:
         logger.info("Telegram gateway (webhook) on %s:%s", common.host, settings.port)
         web.run_app(gateway.webhook_app(), host=common.host, port=settings.port, print=None)
     else:
-        logger.info("Telegram gateway (polling), team chat %s", settings.team_chat_id)
-        asyncio.run(run_polling(gateway))
+        logger.info("Telegram gateway (polling), team chat %s; /healthz and /metrics on %s:%s", settings.team_chat_id,
+                    common.host, settings.port)
+        asyncio.run(run_polling(gateway, common.host, settings.port))

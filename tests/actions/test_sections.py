@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from actions.retrieval.calibration import SectionWeights
-from actions.retrieval.sections import GENERAL, PartFeatures, cues_of, pick_part, same_part
+from actions.retrieval.index import HybridIndex
+from actions.retrieval.sections import GENERAL, PartFeatures, choose_section, cues_of, pick_part, same_part
 
 
 @pytest.mark.parametrize(
@@ -60,3 +61,27 @@ def test_no_parts_means_the_summary() -> None:
                                                     ("Hỏi ở đâu", "Phí và thời gian", False)])
 def test_same_part(got: str, label: str, same: bool) -> None:
     assert same_part(got, label) is same
+
+
+def test_a_problem_needs_a_word_beyond_the_topic() -> None:
+    # "kích hoạt vneid thế nào" names only the topic: a problem whose examples repeat the topic's words does not win
+    headings = (GENERAL, "Không có điện thoại thông minh")
+    base = features(headings, [0.8, 1.0], [0, 0])
+    only_topic = PartFeatures(*[getattr(base, f) for f in ("headings", "lexical", "dense", "cue", "general",
+                                                            "needs_cue")], evidence=np.array([True, False]))
+    assert pick_part(only_topic, SectionWeights()).heading == GENERAL
+    with_evidence = PartFeatures(*[getattr(base, f) for f in ("headings", "lexical", "dense", "cue", "general",
+                                                               "needs_cue")], evidence=np.array([True, True]))
+    assert pick_part(with_evidence, SectionWeights()).heading == "Không có điện thoại thông minh"
+
+
+def test_a_question_of_a_parts_shape_needs_no_other_word() -> None:
+    # "lệ phí căn cước": the fee part answers though "lệ phí" is all the question adds to the topic's words
+    headings = (GENERAL, "Phí và thời gian")
+    parts = PartFeatures(headings, np.array([0.5, 1.0]), np.zeros(2), np.array([0.0, 1.0]), np.array([1.0, 0.0]),
+                         np.array([False, True]), evidence=np.array([True, False]))
+    assert pick_part(parts, SectionWeights()).heading == "Phí và thời gian"
+
+
+def test_the_summary_answers_a_question_that_only_names_the_topic(bm25_index: HybridIndex) -> None:
+    assert choose_section(bm25_index, "vneid-activate", "kích hoạt vneid thế nào", SectionWeights()).heading == GENERAL

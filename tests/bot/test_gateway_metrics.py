@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import aiohttp
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.handoff import OPEN_SET
 from bot.quota import QUOTA_KEY
+from bot.telegram.gateway import TelegramGateway, run_polling
 from bot.web.app import create_app
 from bot.web.settings import WebSettings
 from common.metrics import value
 from tests.auxil.fake_rasa import FakeRasa
-from tests.bot.gateways import common
+from tests.auxil.fake_telegram import FakeTelegram
+from tests.bot.conftest import GATEWAY_REDIS_URL
+from tests.bot.gateways import common, telegram_settings
+from tools.harness import free_port
 
 SENDER = "3f2a9c1e-5b7d-4e8a-9c0f-1a2b3c4d5e6f"
 
@@ -83,3 +89,31 @@ async def test_a_scrape_with_redis_down_answers_and_counts_the_error(fake_rasa: 
     assert value(text, "troly_stream_lag", stream="gw:in:web", group="gateway") is None
     errors = value(text, "troly_redis_errors_total", component="scrape")
     assert errors is not None and errors >= 2
+
+
+async def test_telegram_in_polling_mode_serves_health_and_metrics(aredis: aioredis.Redis, fake_rasa: FakeRasa) -> None:
+    # polling takes no webhook calls, but a probe and a scraper still need /healthz and /metrics
+    async with FakeTelegram() as tg_api:
+        settings = telegram_settings(tg_api.base, tg_api.team_chat_id).model_copy(update={"mode": "polling"})
+        gateway = TelegramGateway(settings, common(fake_rasa.url, GATEWAY_REDIS_URL), aredis)
+        port, stop = free_port(), asyncio.Event()
+        polling = asyncio.create_task(run_polling(gateway, "127.0.0.1", port, stop))
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(100):
+                    try:
+                        async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                            status = health.status
+                        break
+                    except aiohttp.ClientConnectorError:
+                        await asyncio.sleep(0.05)
+                async with http.get(f"http://127.0.0.1:{port}/metrics") as scraped:
+                    text = await scraped.text()
+                async with http.post(f"http://127.0.0.1:{port}/webhooks/telegram", json={}) as webhook:
+                    webhook_status = webhook.status
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 30)
+    assert status == 200 and scraped.status == 200
+    assert value(text, "troly_handoffs_open") is not None  # read from Redis at scrape time
+    assert webhook_status == 404  # no webhook route in polling mode
