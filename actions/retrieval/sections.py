@@ -1,8 +1,10 @@
 """Which part of a guide answers the question: a fee, a deadline, one problem's fix, or the whole topic.
 
 Once the guide is chosen, its parts compete on their own: each `##` section and each `###` problem is scored by how
-well its text matches the question (BM25 and the dense encoder, each scaled to the best part of *this* guide) plus a
-bonus when the question has the shape of a section ("bao nhiêu tiền" → fees, "ở đâu" → where to ask). The guide's
+well its text, or one of the resident questions written for it (knowledge/questions/), matches the question (BM25
+and the dense encoder, each scaled to the best part of *this* guide) plus a bonus when the question has the shape of
+a section ("bao nhiêu tiền" → fees, "ở đâu" → where to ask). A part other than the summary needs a word of the
+question beyond the guide's title, or the question's shape: "kích hoạt vneid thế nào" only names the topic. The guide's
 description (title, summary, aliases) competes too and stands for a general question: it wins, and the summary is
 shown, when no part is clearly closer. The weights are chosen on the blind set's validation split
 (`tools/calibrate.py`) and kept in `calibration.json`, next to this module.
