@@ -16,6 +16,7 @@ import numpy as np
 from actions.retrieval.dense import Encoder
 from common.guides import Guide, load_guides
 from common.lexical import BM25
+from common.nlu import nlu_examples
 from common.text import has_diacritics
 
 logger = logging.getLogger(__name__)
@@ -50,18 +51,9 @@ class GuideHit:
 def training_examples(nlu_dir: Path | None) -> dict[str, list[str]]:
     """Guide id → the classifier's training examples for its topic intent (data/nlu), searchable like questions."""
     out: dict[str, list[str]] = {}
-    if nlu_dir is None or not nlu_dir.is_dir():
-        return out
-    import yaml
-
-    for path in sorted(nlu_dir.glob("*.yml")):
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            intent = str(block.get("intent") or "")
-            if not intent.startswith("ask_"):
-                continue
-            examples = [line[2:].strip() for line in str(block.get("examples") or "").splitlines()
-                        if line.strip().startswith("- ")]
-            out.setdefault(intent[4:].replace("_", "-"), []).extend(e for e in examples if e)
+    for intent, example in nlu_examples(nlu_dir):
+        if intent.startswith("ask_"):
+            out.setdefault(intent[4:].replace("_", "-"), []).append(example)
     return out
 
 

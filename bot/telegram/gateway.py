@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from typing import Any
 
 from aiohttp import web
@@ -245,8 +246,6 @@ async def run_polling(gateway: TelegramGateway, host: str, port: int, stop: asyn
         if stop is None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
-            import signal
-
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
         await stop.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -67,11 +69,9 @@ def test_a_problem_needs_a_word_beyond_the_topic() -> None:
     # "kích hoạt vneid thế nào" names only the topic: a problem whose examples repeat the topic's words does not win
     headings = (GENERAL, "Không có điện thoại thông minh")
     base = features(headings, [0.8, 1.0], [0, 0])
-    only_topic = PartFeatures(*[getattr(base, f) for f in ("headings", "lexical", "dense", "cue", "general",
-                                                            "needs_cue")], evidence=np.array([True, False]))
+    only_topic = replace(base, evidence=np.array([True, False]))
     assert pick_part(only_topic, SectionWeights()).heading == GENERAL
-    with_evidence = PartFeatures(*[getattr(base, f) for f in ("headings", "lexical", "dense", "cue", "general",
-                                                               "needs_cue")], evidence=np.array([True, True]))
+    with_evidence = replace(base, evidence=np.array([True, True]))
     assert pick_part(with_evidence, SectionWeights()).heading == "Không có điện thoại thông minh"
 
 
