@@ -10,16 +10,16 @@ from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import procedures
 from actions.services import count_redis_error, get_feedback_store, resident_id
 from actions.settings import get_settings
-from actions.tracking import entities_of, last_bot_custom, resident_text
+from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text
 from common.messages import say
 from common.records import RATINGS, FeedbackRecord
-from common.text import normalise
+from common.text import asks_something, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -64,14 +64,9 @@ def typed_rating(text: str) -> tuple[str, str]:
     return "", norm
 
 
-# A message that asks something (on the normalised text): "…được không?", "làm ở đâu", "thủ tục gì".
-_ASKS = re.compile(r"\?|\b(duoc khong|khong a|o dau|the nao|lam sao|bao nhieu|thu tuc gi|can gi|co phai|co can|"
-                   r"phai lam|lam gi|nop (o|tai))\b")
-
-
-def procedure_asked(text: str, norm: str) -> procedures.ProcedureChoice | None:
+def procedure_asked(text: str) -> procedures.ProcedureChoice | None:
     """An unsolicited "feedback" that is really a question naming a catalogue procedure outright."""
-    if not _ASKS.search(text) and not _ASKS.search(norm):
+    if not asks_something(text):
         return None
     rules = get_settings().procedures
     choice = procedures.find(text, rules=rules)
@@ -190,6 +185,11 @@ class ActionFeedback(Action):
         if says_nothing(norm, _NO_COMMENT):
             dispatcher.utter_message(text=THANK_TEXT, json_message={"kind": "smalltalk"})
             return []
+        invited = last_bot_custom(tracker).get("kind") == "feedback_invite"
+        if not (rating_id or invited) and intent_of(tracker) == "give_feedback" and asks_something(comment):
+            # "Hẹn trả kết quả từ tuần trước mà chưa có, tôi khiếu nại ở đâu?" complains but asks: the guides answer
+            # it, or ask which topic; a comment the assistant asked for is kept whatever its shape
+            return [FollowupAction("action_answer")]
         try:
             record = record_from(tracker, "comment")
             if rating_id:
@@ -200,8 +200,7 @@ class ActionFeedback(Action):
             count_redis_error(exc, "feedback")
             dispatcher.utter_message(text=FEEDBACK_FAILED_TEXT, json_message={"kind": "feedback", "stored": False})
             return []
-        invited = last_bot_custom(tracker).get("kind") == "feedback_invite"
-        asked = None if rating_id or invited else procedure_asked(comment, norm)
+        asked = None if rating_id or invited else procedure_asked(comment)
         if asked is not None:
             # "Tôi cần chứng thực chữ ký… làm ở UBND xã được không?" read as feedback: kept as feedback (nothing
             # lost), and the question gets its answer first

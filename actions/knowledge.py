@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import procedures, replies, services
@@ -17,9 +17,9 @@ from actions.retrieval.index import HybridIndex, get_index
 from actions.retrieval.sections import choose_section
 from actions.services import get_commune
 from actions.settings import get_settings
-from actions.tracking import entities_of, last_bot_custom, resident_text, send
+from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
-from common.text import has_diacritics
+from common.text import asks_something, has_diacritics
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,15 @@ NON_TOPIC_INTENTS = {"out_of_scope", "other_service", "sensitive", "greet", "tha
                      "give_feedback"}
 # Intents that say "no guide answers this", and the decision each leads to.
 OFF_TOPIC = {"out_of_scope": "out_of_scope", "other_service": "no_guide", "sensitive": "sensitive"}
+# Intents that are something the resident does rather than a question, and the decision each leads to.
+ACTS = {"give_feedback": "feedback", "request_human": "handoff"}
 # Confidence the classifier needs to send a question to "no guide yet" or "sensitive".
 OFF_TOPIC_MIN = 0.5
+# A message that states something rather than asks goes to feedback when the classifier's give_feedback is at least
+# this share of its surest topic ("Đề nghị xã bỏ bản sao căn cước…" names a topic but asks nothing); a request for a
+# person goes to a person at this share whatever its shape ("nhờ cán bộ làm giùm giấy khai sinh").
+FEEDBACK_SHARE = 0.5
+HANDOFF_SHARE = 0.5
 # Intent confidence above which an agreeing BM25 ranking is trusted without the dense encoder.
 SURE = 0.85
 # With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
@@ -41,6 +48,18 @@ def guide_for_intent(intent: str | None) -> str | None:
     if not intent or not intent.startswith(TOPIC_INTENT_PREFIX):
         return None
     return intent[len(TOPIC_INTENT_PREFIX):].replace("_", "-")
+
+
+def topic_ranking(latest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The classifier's view of the topic alone: its topic intents, rescaled to sum to 1 (a walkthrough request
+    says nothing about which topic)."""
+    return rescaled([r for r in latest.get("intent_ranking") or [] if guide_for_intent(r.get("name"))])
+
+
+def rescaled(ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Intent confidences rescaled to sum to 1, once some intents are left out."""
+    total = sum(float(r.get("confidence") or 0) for r in ranking) or 1.0
+    return [{"name": r["name"], "confidence": float(r.get("confidence") or 0) / total} for r in ranking]
 
 
 @dataclass
@@ -63,11 +82,14 @@ class Signals:
     accented: bool
     best_other: str | None  # the strongest non-topic intent
     best_other_conf: float
+    acts: dict[str, float] = field(default_factory=dict)  # give_feedback / request_human → intent confidence
+    asks: bool = True  # the message asks something (common.text.asks_something)
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
     """Intent confidences per guide, and each guide's best lexical and dense passage scores, for one question."""
     nlu: dict[str, float] = {}
+    acts: dict[str, float] = {}
     best_other, best_other_conf = None, 0.0
     for item in ranking:
         name, conf = item.get("name"), float(item.get("confidence") or 0.0)
@@ -76,13 +98,16 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
             nlu[gid] = max(nlu.get(gid, 0.0), conf)
         elif name in NON_TOPIC_INTENTS and conf > best_other_conf:
             best_other, best_other_conf = name, conf
+        if name in ACTS:
+            acts[ACTS[name]] = conf
     lexical = index.guide_scores_lexical(text)
     # Cascade: when the classifier is sure and BM25 agrees, the dense encoder (most of an answer's cost) is skipped
     top_nlu = max(nlu, key=nlu.__getitem__) if nlu else None
     top_lex = max(lexical, key=lexical.__getitem__) if lexical else None
     sure = top_nlu is not None and nlu[top_nlu] >= SURE and top_lex == top_nlu
     dense = None if sure else index.guide_scores_dense(text)
-    return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf)
+    return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
+                   asks_something(text))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -138,6 +163,17 @@ def agreed(sig: Signals, top: str, weights: FusionWeights) -> bool:
     return unanimous(sig, weights) == top
 
 
+def act_of(sig: Signals) -> str | None:
+    """Feedback or a request for a person that the classifier ranks close behind a topic (see FEEDBACK_SHARE)."""
+    top = max(sig.nlu.values(), default=0.0)
+    handoff, feedback = sig.acts.get("handoff", 0.0), sig.acts.get("feedback", 0.0)
+    if handoff > 0 and handoff >= HANDOFF_SHARE * top and handoff >= feedback:
+        return "handoff"
+    if feedback > 0 and not sig.asks and feedback >= FEEDBACK_SHARE * top:
+        return "feedback"
+    return None
+
+
 def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights | None = None) -> Decision:
     """Answer / clarify / no guide / sensitive / out-of-scope from the signals and the calibrated settings.
 
@@ -146,6 +182,9 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
     that reply whenever the classifier is surer of it than of any guide; plain out-of-scope only when no guide
     clears the threshold; everything else is a clarifying question with the likely guides as buttons.
     """
+    act = act_of(sig)
+    if act is not None:
+        return Decision(act, confidence=sig.acts[act])
     combined = {g: v for g, v in fused_scores(sig, weights or FusionWeights()).items() if v > 0}
     ordered = sorted(combined, key=combined.__getitem__, reverse=True)
     best_other = sig.best_other
@@ -220,9 +259,15 @@ class ActionAnswer(Action):
         index = get_index()
         latest = tracker.latest_message or {}
         text = resident_text(tracker)
-        decision = decide(text, latest.get("intent_ranking") or [], index, settings.answer_threshold,
-                          settings.clarify_margin, settings.fusion)
+        ranking = latest.get("intent_ranking") or []
+        if intent_of(tracker) == "give_feedback":  # a question read as feedback (action_feedback handed it over)
+            ranking = rescaled([r for r in ranking if r.get("name") != "give_feedback"])
+        decision = decide(text, ranking, index, settings.answer_threshold, settings.clarify_margin, settings.fusion)
         logger.debug("decision for %s: %s", tracker.sender_id, decision)
+        if decision.kind == "feedback":
+            return ActionFeedback().run(dispatcher, tracker, domain)
+        if decision.kind == "handoff":
+            return [FollowupAction("action_handoff")]  # the handoff action flags the conversation for the gateways
         catalogue = procedures.get_procedure_index()
         fused = procedures.plan(decision.kind, decision.guide_id, decision.confidence, bool(decision.candidates),
                                 catalogue.search(text, top=5), text, index.guides, settings.procedures, catalogue)

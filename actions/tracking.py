@@ -44,3 +44,8 @@ def send(dispatcher: CollectingDispatcher, message: dict[str, Any]) -> None:
 def entities_of(tracker: Tracker) -> dict[str, Any]:
     """The latest message's entities by name (a button payload's `{"topic": …}` and the like)."""
     return {e.get("entity"): e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+
+
+def intent_of(tracker: Tracker) -> str | None:
+    """The intent the classifier gave the resident's latest message."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")

@@ -19,11 +19,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import procedures, replies, services
 from actions import walkthrough_flow as flow
 from actions.feedback import ask_rating
-from actions.knowledge import ActionAnswer, decide, guide_for_intent, route, signals, unanimous
+from actions.knowledge import ActionAnswer, decide, route, signals, topic_ranking, unanimous
 from actions.retrieval.index import get_index
 from actions.services import get_commune
 from actions.settings import get_settings
-from actions.tracking import resident_text, send
+from actions.tracking import intent_of, resident_text, send
 from common.guides import Guide
 from common.messages import say
 from common.text import normalise, truncate
@@ -227,24 +227,17 @@ class ActionStartWalkthrough(Action):
         return begin(dispatcher, tracker, guide, answers_from(tracker), entities.get("mode") == "force", state_from(tracker),
                      index.guides)
 
-    @staticmethod
-    def _topic_ranking(latest: dict[str, Any]) -> list[dict[str, Any]]:
-        """The classifier's view of the topic, leaving out the walkthrough request itself."""
-        ranking = [r for r in latest.get("intent_ranking") or [] if guide_for_intent(r.get("name"))]
-        total = sum(float(r.get("confidence") or 0) for r in ranking) or 1.0
-        return [{"name": r["name"], "confidence": float(r.get("confidence") or 0) / total} for r in ranking]
-
     def _guess(self, text: str, latest: dict[str, Any], index: Any) -> Guide | None:
         """The guide to walk through: the one an answer would come from, or the one every signal ranks first
         (starting a walkthrough shows its title at once, so a miss costs the resident one "menu")."""
         settings = get_settings()
-        sig = signals(text, self._topic_ranking(latest), index)
+        sig = signals(text, topic_ranking(latest), index)
         decision = route(sig, settings.answer_threshold, settings.clarify_margin, settings.fusion)
         chosen = decision.guide_id if decision.kind == "answer" else unanimous(sig, settings.fusion)
         return index.guides.get(chosen) if chosen else None
 
     def _candidates(self, text: str, latest: dict[str, Any], index: Any) -> list[Guide]:
-        decision = decide(text, self._topic_ranking(latest), index, 1.1, 1.0, get_settings().fusion)
+        decision = decide(text, topic_ranking(latest), index, 1.1, 1.0, get_settings().fusion)
         return [index.guides[g] for g in decision.candidates if g in index.guides]
 
 
@@ -255,7 +248,7 @@ _NO = re.compile(r"^(da |vang )?(chua|khong|ko|k|chang|het)\b")
 def readiness_answer(tracker: Tracker) -> bool | None:
     """Yes or no to the readiness question, from the intent or, with extra words, from how the message starts
     ("có rồi, con tôi làm cho rồi" is a yes, whatever else the classifier heard in it)."""
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    intent = intent_of(tracker)
     if intent in ("affirm", "deny"):
         return intent == "affirm"
     norm = normalise(resident_text(tracker))
@@ -295,7 +288,7 @@ class ActionWalkthroughNav(Action):
         index = get_index()
         state = state_from(tracker)
         guide = index.guides.get(state.guide_id) if state else None
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        intent = intent_of(tracker)
         if state is None or guide is None or len(guide.steps) != state.total:
             text = resident_text(tracker)
             if not text.startswith("/") and len(normalise(text).split()) > 3:

@@ -104,6 +104,33 @@ def normalise(text: str) -> str:
     return " ".join(tokens(text))
 
 
+# What makes a message ask something, on the normalised form of each clause (so it holds without diacritics and with
+# "ko", "j", "dc"): a question word anywhere, or a question particle closing the clause.
+_QUESTION_WORDS = re.compile(
+    r"\b((can|mang|lam|chuan bi|giay to|thu tuc|muc|nhung|chon|bam|dien|ghi|nop) (nhung )?gi(?! (cung|het|dau))"
+    r"|(tai|vi|lam|thi) sao|sao (vay|the|nhi)|the nao|nhu nao|ra sao|lam sao|o dau|cho nao|noi nao|bao nhieu|bao lau|bao gio|khi nao|luc nao"
+    r"|may (ngay|tien|gio|so|thang|nam|buoc|lan|phut|tuan|ban|loai|cach)|duoc khong|co phai|phai khong"
+    r"|hay khong|hay la|co can(?! bo)|can (nhung )?gi|la gi|thu tuc gi|phai lam|nop (o|tai)|khac nhau|co cach"
+    r"|(cho|xin) (toi |em |minh |tui |chau |con |bac |co |chu |anh |chi )?hoi|hoi (ai|giup|dum|gium)"
+    r"|(chi|huong dan|giup|dum|gium) (toi|em|minh|tui|chau|con|voi|cach)|lam on)\b")
+_CLOSING_PARTICLE = re.compile(r"\b(khong|hong|chua|nhi|ha|ho|sao|nao|(?<!gi )dau|gi)$")  # "có đổi gì đâu" denies
+_CLAUSES = re.compile(r"[.!;\n]+|,\s+(?:con|va|nhung|ma)\s")
+
+
+def asks_something(text: str) -> bool:
+    """Whether a message asks something: a question mark, a question word, or "…không" / "…chưa" closing a clause.
+
+    "Đề nghị xã mở thêm giờ làm việc thứ Bảy." states; "thứ Bảy xã có làm việc không" and "mấy giờ xã mở cửa" ask.
+    """
+    if "?" in text:
+        return True
+    for clause in _CLAUSES.split(text):
+        norm = normalise(clause)
+        if norm and (_QUESTION_WORDS.search(norm) or _CLOSING_PARTICLE.search(norm)):
+            return True
+    return False
+
+
 def with_bigrams(toks: list[str]) -> list[str]:
     """Syllables plus adjacent syllable pairs ('kich_hoat'), since Vietnamese words span syllables."""
     return toks + [f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False)]

@@ -30,17 +30,22 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from actions.knowledge import (  # noqa: E402
     OFF_TOPIC,
     Signals,
+    act_of,
     agreed,
     fused_scores,
     guide_for_intent,
     off_topic_intent,
+    rescaled,
     signals,
+    topic_ranking,
 )
 from actions.retrieval.calibration import CALIBRATION_FILE, FusionWeights, SectionWeights  # noqa: E402
 from actions.retrieval.index import get_index  # noqa: E402
 from actions.retrieval.sections import PartFeatures, part_features, pick_part, same_part  # noqa: E402
+from common.text import asks_something  # noqa: E402
 
-NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk"}
+ACT_LABELS = {"feedback", "handoff"}  # lines scored on the reply's kind only (not by these thresholds)
+NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *ACT_LABELS}
 # Intents whose rule runs action_answer (the others have replies of their own and never answer from a guide).
 ANSWERING = {"nlu_fallback", "other_service", "sensitive", "start_walkthrough"}
 FALLBACK_THRESHOLD = 0.25  # config.yml FallbackClassifier
@@ -72,6 +77,7 @@ class Fused:
     agreed: bool  # the consensus rule answers the top guide
     ordered: list[str]
     scores: list[float]
+    act: str | None = None  # "feedback" / "handoff" when the message is that rather than a question
 
 
 def reaches_answer(ranking: list[dict[str, Any]]) -> bool:
@@ -79,15 +85,21 @@ def reaches_answer(ranking: list[dict[str, Any]]) -> bool:
     if not ranking:
         return True
     top = ranking[0]
+    if top.get("name") == "give_feedback":
+        return False  # unless it asks something: see `prepared_ranking`
     name, conf = str(top.get("name")), float(top.get("confidence") or 0.0)
     return conf < FALLBACK_THRESHOLD or name in ANSWERING or guide_for_intent(name) is not None
 
 
-def topic_ranking(ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The topic intents only, renormalised (actions.walkthrough does the same before deciding)."""
-    topics = [r for r in ranking if guide_for_intent(r.get("name"))]
-    total = sum(float(r.get("confidence") or 0) for r in topics) or 1.0
-    return [{"name": r["name"], "confidence": float(r.get("confidence") or 0) / total} for r in topics]
+def prepared_ranking(ranking: list[dict[str, Any]], text: str) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether the message reaches action_answer, and the ranking it decides on there (as the actions do)."""
+    top = str(ranking[0].get("name")) if ranking else ""
+    if top == "start_walkthrough":
+        return True, topic_ranking({"intent_ranking": ranking})  # as the walkthrough action picks its guide
+    if top == "give_feedback" and float(ranking[0].get("confidence") or 0.0) >= FALLBACK_THRESHOLD:
+        # action_feedback hands a question to action_answer, which leaves give_feedback out
+        return asks_something(text), rescaled([r for r in ranking if r.get("name") != "give_feedback"])
+    return reaches_answer(ranking), ranking
 
 
 def fuse(line: Line, weights: FusionWeights) -> Fused:
@@ -102,13 +114,15 @@ def fuse(line: Line, weights: FusionWeights) -> Fused:
     if off_topic_intent(sig):
         off = OFF_TOPIC[str(sig.best_other)]
     agree = bool(ordered) and agreed(sig, ordered[0], weights)
-    return Fused(label, accepted, True, off, agree, ordered, [combined[g] for g in ordered])
+    return Fused(label, accepted, True, off, agree, ordered, [combined[g] for g in ordered], act_of(sig))
 
 
 def outcome(f: Fused, threshold: float, margin: float) -> tuple[str, str, list[str]]:
     """The first reply's kind, guide and candidates (mirrors actions.knowledge.route)."""
     if not f.answering:
         return "other", "", []
+    if f.act:
+        return f.act, "", []
     if not f.ordered:
         return f.off_topic or "out_of_scope", "", []
     top = f.scores[0]
@@ -125,6 +139,8 @@ def score(fused: list[Fused], threshold: float, margin: float) -> dict[str, floa
     off_n = off_answered = 0
     for f in fused:
         kind, guide, candidates = outcome(f, threshold, margin)
+        if f.label in ACT_LABELS:
+            continue
         if f.label in NOT_A_GUIDE:
             off_n += 1
             off_answered += kind == "answer"
@@ -178,9 +194,7 @@ def main() -> None:
     for row in rows:
         ranked = rankings[row["text"]]
         ranking = ranked["intent_ranking"]
-        answering = reaches_answer(ranking)
-        if ranking and ranking[0].get("name") == "start_walkthrough":
-            ranking = topic_ranking(ranking)  # as the walkthrough action picks its guide
+        answering, ranking = prepared_ranking(ranking, ranked["prepared"])
         lines.append(Line(row, answering, signals(ranked["prepared"], ranking, index) if answering else None))
 
     grid = []

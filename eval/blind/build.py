@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "src"))
 
 import q_vneid, q_dvc, q_hotich, q_cutru, q_misc, q_other  # noqa: E402
+import q_feedback  # noqa: E402  (added 2026-12-04; loaded last so b001-b342 keep their ids and splits)
 from also import ALSO  # noqa: E402
 
 VAL_SHARE = 0.40
@@ -95,6 +96,12 @@ def load_originals():
                          text=text, source=source, variants=variants,
                          tags=[t for t in tags if t != "unanswerable_in_guide"],
                          unanswerable_in_guide=una))
+    # feedback / handoff rows (2026-12-04). Appended AFTER every older module: ids continue from b343 and the
+    # older rows keep their ids; their (guide, kind) strata are new, so no older row changes split.
+    for guide, section, kind, topic, text, source, variants, tags in q_feedback.Q:
+        recs.append(dict(guide=guide, section=section, fact="", kind=kind, topic=topic,
+                         text=text, source=source, variants=variants, tags=list(tags),
+                         unanswerable_in_guide=False))
     return recs
 
 

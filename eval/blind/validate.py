@@ -9,7 +9,8 @@ Checks (errors make the script exit 1):
   - every non-empty section is a real "##" or "###" heading of that guide
   - specific questions have a fact (unless unanswerable_in_guide); facts compile and match the guide's own
     text (the labelled section when there is one)
-  - no_guide / out_of_scope / sensitive rows have no section and no fact, and no_guide rows have a topic
+  - no_guide / out_of_scope / sensitive / feedback / handoff rows have no section and no fact; no_guide, feedback
+    and handoff rows have a topic; out_of_scope, sensitive, feedback and handoff rows have the kind of the same name
   - every row has a source URL
   - `also` (alternative labels, src/also.py) is a list of distinct "<guide-id>#<heading>" strings: the guide
     exists, the heading is a real "##"/"###" heading of it (or empty = guide summary), no entry repeats the
@@ -31,10 +32,12 @@ KNOWLEDGE = HERE.parent.parent / "knowledge"
 QFILE = HERE / "questions.jsonl"
 
 REQUIRED = ["id", "text", "guide", "section", "fact", "kind", "topic", "variant", "source", "split", "also"]
-KINDS = {"specific", "general", "no_guide", "out_of_scope", "sensitive", "smalltalk"}
+KINDS = {"specific", "general", "no_guide", "out_of_scope", "sensitive", "smalltalk", "feedback", "handoff"}
 VARIANTS = {"original", "no-diacritics", "abbreviations"}
 SPLITS = {"validation", "test"}
-PSEUDO = {"no_guide", "out_of_scope", "sensitive"}
+PSEUDO = {"no_guide", "out_of_scope", "sensitive", "feedback", "handoff"}
+# pseudo-guides whose rows must have the kind of the same name (feedback/handoff added 2026-12-04)
+PSEUDO_SAME_KIND = {"out_of_scope", "sensitive", "feedback", "handoff"}
 
 
 def parse_guide(path: Path):
@@ -177,10 +180,13 @@ def main():
                 errors.append(f"{rid}: {g} row must have empty section and fact")
             if g == "no_guide" and not r["topic"]:
                 errors.append(f"{rid}: no_guide row needs a topic")
-            if g == "out_of_scope" and r["kind"] != "out_of_scope":
-                errors.append(f"{rid}: out_of_scope guide with kind {r['kind']}")
-            if g == "sensitive" and r["kind"] != "sensitive":
-                errors.append(f"{rid}: sensitive guide with kind {r['kind']}")
+            if g in PSEUDO_SAME_KIND and r["kind"] != g:
+                errors.append(f"{rid}: {g} guide with kind {r['kind']}")
+            if g in ("feedback", "handoff") and not r["topic"]:
+                errors.append(f"{rid}: {g} row needs a topic")
+            continue
+        if r["kind"] in ("feedback", "handoff"):
+            errors.append(f"{rid}: kind {r['kind']} needs guide {r['kind']}, not {g}")
             continue
         if g not in guides:
             errors.append(f"{rid}: unknown guide {g}")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions import replies
@@ -537,13 +537,66 @@ def test_feedback_is_stored_masked_and_acknowledged(make_tracker: MakeTracker, t
     assert memory_feedback.comment(entry_id) == "bot trả lời chậm, sđt tôi [SĐT]"
 
 
-def test_a_question_read_as_feedback_is_kept_and_answered(make_tracker: MakeTracker, memory_feedback: Any) -> None:
+def test_a_question_read_as_feedback_goes_to_the_guides(make_tracker: MakeTracker, memory_feedback: Any) -> None:
     text = "Tôi cần chứng thực di chúc của mẹ, làm ở UBND xã được không?"
-    card, ack = run(ActionFeedback(), make_tracker(text, "give_feedback"))[0]
+    ranking = [intent("give_feedback", 0.6), intent("ask_certified_copy", 0.3)]
+    messages, events = run(ActionFeedback(), make_tracker(text, "give_feedback", ranking))
+    assert (messages, events) == ([], [FollowupAction("action_answer")])
+    assert memory_feedback.records() == []
+    # action_answer then weighs the topics alone: the classifier's give_feedback no longer holds their share down
+    (card,), _ = run(ActionAnswer(), make_tracker(text, "give_feedback", ranking))
+    assert card["custom"]["kind"] == "procedure" and card["custom"]["procedure_code"] == "2.001019"
+
+
+def test_a_question_after_a_stored_comment_is_kept_and_answered(make_tracker: MakeTracker,
+                                                                memory_feedback: Any) -> None:
+    # the rule "after a stored comment, the next words are the comment" sends an off-topic reading here too
+    text = "Tôi cần chứng thực di chúc của mẹ, làm ở UBND xã được không?"
+    card, ack = run(ActionFeedback(), make_tracker(text, "out_of_scope"))[0]
     assert card["custom"]["kind"] == "procedure" and card["custom"]["procedure_code"] == "2.001019"
     assert ack["text"] == FEEDBACK_TEXT
     ((entry_id, _),) = memory_feedback.records()
     assert memory_feedback.comment(entry_id) == text
+
+
+@pytest.mark.parametrize("text", [
+    "Đề nghị xã bỏ bớt bản sao căn cước, trên VNeID có đủ rồi.",
+    "de nghi xa bo bot ban sao can cuoc, tren vneid co du roi",
+])
+def test_a_statement_the_classifier_half_files_as_feedback_is_feedback(
+        make_tracker: MakeTracker, memory_feedback: Any, bm25_index: HybridIndex, text: str) -> None:
+    ranking = [intent("ask_certified_copy", 0.5), intent("give_feedback", 0.3)]
+    decision = decide(text, ranking, bm25_index, THRESHOLD, MARGIN)
+    assert decision.kind == "feedback" and decision.confidence == 0.3
+    (message,), events = run(ActionAnswer(), make_tracker(text, "ask_certified_copy", ranking))
+    assert message["text"] == FEEDBACK_TEXT and events == []
+    ((entry_id, _),) = memory_feedback.records()
+    assert memory_feedback.comment(entry_id) == text
+
+
+@pytest.mark.parametrize(("text", "ranking", "act"), [
+    # the same words asked as a question go to the guides
+    ("Bản sao căn cước chứng thực ở xã mất bao nhiêu tiền?",
+     [intent("ask_certified_copy", 0.5), intent("give_feedback", 0.3)], None),
+    # feedback far behind the topic
+    ("Bản sao căn cước chứng thực ở xã, tôi làm rồi.",
+     [intent("ask_certified_copy", 0.8), intent("give_feedback", 0.1)], None),
+    # a request for a person, whatever its shape, once the classifier gives it half the topic's weight
+    ("Nhờ cán bộ làm giùm tôi bản sao chứng thực căn cước được không?",
+     [intent("ask_certified_copy", 0.5), intent("request_human", 0.3)], "handoff"),
+    ("Nhờ cán bộ làm giùm tôi bản sao chứng thực căn cước",
+     [intent("ask_certified_copy", 0.7), intent("request_human", 0.2)], None),
+])
+def test_feedback_and_requests_for_a_person_beside_a_topic(bm25_index: HybridIndex, text: str,
+                                                          ranking: list[dict[str, Any]], act: str | None) -> None:
+    kind = decide(text, ranking, bm25_index, THRESHOLD, MARGIN).kind
+    assert (kind if kind in ("feedback", "handoff") else None) == act
+
+
+def test_action_answer_hands_a_request_for_a_person_to_the_handoff_action(make_tracker: MakeTracker) -> None:
+    ranking = [intent("ask_birth_registration", 0.45), intent("request_human", 0.4)]
+    tracker = make_tracker("Nhờ xã cho người qua nhà làm giùm khai sinh cho cháu", "ask_birth_registration", ranking)
+    assert run(ActionAnswer(), tracker) == ([], [FollowupAction("action_handoff")])
 
 
 @pytest.mark.parametrize(("text", "last_bot"), [

@@ -11,6 +11,7 @@ from common.text import (
     ABBREVIATIONS,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
+    asks_something,
     clean,
     fold,
     has_diacritics,
@@ -803,3 +804,22 @@ def test_truncate_never_exceeds_limit(limit: int) -> None:
     out = truncate(text, limit)
     assert len(out) <= limit
     assert out.endswith("…")
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("Đề nghị xã mở thêm giờ làm việc sáng thứ Bảy.", False),
+    ("de nghi xa mo them gio lam viec sang thu bay", False),
+    ("Cô cán bộ một cửa hỏi gì cũng trả lời cộc lốc, tôi chỉ muốn phản ánh.", False),  # "cô cán" is not "có cần"
+    ("Kiến nghị bỏ quy định bản sao y chỉ dùng 6 tháng, giấy khai sinh có đổi gì đâu.", False),
+    ("Cảm ơn các anh công an xã đã làm căn cước tận nhà cho bà tôi.", False),
+    ("Thứ Bảy xã có làm việc không", True),
+    ("mấy giờ xã mở cửa", True),
+    ("làm căn cước hết bao nhiêu tiền", True),
+    ("Phiếu hẹn quá rồi mà chưa có kết quả. Tôi khiếu nại ở đâu?", True),
+    ("ho so bi tra thi phai lam gi", True),
+    ("cho mình hỏi thủ tục khai sinh", True),
+    ("Xã mình làm giấy tờ nhanh thiệt, cán bộ chỉ từng bước cho người già.", False),
+    ("", False),
+])
+def test_asks_something(text: str, asks: bool) -> None:
+    assert asks_something(text) is asks
