@@ -56,7 +56,7 @@ MARGINS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.14]
 FUSION_GRID = {"nlu": [0.2, 0.4, 0.6], "lexical": [0.4, 0.6, 0.8, 1.0], "dense": [0.2, 0.4],
                "dense_unaccented": [0.0, 0.5], "lexical_full": [25.0, 40.0, 60.0], "consensus": [0.0, 0.85, 0.9, 0.95]}
 SECTION_GRID = {"lexical": [0.5, 1.0], "dense": [0.5, 1.0, 1.5], "cue": [0.0, 0.3, 0.6, 1.0],
-                "general": [-0.2, 0.0, 0.2, 0.4]}
+                "general": [-0.2, 0.0, 0.2, 0.4], "uncued": [-1.0, 0.2, 0.4, 0.6]}
 
 
 @dataclass
@@ -232,7 +232,10 @@ def main() -> None:
     general = [part_features(index, r["guide"], r["text"]) for r in guide_rows
                if not r.get("section") and r.get("kind") == "general"]
     scored = [(section_accuracy(parts, w), general_summary_share(general, w), w) for w in section_grid]
-    sec_best = max(scored, key=lambda x: (round(x[0], 3), x[1]))
+    # every line counts once: a labelled line given its part, a general question given the summary
+    n_parts, n_general = len(parts), len(general)
+    sec_best = max(scored, key=lambda x: (round((x[0] * n_parts + x[1] * n_general) / max(n_parts + n_general, 1), 3),
+                                          x[0]))
     print(f"\nSections ({len(parts)} labelled lines, {len(general)} general): best accuracy {sec_best[0]:.3f} "
           f"(general questions given the summary {sec_best[1]:.3f}) with {asdict(sec_best[2])}")
     default = SectionWeights()

@@ -210,6 +210,10 @@ def main() -> None:
     print(f"Questions: {len(results)} from {args.questions}{' (' + args.split + ')' if args.split else ''}")
     print(f"First reply from the right guide: {accuracy:.3f} ({sum(r['correct'] for r in scored)}/{len(scored)})"
           f"   plain accented BM25: {share(guide_lines, 'baseline_correct')}")
+    kinds = {label: [r for r in kind_lines if r["label"] == label] for label in sorted({r["label"] for r in kind_lines})}
+    if kinds:  # the guide lines alone, and the lines that are feedback or a request for a person
+        print(f"  of which guide lines: {share(guide_lines, 'correct')} ({count(guide_lines, 'correct')})   "
+              + "   ".join(f"{label}: {count(rs, 'correct')}" for label, rs in kinds.items()))
     print(f"Right section: {share(guide_lines, 'section_correct')} ({count(guide_lines, 'section_correct')})"
           f"   specific fact in the first response: {share(guide_lines, 'fact_found')} "
           f"({count(guide_lines, 'fact_found')})")
@@ -234,6 +238,8 @@ def main() -> None:
     report = {
         "n": len(results), "set": name,
         "guide_accuracy": round(accuracy, 3),
+        "guide_lines_accuracy": share(guide_lines, "correct"),
+        **{f"{label}_right": share(rs, "correct") for label, rs in kinds.items()},
         "section_accuracy": share(guide_lines, "section_correct"),
         "fact_rate": share(guide_lines, "fact_found"),
         "resolved_one_tap": share(guide_lines, "resolved_one_tap"),

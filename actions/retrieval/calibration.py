@@ -18,6 +18,7 @@ class SectionWeights:
     dense: float = 1.0
     cue: float = 0.6
     general: float = 0.0  # added to the guide's description: > 0 prefers the summary when parts are close
+    uncued: float = -1.0  # cost of a shaped part (fees, documents…) reached by its questions without the shape; < 0: never
 
 
 @dataclass(frozen=True)

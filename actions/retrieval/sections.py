@@ -70,6 +70,7 @@ class PartFeatures:
     # True where the part matches a word of the question beyond the guide's title: a question that only names the
     # topic ("kích hoạt vneid thế nào") is a general one, not the problem whose examples repeat the topic's words
     evidence: np.ndarray | None = None
+    from_questions: np.ndarray | None = None  # True for a resident question written for the part (not its own text)
 
 
 def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
@@ -97,6 +98,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
                                                                                                    strict=True)]),
         np.array([h in CUES for h in headings]),
         np.array([beyond_scores.get(i, 0.0) > 0 for i in ids], dtype=bool),
+        np.array([index.passages[i].kind == "part" for i in ids], dtype=bool),
     )
 
 
@@ -106,9 +108,15 @@ def pick_part(features: PartFeatures, weights: SectionWeights) -> SectionChoice:
         return SectionChoice(GENERAL, 0.0, GENERAL)
     scores = (weights.lexical * features.lexical + weights.dense * features.dense + weights.cue * features.cue
               + weights.general * features.general)
-    # the fees, documents, where-to-ask and steps parts answer questions of that shape only: a general question
-    # that shares words with a short fee line ("kích hoạt … miễn phí") gets the summary, not the fees
-    scores = np.where(features.needs_cue & (features.cue == 0), -np.inf, scores)
+    # the fees, documents, where-to-ask and steps parts answer questions of that shape: a general question that shares
+    # words with a short fee line ("kích hoạt … miễn phí") gets the summary, not the fees. Without the shape, such a
+    # part can still win through a resident question written for it ("lấy ngay được không hay phải hẹn hôm sau"),
+    # at a calibrated cost (`uncued`; < 0: never)
+    unshaped = features.needs_cue & (features.cue == 0)
+    if weights.uncued >= 0 and features.from_questions is not None:
+        scores = np.where(unshaped & features.from_questions, scores - weights.uncued, scores)
+        unshaped = unshaped & ~features.from_questions
+    scores = np.where(unshaped, -np.inf, scores)
     if features.evidence is not None:
         specific = np.array([h != GENERAL for h in features.headings])
         scores = np.where(specific & ~features.evidence & (features.cue == 0), -np.inf, scores)

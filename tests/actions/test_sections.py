@@ -47,6 +47,19 @@ def test_a_fee_part_needs_a_fee_question() -> None:
     assert pick_part(asked, SectionWeights()).heading == "Phí và thời gian"
 
 
+def test_a_fee_part_without_a_fee_question_can_win_through_its_own_questions_at_a_cost() -> None:
+    # "lấy ngay được không hay phải hẹn hôm sau" has no fee shape, but matches a question written for the fee part
+    headings = (GENERAL, "Phí và thời gian", "Phí và thời gian", "Quên passcode")
+    base = replace(features(headings, [0.5, 0.3, 1.0, 0.2], [0, 0, 0, 0]),
+                   from_questions=np.array([False, False, True, False]))
+    assert pick_part(base, SectionWeights()).heading == GENERAL  # off by default (uncued < 0)
+    assert pick_part(base, SectionWeights(uncued=0.2)).heading == "Phí và thời gian"
+    assert pick_part(base, SectionWeights(uncued=0.6)).heading == GENERAL  # the cost outweighs the lead
+    # the part's own text never wins without the shape, whatever the cost
+    own_text = replace(base, from_questions=np.array([False, False, False, False]))
+    assert pick_part(own_text, SectionWeights(uncued=0.0)).heading == GENERAL
+
+
 def test_a_problem_that_matches_beats_the_summary() -> None:
     parts = features((GENERAL, "Quên passcode"), [0.4, 1.0], [0, 0])
     choice = pick_part(parts, SectionWeights(general=0.2))
