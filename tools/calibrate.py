@@ -85,8 +85,6 @@ def reaches_answer(ranking: list[dict[str, Any]]) -> bool:
     if not ranking:
         return True
     top = ranking[0]
-    if top.get("name") == "give_feedback":
-        return False  # unless it asks something: see `prepared_ranking`
     name, conf = str(top.get("name")), float(top.get("confidence") or 0.0)
     return conf < FALLBACK_THRESHOLD or name in ANSWERING or guide_for_intent(name) is not None
 
