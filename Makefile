@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP_PY := .venv/app/bin/python
 QUESTIONS ?= ../shared/eval/dev.jsonl
 
-.PHONY: help setup lock index train serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz backup restore
+.PHONY: help setup lock index train build serve stop run chat test test-unit eval eval-procedures catalogue calibrate calibrate-procedures eval-plain bench lint dashboard demo-data web zalo-bot zalo-oa telegram bench-gateways chaos fuzz backup restore
 
 help:  ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,7 +21,10 @@ index: setup  ## Build the retrieval index over knowledge/ and the intents' exam
 train: setup  ## Train the Rasa model if it is missing or stale
 	@tools/stack.sh train
 
-serve: train index  ## Start action server + Rasa in the background on 127.0.0.1 (REST on :5005); returns once it answers
+build: setup  ## Train the model and build the index side by side (each skipped when up to date)
+	@tools/stack.sh build
+
+serve: build  ## Start action server + Rasa in the background on 127.0.0.1 (REST on :5005); returns once it answers
 	@tools/stack.sh serve
 
 stop:  ## Stop what `make serve` started
@@ -36,7 +39,7 @@ chat:  ## Chat with an already running assistant
 web: setup  ## Start the web chat widget on 127.0.0.1:8084 (demo page at /) for a running assistant (make serve) and Redis
 	@. tools/local-env.sh; PYTHONPATH=$(CURDIR) $(APP_PY) -m bot.web
 
-test: train index  ## Run the whole test suite (unit, integration with real Redis and a trained model, conversation tests)
+test: build  ## Run the whole test suite (unit, integration with real Redis and a trained model, conversation tests)
 	@tools/test.sh
 
 test-unit: setup  ## Only the fast offline unit tests
@@ -61,11 +64,11 @@ catalogue: setup  ## Rebuild knowledge/procedures/catalogue.jsonl.gz from raw sn
 	@$(APP_PY) tools/import_procedures.py --json-root $(RAW)/scripts/crawler/data/raw \
 	  --json-date-for toa-an-nhan-dan 2026-07-17 --docx-root $(RAW)/Knowlegd-rag/downloads_ministries
 
-calibrate: train index  ## Choose answer/clarify thresholds and fusion/section weights on the blind VALIDATION split (prints the curve; WRITE=1 stores it)
+calibrate: build  ## Choose answer/clarify thresholds and fusion/section weights on the blind VALIDATION split (prints the curve; WRITE=1 stores it)
 	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
 	@$(APP_PY) tools/calibrate.py --rankings results/nlu-validation.jsonl $(if $(WRITE),--write)
 
-calibrate-procedures: train index  ## Choose when the procedure catalogue answers, on the VALIDATION splits of both blind sets (WRITE=1 stores it)
+calibrate-procedures: build  ## Choose when the procedure catalogue answers, on the VALIDATION splits of both blind sets (WRITE=1 stores it)
 	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
 	@.venv/rasa/bin/python tools/nlu_rank.py eval/procedures/questions.jsonl --split validation --out results/nlu-procedures-validation.jsonl
 	@$(APP_PY) tools/calibrate_procedures.py $(if $(WRITE),--write)
@@ -75,16 +78,16 @@ eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policie
 	tools/stack.sh train && tools/stack.sh index && tools/stack.sh serve && \
 	$(APP_PY) tools/eval.py $(QUESTIONS) --url http://127.0.0.1:5006/webhooks/rest/webhook; s=$$?; tools/stack.sh stop; exit $$s
 
-bench: train index  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa (BENCH_ARGS=--ours-only: ours alone)
+bench: build  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa (BENCH_ARGS=--ours-only: ours alone)
 	@$(APP_PY) tools/bench.py $(BENCH_ARGS)
 
 bench-gateways: setup  ## Zalo OA webhook under load (fake Rasa and Zalo, real gateway and Redis): time to HTTP 200, delivery rate
 	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/bench_gateways.py
 
-chaos: train index  ## Fault run: 20 residents while Redis, actions, a Rasa replica and gateways are killed (SEED=…)
+chaos: build  ## Fault run: 20 residents while Redis, actions, a Rasa replica and gateways are killed (SEED=…)
 	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/chaos.py $(if $(SEED),--seed $(SEED))
 
-fuzz: train index  ## 10,000 hostile messages through REST and every gateway: no 5xx, a Vietnamese reply each (SEED=…)
+fuzz: build  ## 10,000 hostile messages through REST and every gateway: no 5xx, a Vietnamese reply each (SEED=…)
 	@PYTHONPATH=$(CURDIR) $(APP_PY) tools/fuzz.py $(if $(SEED),--seed $(SEED))
 
 lint:  ## ruff and mypy on our own code

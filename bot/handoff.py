@@ -233,9 +233,13 @@ class PermanentFailure(RuntimeError):
     """A stream message that can never be handled (its resident is unreachable): acknowledged and set aside."""
 
 
+# How long an idle stream read waits on Redis for something new; a stopping gateway is done within about this long.
+READ_BLOCK_MS = 1000
+
+
 async def consume(redis: Any, stream: str, group: str, consumer: str,
                   handle: Callable[[dict[str, str]], Awaitable[None]], stop: asyncio.Event,
-                  block_ms: int = 1000, retry_s: float = 2.0, claim_idle_s: float = 60.0) -> None:
+                  block_ms: int | None = None, retry_s: float = 2.0, claim_idle_s: float = 60.0) -> None:
     """Read a stream with a consumer group until `stop`: a message is acknowledged only once handled.
 
     On a failure it stays pending and is retried (our own pending entries are read first on every pass), so a crash
@@ -258,7 +262,7 @@ async def consume(redis: Any, stream: str, group: str, consumer: str,
                     backlog = True
                     continue
             answer = await redis.xreadgroup(group, consumer, {stream: "0" if backlog else ">"}, count=20,
-                                            block=None if backlog else block_ms)
+                                            block=None if backlog else block_ms or READ_BLOCK_MS)
         except Exception:  # noqa: BLE001 - Redis restarting: wait and read again
             logger.warning("Cannot read %s; retrying", stream, exc_info=True)
             await wait_or_stop(stop, retry_s)

@@ -28,6 +28,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import handoff
 from bot.handoff import DEAD_STREAM, ensure_group, wait_or_stop
 from bot.state import decode
 from common.text import clean, mask_pii, shares_secret
@@ -115,7 +116,7 @@ class Inbound:
                     next_claim = loop.time() + max(1.0, self.claim_idle_ms / 3000)
                     await self._claim_abandoned()
                 answer = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: "0" if backlog else ">"},
-                                                     count=100, block=None if backlog else 1000)
+                                                     count=100, block=None if backlog else handoff.READ_BLOCK_MS)
             except Exception:  # noqa: BLE001 - Redis restarting: wait, make sure the group exists, read again
                 logger.warning("Cannot read %s; retrying", self.stream, exc_info=True)
                 await wait_or_stop(stop, self.retry_s)

@@ -91,6 +91,13 @@ train() {
   echo "$key" > "$MODEL.fingerprint"
 }
 
+build() {  # train and index side by side: the index embeds on one thread, Rasa's training takes the other core
+  local trainer
+  train & trainer=$!
+  if ! index; then wait "$trainer" || true; exit 1; fi
+  wait "$trainer"
+}
+
 pid_alive() {  # pid_alive PIDFILE PATTERN: true when the pid file names a live (not zombie) process running PATTERN
   local pid state
   [ -f "$1" ] || return 1
@@ -169,6 +176,7 @@ case "${1:-}" in
   lock) lock ;;
   index) index ;;
   train) train ;;
+  build) build ;;
   serve) serve ;;
   stop) stop ;;
   *) echo "usage: $0 setup|lock|index|train|serve|stop" >&2; exit 2 ;;

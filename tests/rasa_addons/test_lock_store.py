@@ -131,7 +131,9 @@ async def test_tickets_are_served_in_the_order_they_were_issued(redis_db: Any) -
     tasks = []
     for n in range(8):
         tasks.append(asyncio.create_task(turn(store if n % 2 else other, n)))
-        await asyncio.sleep(0.003)  # each takes its ticket before the next one asks
+        # each takes its ticket before the next one asks (waiting on the counter, not on the clock)
+        while int(redis_db.get("lock:lock:resident-1:seq") or 0) < n + 1:
+            await asyncio.sleep(0.001)
     await asyncio.gather(*tasks)
 
     assert served == list(range(8))
