@@ -32,11 +32,15 @@ logger = logging.getLogger(__name__)
 
 
 def _warm() -> None:
-    """Load the index and run one query so the model's first-call costs are paid now."""
+    """Load the index, run one query and learn each guide's part model, so first-call costs are paid now."""
     from actions.retrieval.index import get_index
+    from actions.retrieval.sections import part_model
 
     try:
-        get_index().search("kích hoạt tài khoản định danh điện tử")
+        index = get_index()
+        index.search("kích hoạt tài khoản định danh điện tử")
+        for guide_id in index.guides:
+            part_model(index, guide_id)
         logger.info("Retrieval index loaded")
     except Exception:  # noqa: BLE001 - a broken index must not stop the server; the action reports it
         logger.exception("Could not load the retrieval index at start-up")

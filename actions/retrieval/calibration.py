@@ -19,6 +19,7 @@ class SectionWeights:
     cue: float = 0.6
     general: float = 0.0  # added to the guide's description: > 0 prefers the summary when parts are close
     uncued: float = -1.0  # cost of a shaped part (fees, documents…) reached by its questions without the shape; < 0: never
+    classifier: float = 0.0  # the part model's probability for a part (sections.PartModel); 0: not used
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,9 @@ class HybridIndex:
             self.by_guide.setdefault(p.guide_id, []).append(i)
         self._recent: dict[tuple[str, str], Any] = {}
         self._recent_lock = threading.Lock()
+        # models learned from these passages, built on first use (actions.retrieval.sections.part_model)
+        self.derived: dict[str, Any] = {}
+        self.derived_lock = threading.Lock()
 
     def _remember(self, kind: str, query: str, compute: Callable[[], Any]) -> Any:
         """A query's scores or vector, kept for the last few queries: one turn ranks the guides, then the parts of

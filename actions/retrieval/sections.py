@@ -6,7 +6,8 @@ and the dense encoder, each scaled to the best part of *this* guide) plus a bonu
 a section ("bao nhiêu tiền" → fees, "ở đâu" → where to ask). A part other than the summary needs a word of the
 question beyond the guide's title, or the question's shape: "kích hoạt vneid thế nào" only names the topic. The guide's
 description (title, summary, aliases) competes too and stands for a general question: it wins, and the summary is
-shown, when no part is clearly closer. The weights are chosen on the blind set's validation split
+shown, when no part is clearly closer. A part model (`PartModel`), learned per guide from all the examples of every
+part at once, adds its probability for each part. The weights are chosen on the blind set's validation split
 (`tools/calibrate.py`) and kept in `calibration.json`, next to this module.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +73,80 @@ class PartFeatures:
     # topic ("kích hoạt vneid thế nào") is a general one, not the problem whose examples repeat the topic's words
     evidence: np.ndarray | None = None
     from_questions: np.ndarray | None = None  # True for a resident question written for the part (not its own text)
+    model: np.ndarray | None = None  # the part model's probability for the passage's part
+
+
+def _heading(section: str) -> str:
+    return GENERAL if section in ("", "Tóm tắt") else section
+
+
+class PartModel:
+    """Which part of one guide a question belongs to, learned from every example of every part at once.
+
+    The examples are the resident questions written for each part (knowledge/questions/), the parts' own text and the
+    guide's description. A logistic regression reads character n-grams of the normalised text (so a missing
+    diacritic, an abbreviation or a typo changes a few n-grams, not the word) and the dense vector when the index has
+    one. The best single matching passage can be one lucky example; the model weighs all of a part's examples.
+    """
+
+    def __init__(self, index: HybridIndex, guide_id: str) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: imported when the first model is built
+        from sklearn.linear_model import LogisticRegression
+
+        ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section", "part")]
+        labels = [_heading(index.passages[i].section) for i in ids]
+        self.parts = sorted(set(labels))
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
+        self.classifier: Any = None
+        if len(self.parts) < 2:
+            return
+        grams = self.vectorizer.fit_transform([normalise(index.passages[i].text) for i in ids])
+        if index.vectors is not None:
+            from scipy.sparse import csr_matrix, hstack
+
+            grams = hstack([grams, csr_matrix(index.vectors[ids])]).tocsr()
+        self.classifier = LogisticRegression(C=4.0, max_iter=3000).fit(grams, labels)
+        # scoring one question by hand: sklearn's per-call checks cost more than the arithmetic (~0.8 ms a call)
+        self._analyse = self.vectorizer.build_analyzer()
+        self._vocabulary: dict[str, int] = self.vectorizer.vocabulary_
+        self._idf = self.vectorizer.idf_.astype(np.float32)
+        coef = self.classifier.coef_.astype(np.float32)
+        intercept = self.classifier.intercept_.astype(np.float32)
+        if coef.shape[0] == 1:  # two parts: sklearn keeps one row, p(second) = sigmoid(row), i.e. softmax([0, row])
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+        size = len(self._vocabulary)
+        self._gram_weights, self._dense_weights = coef[:, :size].T.copy(), coef[:, size:].T.copy()
+        self._intercept = intercept.astype(np.float32)
+        self._classes = [str(c) for c in self.classifier.classes_]
+
+    def probabilities(self, text: str, vector: np.ndarray | None) -> dict[str, float]:
+        """Each part's probability of being the one the text asks about (as the classifier's predict_proba)."""
+        if self.classifier is None:
+            return {part: 1.0 for part in self.parts}
+        counts: dict[int, int] = {}
+        for gram in self._analyse(normalise(text)):
+            column = self._vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        logits = self._intercept.copy()
+        if counts:
+            columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) \
+                * self._idf[columns]
+            logits += (weights / np.linalg.norm(weights)) @ self._gram_weights[columns]
+        if vector is not None and len(self._dense_weights):
+            logits += np.asarray(vector, dtype=np.float32) @ self._dense_weights
+        odds = np.exp(logits - logits.max())
+        return dict(zip(self._classes, map(float, odds / odds.sum()), strict=True))
+
+
+def part_model(index: HybridIndex, guide_id: str) -> PartModel:
+    """The guide's part model, learned on first use and kept with the index."""
+    key = f"parts:{guide_id}"
+    with index.derived_lock:
+        if key not in index.derived:
+            index.derived[key] = PartModel(index, guide_id)
+        return index.derived[key]  # type: ignore[no-any-return]
 
 
 def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
@@ -88,8 +164,8 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     beyond = " ".join(t for t in tokens(text) if t not in title_terms)
     beyond_scores = index.lexical_scores(beyond) if beyond else {}
     cues = cues_of(text)
-    headings = tuple(GENERAL if index.passages[i].section in ("", "Tóm tắt") else index.passages[i].section
-                     for i in ids)
+    headings = tuple(_heading(index.passages[i].section) for i in ids)
+    probabilities = part_model(index, guide_id).probabilities(text, vector) if ids else {}
     return PartFeatures(
         headings, lexical, dense,
         np.array([1.0 if h in cues else 0.0 for h in headings]),
@@ -99,6 +175,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
         np.array([h in CUES for h in headings]),
         np.array([beyond_scores.get(i, 0.0) > 0 for i in ids], dtype=bool),
         np.array([index.passages[i].kind == "part" for i in ids], dtype=bool),
+        np.array([probabilities.get(h, 0.0) for h in headings]),
     )
 
 
@@ -108,6 +185,8 @@ def pick_part(features: PartFeatures, weights: SectionWeights) -> SectionChoice:
         return SectionChoice(GENERAL, 0.0, GENERAL)
     scores = (weights.lexical * features.lexical + weights.dense * features.dense + weights.cue * features.cue
               + weights.general * features.general)
+    if features.model is not None and weights.classifier:
+        scores = scores + weights.classifier * features.model
     # the fees, documents, where-to-ask and steps parts answer questions of that shape: a general question that shares
     # words with a short fee line ("kích hoạt … miễn phí") gets the summary, not the fees. Without the shape, such a
     # part can still win through a resident question written for it ("lấy ngay được không hay phải hẹn hôm sau"),

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from actions.retrieval.calibration import SectionWeights
-from actions.retrieval.index import HybridIndex
-from actions.retrieval.sections import GENERAL, PartFeatures, choose_section, cues_of, pick_part, same_part
+from actions.retrieval.index import HybridIndex, Passage
+from actions.retrieval.sections import (
+    GENERAL,
+    PartFeatures,
+    PartModel,
+    choose_section,
+    cues_of,
+    part_model,
+    pick_part,
+    same_part,
+)
+from common.text import normalise
 
 
 @pytest.mark.parametrize(
@@ -98,3 +109,67 @@ def test_a_question_of_a_parts_shape_needs_no_other_word() -> None:
 
 def test_the_summary_answers_a_question_that_only_names_the_topic(bm25_index: HybridIndex) -> None:
     assert choose_section(bm25_index, "vneid-activate", "kích hoạt vneid thế nào", SectionWeights()).heading == GENERAL
+
+
+@pytest.mark.parametrize(
+    ("guide", "text", "part"),
+    [
+        ("birth-registration", "con tôi sinh ở nhà nên không có giấy chứng sinh, khai sinh thế nào",
+         "Mất hoặc không có giấy chứng sinh"),
+        ("birth-registration", "con toi sinh o nha nen khong co giay chung sinh, khai sinh the nao",
+         "Mất hoặc không có giấy chứng sinh"),
+        ("birth-registration", "chau duoc 4 thang moi di khai sinh co bi phat k", "Quá 60 ngày mới đi khai sinh"),
+        ("can-cuoc", "mat the can cuoc thi lam lai o dau", "Mất hoặc hỏng thẻ"),
+    ],
+)
+def test_the_part_model_learns_each_part_from_its_examples(bm25_index: HybridIndex, guide: str, text: str,
+                                                           part: str) -> None:
+    # none of these is an example in knowledge/questions; the model has seen the parts' examples and text only
+    probabilities = PartModel(bm25_index, guide).probabilities(text, None)
+    assert max(probabilities, key=probabilities.__getitem__) == part
+    assert abs(sum(probabilities.values()) - 1) < 1e-6 and GENERAL in probabilities
+
+
+def test_a_guides_part_model_is_learned_once(bm25_index: HybridIndex) -> None:
+    assert part_model(bm25_index, "can-cuoc") is part_model(bm25_index, "can-cuoc")
+
+
+def test_the_part_models_probability_is_weighed_in_at_its_calibrated_weight() -> None:
+    headings = (GENERAL, "Mất hoặc hỏng thẻ", "Đổi thông tin")
+    parts = replace(features(headings, [0.4, 0.5, 0.6], [0, 0, 0]), model=np.array([0.1, 0.8, 0.1]))
+    assert pick_part(parts, SectionWeights()).heading == "Đổi thông tin"  # not used by default
+    assert pick_part(parts, SectionWeights(classifier=1.0)).heading == "Mất hoặc hỏng thẻ"
+
+
+def sklearn_probabilities(model: PartModel, text: str, vector: np.ndarray | None) -> dict[str, float]:
+    from scipy.sparse import csr_matrix, hstack
+
+    grams = model.vectorizer.transform([normalise(text)])
+    features = grams if vector is None else hstack([grams, csr_matrix(vector[None, :])]).tocsr()
+    return dict(zip(map(str, model.classifier.classes_), model.classifier.predict_proba(features)[0], strict=True))
+
+
+@pytest.mark.parametrize("text", ["làm lại căn cước bị mất hết bao nhiêu tiền", "mat giay chung sinh", "zzz", "ở đâu"])
+def test_the_part_models_own_scoring_is_the_classifiers(bm25_index: HybridIndex, text: str) -> None:
+    for guide in ("can-cuoc", "birth-registration", "scam-safety"):
+        model = part_model(bm25_index, guide)
+        ours, theirs = model.probabilities(text, None), sklearn_probabilities(model, text, None)
+        assert ours.keys() == theirs.keys()
+        assert max(abs(ours[k] - theirs[k]) for k in ours) < 1e-5
+
+
+def test_a_guide_with_two_parts_and_dense_vectors_scores_as_the_classifier() -> None:
+    # sklearn keeps one row of weights for two classes: the scoring must turn it back into two
+    texts = [("", "thẻ căn cước là gì"), ("", "căn cước dùng để làm gì"), ("Phí", "làm thẻ hết bao nhiêu tiền"),
+             ("Phí", "lệ phí cấp đổi thẻ"), ("", "giới thiệu về căn cước"), ("Phí", "mất mấy ngày có thẻ")]
+    passages = [Passage("g", section, "part", text) for section, text in texts]
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(len(passages), 8)).astype(np.float32)
+    index = SimpleNamespace(by_guide={"g": list(range(len(passages)))}, passages=passages, vectors=vectors)
+    model = PartModel(index, "g")  # type: ignore[arg-type]
+    query = rng.normal(size=8).astype(np.float32)
+    for text in ("phí làm thẻ bao nhiêu", "căn cước là gì"):
+        ours, theirs = model.probabilities(text, query), sklearn_probabilities(model, text, query)
+        assert set(ours) == {GENERAL, "Phí"}
+        assert max(abs(ours[k] - theirs[k]) for k in ours) < 1e-5
+    assert abs(sum(model.probabilities("phí làm thẻ", None).values()) - 1) < 1e-6  # a question with no vector
