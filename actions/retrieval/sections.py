@@ -80,6 +80,11 @@ def _heading(section: str) -> str:
     return GENERAL if section in ("", "Tóm tắt") else section
 
 
+def _part_passages(index: HybridIndex, guide_id: str) -> list[int]:
+    """The passages that stand for a part of the guide: its description, its sections, the questions written for them."""
+    return [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section", "part")]
+
+
 class PartModel:
     """Which part of one guide a question belongs to, learned from every example of every part at once.
 
@@ -93,7 +98,7 @@ class PartModel:
         from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: imported when the first model is built
         from sklearn.linear_model import LogisticRegression
 
-        ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section", "part")]
+        ids = _part_passages(index, guide_id)
         labels = [_heading(index.passages[i].section) for i in ids]
         self.parts = sorted(set(labels))
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
@@ -153,7 +158,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     """Match the text against every part of one guide (BM25 and dense, each scaled within the guide)."""
     # the guide's description (title, summary, aliases) and its "Tóm tắt" both stand for a general question
     # a part's example questions stand for that part (knowledge/questions/<id>.yml)
-    ids = [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section", "part")]
+    ids = _part_passages(index, guide_id)
     lexical_all = index.lexical_scores(text)
     lexical = _scaled(np.array([lexical_all.get(i, 0.0) for i in ids], dtype=float))
     dense = np.zeros(len(ids))

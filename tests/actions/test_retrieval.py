@@ -439,8 +439,8 @@ def _seed_dirs(request: pytest.FixtureRequest) -> list[Path]:
     """Caches that may already hold the vectors: the tests' own (written back), and the index `make index` built.
 
     The tests' own is pytest's cache, or .cache/test-index when pytest runs with `-p no:cacheprovider` (as
-    tools/test.sh does): the dense cache key is a hash of the passages, so without a seed of our own every run
-    after a guide edit would embed all passages again (~1 min on one thread).
+    tools/test.sh does): the dense cache key is a hash of the passages and the encoder, so without a seed every run
+    after a guide edit would embed all passages again (minutes on one thread).
     """
     cache = getattr(request.config, "cache", None)
     own = cache.mkdir("dense-index") if cache is not None else ROOT / ".cache" / "test-index"
