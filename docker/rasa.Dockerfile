@@ -45,5 +45,8 @@ RUN RASA_CACHE_DIRECTORY=/tmp/rasa-cache rasa train --config config.yml --domain
 USER 1001:1001
 EXPOSE 5005
 
-CMD ["rasa", "run", "-i", "0.0.0.0", "-p", "5005", "--model", "models/assistant.tar.gz", \
+# Served through rasa_addons, which leaves TensorFlow out: this model has no TensorFlow component, and TensorFlow is
+# ~430 MB of each worker (rasa_addons/without_tensorflow.py). Set after training, which keeps the real TensorFlow.
+ENV RASA_WITHOUT_TENSORFLOW=1
+CMD ["python", "-m", "rasa_addons", "run", "-i", "0.0.0.0", "-p", "5005", "--model", "models/assistant.tar.gz", \
      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]

@@ -14,7 +14,14 @@ through two explicit calls below:
   turn instead of losing it. It refuses (raises) on a Rasa other than 3.6.x.
 """
 
-from rasa_addons import reliability, speedups
+import os
+
+from rasa_addons import without_tensorflow
+
+if os.environ.get(without_tensorflow.ENV) == "1":
+    without_tensorflow.install()
+
+from rasa_addons import reliability, speedups  # noqa: E402  (imports Rasa, so after the TensorFlow stand-in)
 
 speedups.apply()
 reliability.install()

@@ -25,6 +25,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+# ours is started as tools/stack.sh starts it: Rasa's command line through rasa_addons, without TensorFlow
+OURS_RASA = [str(ROOT / ".venv" / "rasa" / "bin" / "python"), "-m", "rasa_addons"]
 APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
 RUN = ROOT / ".run" / "bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -250,8 +252,9 @@ def main() -> None:
         started = time.perf_counter()
         actions = start([str(APP_PY), "-m", "actions.server", "--port", str(ACTIONS_PORT)],
                         RUN / "actions.log", env)
-        rasa = start([str(RASA), "run", "-i", "127.0.0.1", "-p", str(OURS_PORT), "--model", "models/assistant.tar.gz",
-                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"], RUN / "rasa.log", env)
+        rasa = start([*OURS_RASA, "run", "-i", "127.0.0.1", "-p", str(OURS_PORT), "--model", "models/assistant.tar.gz",
+                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"], RUN / "rasa.log",
+                     {**env, "RASA_WITHOUT_TENSORFLOW": os.environ.get("RASA_WITHOUT_TENSORFLOW", "1")})
         ours_url = f"http://127.0.0.1:{OURS_PORT}/webhooks/rest/webhook"
         first_answer(ours_url)
         report["cold_start_s"] = round(time.perf_counter() - started, 1)

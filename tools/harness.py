@@ -26,7 +26,8 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
-RASA = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+# Rasa's command line through rasa_addons, without TensorFlow, as tools/stack.sh and the image start it
+RASA = [str(ROOT / ".venv" / "rasa" / "bin" / "python"), "-m", "rasa_addons"]
 MODEL = ROOT / "models" / "assistant.tar.gz"
 FEEDBACK_ID_KEY = "harness-pseudonym-key-not-a-secret-0123456789"
 
@@ -203,11 +204,11 @@ class Stack:
                       SANIC_HOST="127.0.0.1", EMBEDDING_BACKEND=self.embedding_backend, HOSTNAME=name)
         for i in range(1, self.rasa_replicas + 1):
             port = self.ports[f"rasa{i}"]
-            self._add(f"rasa{i}", [str(RASA), "run", "-i", "127.0.0.1", "-p", str(port), "--model", str(MODEL),
+            self._add(f"rasa{i}", [*RASA, "run", "-i", "127.0.0.1", "-p", str(port), "--model", str(MODEL),
                                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
                       health=f"http://127.0.0.1:{port}/webhooks/rest/",
                       ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.ports['actions']}/webhook",
-                      TRACKER_STORE_URL=self.redis_url, LOCK_STORE_URL=self.redis_url)
+                      TRACKER_STORE_URL=self.redis_url, LOCK_STORE_URL=self.redis_url, RASA_WITHOUT_TENSORFLOW="1")
         gateway = {"RASA_URL": self.rasa_url, "GATEWAY_HOST": "127.0.0.1", "RASA_TIMEOUT_S": "30"}
         for i in range(1, self.web_replicas + 1):
             self._add(f"web{i}", [str(APP_PY), "-m", "bot.web"], health=f"http://127.0.0.1:{self.ports[f'web{i}']}/healthz",

@@ -142,10 +142,11 @@ serve() {
     SANIC_HOST=127.0.0.1 nohup "$APP_VENV/bin/python" -m actions.server --port "$ACTIONS_PORT" \
       >"$RUN/actions.log" 2>&1 & echo $! >"$RUN/actions.pid"
   fi
-  if ! pid_alive "$RUN/rasa.pid" "rasa run"; then
+  if ! pid_alive "$RUN/rasa.pid" "rasa_addons run"; then
     rm -f "$RUN/rasa.pid"
     wait_port_free "$RASA_PORT" 10 || exit 1
-    nohup "$RASA_VENV/bin/rasa" run -i 127.0.0.1 -p "$RASA_PORT" --model "$MODEL" --endpoints endpoints.yml \
+    # Rasa's command line through rasa_addons, which leaves TensorFlow out (~430 MB; rasa_addons/without_tensorflow.py)
+    RASA_WITHOUT_TENSORFLOW=${RASA_WITHOUT_TENSORFLOW:-1} nohup "$RASA_VENV/bin/python" -m rasa_addons run -i 127.0.0.1 -p "$RASA_PORT" --model "$MODEL" --endpoints endpoints.yml \
       --credentials credentials.yml >"$RUN/rasa.log" 2>&1 & echo $! >"$RUN/rasa.pid"
   fi
   wait_http "http://127.0.0.1:$ACTIONS_PORT/health" 60 || { tail -n 20 "$RUN/actions.log" >&2; echo "action server did not start" >&2; exit 1; }
@@ -159,7 +160,7 @@ serve() {
 stop() {
   local name pattern pid i
   for name in rasa actions; do
-    pattern=$([ "$name" = rasa ] && echo "rasa run" || echo actions.server)
+    pattern=$([ "$name" = rasa ] && echo "rasa_addons run" || echo actions.server)
     if pid_alive "$RUN/$name.pid" "$pattern"; then
       pid=$(cat "$RUN/$name.pid")
       kill "$pid" 2>/dev/null || true
