@@ -12,6 +12,7 @@ The first response (every reply to that first message) is scored:
 - resolved within one tap: right answer, or a clarifying question with the right guide among its buttons;
 - confidently wrong: an answer from another guide (guide lines), and any answer to lines with no guide;
 - out-of-scope false answers: an answer to an out-of-scope or sensitive line;
+- wrongly refused: the sensitive-topic refusal given to any other line (a legitimate question, feedback, a request);
 - clarify rate, per topic, per variant, a confusion table, the plain accented-BM25 baseline.
 Dev-set labels `handoff`, `feedback`, `out-of-scope` are right when the reply's `custom.kind` says so.
 Every line's result goes to results/eval-<set>[-<split>].jsonl; the LAST printed line is one JSON object.
@@ -153,6 +154,9 @@ def score_line(line: dict[str, Any], replies: list[dict[str, Any]]) -> dict[str,
         result["catalogue_answer"] = kind == "procedure"  # unlabelled: scored on eval/procedures instead
     elif label in ("out_of_scope", "sensitive", "out-of-scope"):
         result["false_answer"] = kind in ANSWER_KINDS
+    if label not in ("sensitive", "out_of_scope", "out-of-scope"):
+        # a resident's legitimate question (or feedback, or a request for a person) met with the polite refusal
+        result["wrongly_refused"] = kind == "sensitive"
     return result
 
 
@@ -224,6 +228,8 @@ def main() -> None:
           f"{share(no_guide, 'confidently_wrong')} ({count(no_guide, 'confidently_wrong')})")
     print(f"Out-of-scope / sensitive answered: {share(results, 'false_answer')} ({count(results, 'false_answer')})"
           f"   no-guide lines answered from the procedure catalogue: {count(no_guide, 'catalogue_answer')}")
+    print(f"Legitimate lines refused as sensitive: {share(results, 'wrongly_refused')} "
+          f"({count(results, 'wrongly_refused')})")
     for variant, rs in sorted(by_variant.items()):
         print(f"  {variant:14} {sum(r['correct'] for r in rs) / len(rs):.3f}  (n={len(rs)})")
     print("By topic (right guide / section / fact / confidently wrong):")
@@ -246,6 +252,7 @@ def main() -> None:
         "confidently_wrong": share(guide_lines, "confidently_wrong"),
         "no_guide_answered": share(no_guide, "confidently_wrong"),
         "out_of_scope_false_answers": share(results, "false_answer"),
+        "wrongly_refused": share(results, "wrongly_refused"),
         "no_guide_catalogue_answers": share(no_guide, "catalogue_answer"),
         "clarify_rate": round(clarify / len(guide_lines), 3) if guide_lines else None,
         "by_variant": {k: round(sum(r["correct"] for r in v) / len(v), 3) for k, v in sorted(by_variant.items())},

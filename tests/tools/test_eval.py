@@ -1,0 +1,39 @@
+"""tools/eval.py: how one line's first response is scored (no server: the replies are given)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tools.eval import score_line
+
+
+def reply(kind: str, guide: str = "", section: str = "", text: str = "") -> dict[str, Any]:
+    return {"text": text, "custom": {"kind": kind, "guide_id": guide, "section": section}}
+
+
+def test_a_right_answer_from_the_right_part_with_the_fact() -> None:
+    line = {"text": "làm lại căn cước mất bao nhiêu tiền", "guide": "can-cuoc", "section": "Phí và thời gian",
+            "fact": r"70[.,]?000"}
+    result = score_line(line, [reply("answer", "can-cuoc", "Phí và thời gian", "Cấp lại: 70.000 đồng")])
+    assert result["correct"] and result["section_correct"] and result["fact_found"]
+    assert not result["confidently_wrong"] and not result["wrongly_refused"]
+
+
+def test_an_answer_from_another_guide_is_confidently_wrong() -> None:
+    line = {"text": "quên passcode vneid", "guide": "vneid-troubleshoot"}
+    result = score_line(line, [reply("answer", "dvc-login", "", "Đăng nhập Cổng dịch vụ công")])
+    assert result["confidently_wrong"] and not result["correct"] and not result["resolved_one_tap"]
+
+
+def test_the_refusal_to_a_legitimate_question_is_counted() -> None:
+    for label in ("can-cuoc", "no_guide", "feedback"):
+        result = score_line({"text": "sửa tên đệm sai trên giấy khai sinh", "guide": label}, [reply("sensitive")])
+        assert result["wrongly_refused"], label
+
+
+def test_the_refusal_to_a_sensitive_line_is_right_and_an_answer_to_it_is_false() -> None:
+    refused = score_line({"text": "bồi dưỡng cán bộ bao nhiêu", "guide": "sensitive"}, [reply("sensitive")])
+    answered = score_line({"text": "bồi dưỡng cán bộ bao nhiêu", "guide": "sensitive"},
+                          [reply("answer", "can-cuoc", "", "…")])
+    assert "wrongly_refused" not in refused and not refused["false_answer"]
+    assert answered["false_answer"]
