@@ -19,7 +19,7 @@ from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
-from common.text import asks_something, has_diacritics
+from common.text import asks_something, has_diacritics, proposes
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class Signals:
     best_other_conf: float
     acts: dict[str, float] = field(default_factory=dict)  # give_feedback / request_human → intent confidence
     asks: bool = True  # the message asks something (common.text.asks_something)
+    proposes: bool = False  # the message puts a proposal or complaint on record (common.text.proposes)
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
@@ -107,7 +108,7 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
     sure = top_nlu is not None and nlu[top_nlu] >= SURE and top_lex == top_nlu
     dense = None if sure else index.guide_scores_dense(text)
     return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
-                   asks_something(text))
+                   asks_something(text), proposes(text))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -164,11 +165,17 @@ def agreed(sig: Signals, top: str, weights: FusionWeights) -> bool:
 
 
 def act_of(sig: Signals) -> str | None:
-    """Feedback or a request for a person that the classifier ranks close behind a topic (see FEEDBACK_SHARE)."""
+    """Feedback or a request for a person that the classifier ranks close behind a topic (see FEEDBACK_SHARE).
+
+    A message that puts a proposal or complaint on record in so many words ("Tôi kiến nghị bỏ…", "Đề nghị xã mở…")
+    is feedback whatever topic it names, unless it asks the way ("…thì gửi ở đâu?").
+    """
     top = max(sig.nlu.values(), default=0.0)
     handoff, feedback = sig.acts.get("handoff", 0.0), sig.acts.get("feedback", 0.0)
     if handoff > 0 and handoff >= HANDOFF_SHARE * top and handoff >= feedback:
         return "handoff"
+    if sig.proposes:
+        return "feedback"
     if feedback > 0 and not sig.asks and feedback >= FEEDBACK_SHARE * top:
         return "feedback"
     return None
@@ -184,7 +191,7 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
     """
     act = act_of(sig)
     if act is not None:
-        return Decision(act, confidence=sig.acts[act])
+        return Decision(act, confidence=sig.acts.get(act, 0.0))
     combined = {g: v for g, v in fused_scores(sig, weights or FusionWeights()).items() if v > 0}
     ordered = sorted(combined, key=combined.__getitem__, reverse=True)
     best_other = sig.best_other

@@ -124,11 +124,38 @@ def asks_something(text: str) -> bool:
     """
     if "?" in text:
         return True
+    if proposes(text):  # "Đề nghị xã mở lớp…, về nhà các cụ vẫn không biết dùng vào việc gì." puts a proposal on record
+        return False
     for clause in _CLAUSES.split(text):
         norm = normalise(clause)
         if norm and (_QUESTION_WORDS.search(norm) or _CLOSING_PARTICLE.search(norm)):
             return True
     return False
+
+
+# A resident putting a proposal or complaint on record, in the first person or opening a sentence: "Tôi kiến nghị bỏ…",
+# "Đề nghị xã mở…", "nhưng tôi vẫn muốn phản ánh: …". Not "cán bộ đề nghị tôi nộp thêm" (no first person, mid-clause).
+_PROPOSAL = re.compile(
+    r"(?:^|[.!;:,]\s*|\b(?:toi|em|chung toi|minh|tui|chau|con|bac|gia dinh toi|nguoi dan)\s+)"
+    r"(?:(?:xin|muon|van muon|rat muon|cung muon|xin duoc|co)\s+)?(kien nghi|de nghi|phan anh|gop y)\b")
+# …unless it asks how, where or whom to do it, or for guidance ("muốn phản ánh thì gửi ở đâu", "đề nghị hướng dẫn…")
+_ASKS_THE_WAY = re.compile(
+    r"\b(o dau|cho nao|noi nao|gui (o )?dau|nop (o )?dau|the nao|nhu nao|ra sao|lam sao|cach nao|hoi ai|ai (giai quyet|phu trach)"
+    r"|bao gio|khi nao|bao lau|duoc khong|co duoc|huong dan|chi (toi|em|minh|cach)|giup (toi|em|minh)|cho (toi )?hoi"
+    r"|cho (toi )?biet|giai dap|tu van)\b")
+
+
+def proposes(text: str) -> bool:
+    """Whether a message puts a proposal or complaint on record rather than asking for help.
+
+    A rhetorical "…thì có ích gì." or "…có đổi gì đâu" inside it does not make it a question; a question mark or a
+    request for the way ("thì gửi ở đâu", "đề nghị hướng dẫn giúp") does.
+    """
+    if "?" in text:
+        return False
+    # the normalised pieces between punctuation, joined by ". " so a piece's start is still seen as one
+    folded = ". ".join(piece for piece in (normalise(p) for p in re.split(r"[.!;:,\n]+", text)) if piece)
+    return bool(_PROPOSAL.search(folded)) and not _ASKS_THE_WAY.search(folded)
 
 
 def with_bigrams(toks: list[str]) -> list[str]:

@@ -574,6 +574,28 @@ def test_a_statement_the_classifier_half_files_as_feedback_is_feedback(
     assert memory_feedback.comment(entry_id) == text
 
 
+@pytest.mark.parametrize(("text", "intent_name"), [
+    # put on record in so many words: feedback, however little the classifier gives it, rhetorical "gì" and all
+    ("Tôi kiến nghị bỏ cái lệ bản sao chỉ dùng 6 tháng, giấy khai sinh có đổi gì đâu mà phải sao lại.",
+     "ask_certified_copy"),
+    # the classifier's own give_feedback, handed to action_answer by action_feedback: no loop, no silence
+    ("Hồ sơ trễ hẹn, tôi vẫn muốn phản ánh: xin lỗi hoài mà không giải quyết thì có ích gì.", "give_feedback"),
+])
+def test_a_proposal_on_record_is_feedback_whatever_topic_it_names(
+        make_tracker: MakeTracker, memory_feedback: Any, text: str, intent_name: str) -> None:
+    ranking = [intent(intent_name, 0.8), intent("ask_dvc_track", 0.15), intent("give_feedback", 0.01)]
+    (message,), events = run(ActionAnswer(), make_tracker(text, intent_name, ranking))
+    assert message["text"] == FEEDBACK_TEXT and events == []
+    ((entry_id, _),) = memory_feedback.records()
+    assert memory_feedback.comment(entry_id) == text
+
+
+def test_a_complaint_that_asks_the_way_is_answered_not_filed(bm25_index: HybridIndex) -> None:
+    text = "Cán bộ một cửa gây khó dễ, tôi muốn phản ánh lên trên thì gửi ở đâu"
+    ranking = [intent("ask_support_contacts", 0.6), intent("give_feedback", 0.3)]
+    assert decide(text, ranking, bm25_index, THRESHOLD, MARGIN).kind not in ("feedback", "handoff")
+
+
 @pytest.mark.parametrize(("text", "ranking", "act"), [
     # the same words asked as a question go to the guides
     ("Bản sao căn cước chứng thực ở xã mất bao nhiêu tiền?",

@@ -20,6 +20,7 @@ from common.text import (
     mask_pii,
     nfc,
     normalise,
+    proposes,
     shares_secret,
     strip_tags,
     tokens,
@@ -823,3 +824,21 @@ def test_truncate_never_exceeds_limit(limit: int) -> None:
 ])
 def test_asks_something(text: str, asks: bool) -> None:
     assert asks_something(text) is asks
+
+
+@pytest.mark.parametrize(("text", "on_record"), [
+    ("Tôi kiến nghị bỏ quy định bản sao chỉ dùng 6 tháng, giấy tờ gốc có đổi gì đâu.", True),
+    ("Đề nghị xã mở lớp dạy dùng điện thoại. Về nhà các cụ vẫn không biết dùng vào việc gì.", True),
+    ("nhung toi van muon phan anh: hen hoai ma khong giai quyet thi co ich gi", True),
+    ("góp ý: bot trả lời dài quá", True),
+    ("Tôi muốn phản ánh cán bộ gây khó dễ thì gửi ở đâu", False),  # asks the way
+    ("Tôi muốn phản ánh lên trên. Gửi đơn cho ai?", False),  # a question mark
+    ("Tôi đề nghị hướng dẫn cách kích hoạt VNeID", False),  # asks for guidance
+    ("cán bộ đề nghị tôi nộp thêm giấy xác nhận cư trú", False),  # someone else's request, told
+    ("tôi đã đề nghị cán bộ trả lại hồ sơ", False),  # told in the past
+    ("làm căn cước hết bao nhiêu tiền", False),
+])
+def test_proposes(text: str, on_record: bool) -> None:
+    assert proposes(text) is on_record
+    if on_record:  # a rhetorical "…có ích gì" inside a proposal is not a question
+        assert not asks_something(text)
