@@ -9,15 +9,72 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 RETRIES = 12
+# Redis behind Sentinel (a province's Redis with failover): the sentinels, comma-separated, then the monitored
+# service's name and the database, e.g. redis+sentinel://:PASSWORD@sentinel-0:26379,sentinel-1:26379/tro-ly/0
+SENTINEL_SCHEME = "redis+sentinel://"
+SENTINEL_PORT = 26379
+
+
+@dataclass(frozen=True)
+class SentinelTarget:
+    """Where a `redis+sentinel://` URL points: ask these sentinels for the master of `service`."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    service: str
+    db: int = 0
+    password: str | None = None  # the Redis servers' password (the URL's); the sentinels' own, if any, by query
+    sentinel_password: str | None = None
+
+
+def parse_sentinel_url(url: str) -> SentinelTarget:
+    """`redis+sentinel://[:password@]host[:port][,host[:port]…]/service[/db][?sentinel_password=…]`."""
+    if not url.startswith(SENTINEL_SCHEME):
+        raise ValueError(f"not a {SENTINEL_SCHEME} URL")
+    parts = urlsplit("redis://" + url[len(SENTINEL_SCHEME):])
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    password = unquote(credentials.split(":", 1)[1]) if ":" in credentials else (unquote(credentials) or None)
+    sentinels = []
+    for item in filter(None, hosts.split(",")):
+        host, _, port = item.rpartition(":") if item.rsplit(":", 1)[-1].isdigit() else (item, "", "")
+        sentinels.append((host or item, int(port) if port else SENTINEL_PORT))
+    path = [p for p in parts.path.split("/") if p]
+    if not sentinels or not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ValueError("expected redis+sentinel://[:password@]host:port[,host:port…]/service[/db]")
+    sentinel_password = parse_qs(parts.query).get("sentinel_password", [""])[0]
+    return SentinelTarget(tuple(sentinels), path[0], int(path[1]) if len(path) == 2 else 0, password or None,
+                          sentinel_password or None)
+
+
+def with_default_db(url: str, db: int) -> str:
+    """The URL with database `db` when it names none (Rasa's lock store keeps its own database)."""
+    if url.startswith(SENTINEL_SCHEME):
+        base, sep, query = url.partition("?")
+        if len([p for p in urlsplit("redis://" + base[len(SENTINEL_SCHEME):]).path.split("/") if p]) == 1:
+            base = f"{base.rstrip('/')}/{db}"
+        return base + sep + query
+    parts = urlsplit(url)
+    return parts._replace(path=f"/{db}").geturl() if (parts.path or "/").strip("/") == "" else url
 
 
 def safe_url(url: str) -> str:
     """A Redis URL fit for a log line or an error message: the password part is dropped."""
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if rest else url
+
+
+def _sentinel_master(sentinel_class: Any, url: str, options: dict[str, Any]) -> Any:
+    """A client for the current master of a Sentinel service; on failover its pool asks the sentinels again."""
+    target = parse_sentinel_url(url)
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if target.sentinel_password:
+        sentinel_kwargs["password"] = target.sentinel_password
+    sentinel = sentinel_class(list(target.sentinels), sentinel_kwargs=sentinel_kwargs)
+    return sentinel.master_for(target.service, db=target.db, password=target.password, **options)
 
 
 def connect(url: str, *, socket_timeout: float = 10.0) -> Any:
@@ -28,15 +85,20 @@ def connect(url: str, *, socket_timeout: float = 10.0) -> Any:
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from redis.retry import Retry
 
-    return redis.Redis.from_url(
-        url, decode_responses=True, socket_timeout=socket_timeout, socket_connect_timeout=5,
-        health_check_interval=10, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=RETRIES),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError])
+    options: dict[str, Any] = {
+        "decode_responses": True, "socket_timeout": socket_timeout, "socket_connect_timeout": 5,
+        "health_check_interval": 10, "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=RETRIES),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+    if url.startswith(SENTINEL_SCHEME):
+        from redis.sentinel import Sentinel
+
+        return _sentinel_master(Sentinel, url, options)
+    return redis.Redis.from_url(url, **options)
 
 
 def connect_async(url: str, *, max_connections: int | None = None, socket_timeout: float | None = 10.0) -> Any:
     """An asyncio client (gateways, Rasa's stores). With `max_connections`, a bounded pool that waits for a free
-    connection instead of failing under a burst of residents."""
+    connection instead of failing under a burst of residents (behind Sentinel the pool grows instead)."""
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
     from redis.backoff import ExponentialBackoff
@@ -47,6 +109,10 @@ def connect_async(url: str, *, max_connections: int | None = None, socket_timeou
         "decode_responses": True, "socket_timeout": socket_timeout, "health_check_interval": 10,
         "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=RETRIES),
         "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+    if url.startswith(SENTINEL_SCHEME):
+        from redis.asyncio.sentinel import Sentinel as AsyncSentinel
+
+        return _sentinel_master(AsyncSentinel, url, options)
     if max_connections is None:
         return aioredis.from_url(url, **options)
     pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20, **options)

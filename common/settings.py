@@ -21,7 +21,7 @@ T = TypeVar("T")
 S = TypeVar("S", bound=BaseSettings)
 
 PLACEHOLDERS = {"", "changeme", "change-me", "xxx", "your-token", "todo", "secret"}
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
 MEMORY = "memory://"  # the terminal demo's in-process stand-in; nothing else may run on it
 
 

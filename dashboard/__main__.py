@@ -24,13 +24,14 @@ def _redis(settings: DashboardSettings) -> Any:
     """A Redis client that answers, or a clear error."""
     import redis
 
-    client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=10,
-                                  socket_connect_timeout=5, health_check_interval=30)
+    from common.redis import connect, safe_url
+
+    client = connect(settings.redis_url)
     try:
         client.ping()
-    except redis.RedisError as exc:
-        safe_url = settings.redis_url.split("@")[-1]  # never print the password part
-        raise SettingsError(f"cannot reach Redis at {safe_url}: {exc} (set REDIS_URL; `redis-server` must run)") from exc
+    except redis.RedisError as exc:  # never print the password part
+        raise SettingsError(f"cannot reach Redis at {safe_url(settings.redis_url)}: {exc} "
+                            "(set REDIS_URL; `redis-server` must run)") from exc
     return client
 
 

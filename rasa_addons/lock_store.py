@@ -31,6 +31,8 @@ from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
+from common.redis import SENTINEL_SCHEME, with_default_db
+
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "lock:lock:"
@@ -101,30 +103,17 @@ return 1
 
 
 def _retrying_client(url: str, asyncio_client: bool) -> Any:
-    """A Redis client that reconnects and retries after a restart or a dropped connection."""
-    from redis.backoff import ExponentialBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    """A Redis client that reconnects and retries after a restart or a dropped connection (common/redis.py: the one
+    way every process builds it, `redis+sentinel://` included)."""
+    from common.redis import connect, connect_async
 
-    if asyncio_client:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry as AsyncRetry
-
-        return aioredis.from_url(
-            url, decode_responses=True, socket_timeout=10, health_check_interval=10,
-            retry=AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=12),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError])
-    import redis
-    from redis.retry import Retry
-
-    return redis.Redis.from_url(
-        url, decode_responses=True, socket_timeout=10, health_check_interval=10,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=12),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError])
+    return connect_async(url) if asyncio_client else connect(url)
 
 
 def normalise_url(url: str) -> str:
     """The lock store's Redis URL with Rasa's default database (1) when the URL names none."""
+    if url.startswith(SENTINEL_SCHEME):
+        return with_default_db(url, 1)
     parsed = urlparse(url)
     if (parsed.path or "/").strip("/") == "":
         parsed = parsed._replace(path="/1")

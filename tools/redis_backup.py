@@ -92,8 +92,35 @@ class Target:
         return redis.Redis(host=self.host, port=self.port, **common, **tls)
 
 
+def sentinel_target(url: str) -> Target:
+    """The current master behind a `redis+sentinel://` URL, as the sentinels name it (a backup reads the master)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import redis
+    from redis.sentinel import MasterNotFoundError, Sentinel
+
+    from common.redis import parse_sentinel_url
+
+    try:
+        target = parse_sentinel_url(url)
+    except ValueError:
+        raise BackupError("REDIS_URL is not a usable redis+sentinel:// URL (sentinels, then /service[/db])",
+                          USAGE) from None
+    options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5}
+    if target.sentinel_password:
+        options["password"] = target.sentinel_password
+    try:
+        host, port = Sentinel(list(target.sentinels), sentinel_kwargs=options).discover_master(target.service)
+    except (MasterNotFoundError, redis.RedisError, OSError):
+        raise BackupError(f"no sentinel names a master for {target.service!r}", UNREACHABLE) from None
+    return Target(host=str(host), port=int(port), password=target.password or "", db=target.db)
+
+
 def parse_url(url: str) -> Target:
     """Parse a Redis URL; the error never repeats the URL (it may hold a password)."""
+    if url.startswith("redis+sentinel://"):
+        return sentinel_target(url)
     try:
         parts = urlsplit(url)
         query = parse_qs(parts.query)

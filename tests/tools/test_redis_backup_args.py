@@ -60,7 +60,7 @@ def test_the_password_is_in_no_display_and_no_repr() -> None:
 
 @pytest.mark.parametrize("url", [
     "http://:hunter-not-real@host/0", "redis://:hunter-not-real@host:notaport/0", "redis://:hunter-not-real@host/x",
-    "unix://", "hunter-not-real",
+    "unix://", "hunter-not-real", "redis+sentinel://:hunter-not-real@s0:26379", "redis+sentinel://:hunter-not-real@/svc",
 ])
 def test_unusable_urls_are_refused_without_repeating_them(url: str) -> None:
     with pytest.raises(BackupError) as refused:
