@@ -21,6 +21,7 @@ import redis
 from bot.state import connect
 from bot.telegram.gateway import TelegramGateway
 from bot.zalo.oa import ZaloOAGateway
+from common.messages import say as say_text
 from tests.auxil.fake_telegram import FakeTelegram
 from tests.auxil.fake_zalo_oa import FakeZaloOA, event
 from tests.bot.gateways import WEBHOOK_SECRET, client_for, common, eventually, telegram_settings, zalo_settings
@@ -102,6 +103,9 @@ async def test_zalo_resident_handed_to_a_telegram_volunteer_with_real_rasa(
                                      timeout=60, what="the ticket")
             thread = int(cards[0]["message_thread_id"])
             ticket_id = cards[0]["text"].split("#")[1].split()[0]
+            # the resident's "a volunteer will write here" may reach Zalo after the card reaches the team
+            await eventually(lambda: any(say_text("handoff.start")[:40] in t for t in zalo_api.texts(user)),
+                             timeout=30, what="the handoff message on Zalo")
 
             # Redis dies mid-ticket and comes back from its append-only file
             gateway_redis.kill()
