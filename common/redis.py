@@ -1,7 +1,8 @@
 """The one way every process builds its Redis client, and the in-memory stand-in the terminal demo runs on.
 
 Clients decode responses to str, reconnect and retry with backoff when Redis restarts or drops a connection, and time
-out instead of hanging. Only the terminal demo (`make run`) may run without Redis: everywhere else an unset REDIS_URL
+out instead of hanging. A `redis+sentinel://` URL gives a client of the master the sentinels name, which follows a
+failover (tests/integration/test_sentinel.py). Only the terminal demo (`make run`) may run without Redis: everywhere else an unset REDIS_URL
 is a settings error, never a silent switch to memory.
 """
 

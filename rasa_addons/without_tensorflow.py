@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 ENV = "RASA_WITHOUT_TENSORFLOW"
-# Top-level packages answered by the stand-in (Rasa 3.6 imports these; the last three only inside TF components).
+# Top-level packages answered by the stand-in (Rasa 3.6 imports the first two when it starts; the others only inside
+# TensorFlow components).
 PACKAGES = ("tensorflow", "keras", "tensorflow_addons", "tensorflow_hub", "tensorflow_text", "tensorflow_probability")
 # Components whose module imports one of the packages above (checked against Rasa 3.6.21's sources).
 TENSORFLOW_MODULES = (
