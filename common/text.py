@@ -115,6 +115,9 @@ _QUESTION_WORDS = re.compile(
     r"|(chi|huong dan|giup|dum|gium) (toi|em|minh|tui|chau|con|voi|cach)|lam on)\b")
 _CLOSING_PARTICLE = re.compile(r"\b(khong|hong|chua|nhi|ha|ho|sao|nao|(?<!gi )dau|gi)$")  # "có đổi gì đâu" denies
 _CLAUSES = re.compile(r"[.!;\n]+|,\s+(?:con|va|nhung|ma)\s")
+# the particles that close a question whatever the diacritics ("đâu" folds like "ban đầu", "hả" like "Hà"); a
+# rhetorical "…thì có ích gì" closing a proposal is not among them
+_CLOSING_NOT_GI = re.compile(r"\b(khong|chua|nhi|sao|nao)$")
 
 
 def asks_something(text: str) -> bool:
@@ -155,7 +158,11 @@ def proposes(text: str) -> bool:
         return False
     # the normalised pieces between punctuation, joined by ". " so a piece's start is still seen as one
     folded = ". ".join(piece for piece in (normalise(p) for p in re.split(r"[.!;:,\n]+", text)) if piece)
-    return bool(_PROPOSAL.search(folded)) and not _ASKS_THE_WAY.search(folded)
+    if not _PROPOSAL.search(folded) or _ASKS_THE_WAY.search(folded):
+        return False
+    # any other question ("…khác nhau sao", "…có mất phí không", "…gọi số nào") makes it one; a closing "gì" does not
+    clauses = [normalise(clause) for clause in _CLAUSES.split(text)]
+    return not any(_QUESTION_WORDS.search(c) or _CLOSING_NOT_GI.search(c) for c in clauses if c)
 
 
 def with_bigrams(toks: list[str]) -> list[str]:

@@ -836,6 +836,9 @@ def test_asks_something(text: str, asks: bool) -> None:
     ("Tôi đề nghị hướng dẫn cách kích hoạt VNeID", False),  # asks for guidance
     ("cán bộ đề nghị tôi nộp thêm giấy xác nhận cư trú", False),  # someone else's request, told
     ("tôi đã đề nghị cán bộ trả lại hồ sơ", False),  # told in the past
+    ("phản ánh kiến nghị với khiếu nại khác nhau sao", False),  # another question
+    ("phan anh kien nghi co mat phi khong", False),
+    ("phản ánh cán bộ làm chậm hồ sơ gọi số nào", False),
     ("làm căn cước hết bao nhiêu tiền", False),
 ])
 def test_proposes(text: str, on_record: bool) -> None:
