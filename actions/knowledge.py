@@ -168,7 +168,8 @@ def act_of(sig: Signals) -> str | None:
     """Feedback or a request for a person that the classifier ranks close behind a topic (see FEEDBACK_SHARE).
 
     A message that puts a proposal or complaint on record in so many words ("Tôi kiến nghị bỏ…", "Đề nghị xã mở…")
-    is feedback whatever topic it names, unless it asks the way ("…thì gửi ở đâu?").
+    is feedback whatever topic it names, unless it asks something ("…thì gửi ở đâu", "…có mất phí không";
+    common.text.proposes).
     """
     top = max(sig.nlu.values(), default=0.0)
     handoff, feedback = sig.acts.get("handoff", 0.0), sig.acts.get("feedback", 0.0)

@@ -2,7 +2,8 @@
 
 Rasa imports this package to load the REST channel (credentials.yml, before `rasa run` builds its server), the NLU
 components (config.yml) and the stores (endpoints.yml). Importing it changes Rasa's behaviour, once per process,
-through two explicit calls below:
+through two explicit calls below (three with `RASA_WITHOUT_TENSORFLOW=1`, whose `without_tensorflow.install()` runs
+first, before anything of Rasa is imported: `python -m rasa_addons run …` imports this package before Rasa):
 
 - `speedups.apply()`: three speed-ups for hot spots found by profiling, each replacing Rasa functions with faster
   ones that give the same results: `RemoteAction._validate_action_result` (one reused JSON-schema validator),
