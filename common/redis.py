@@ -68,14 +68,19 @@ def safe_url(url: str) -> str:
     return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if rest else url
 
 
+def sentinels(sentinel_class: Any, target: SentinelTarget, timeout: float = 2.0) -> Any:
+    """The sentinels a `redis+sentinel://` URL names, as a redis-py `Sentinel` (sync or asyncio class)."""
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if target.sentinel_password:
+        sentinel_kwargs["password"] = target.sentinel_password
+    return sentinel_class(list(target.sentinels), sentinel_kwargs=sentinel_kwargs)
+
+
 def _sentinel_master(sentinel_class: Any, url: str, options: dict[str, Any]) -> Any:
     """A client for the current master of a Sentinel service; on failover its pool asks the sentinels again."""
     target = parse_sentinel_url(url)
-    sentinel_kwargs: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
-    if target.sentinel_password:
-        sentinel_kwargs["password"] = target.sentinel_password
-    sentinel = sentinel_class(list(target.sentinels), sentinel_kwargs=sentinel_kwargs)
-    return sentinel.master_for(target.service, db=target.db, password=target.password, **options)
+    return sentinels(sentinel_class, target).master_for(target.service, db=target.db, password=target.password,
+                                                        **options)
 
 
 def connect(url: str, *, socket_timeout: float = 10.0) -> Any:

@@ -100,18 +100,15 @@ def sentinel_target(url: str) -> Target:
     import redis
     from redis.sentinel import MasterNotFoundError, Sentinel
 
-    from common.redis import parse_sentinel_url
+    from common.redis import parse_sentinel_url, sentinels
 
     try:
         target = parse_sentinel_url(url)
     except ValueError:
         raise BackupError("REDIS_URL is not a usable redis+sentinel:// URL (sentinels, then /service[/db])",
                           USAGE) from None
-    options: dict[str, Any] = {"socket_timeout": 5, "socket_connect_timeout": 5}
-    if target.sentinel_password:
-        options["password"] = target.sentinel_password
     try:
-        host, port = Sentinel(list(target.sentinels), sentinel_kwargs=options).discover_master(target.service)
+        host, port = sentinels(Sentinel, target, timeout=5).discover_master(target.service)
     except (MasterNotFoundError, redis.RedisError, OSError):
         raise BackupError(f"no sentinel names a master for {target.service!r}", UNREACHABLE) from None
     return Target(host=str(host), port=int(port), password=target.password or "", db=target.db)
