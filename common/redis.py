@@ -8,6 +8,7 @@ is a settings error, never a silent switch to memory.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,9 +64,13 @@ def with_default_db(url: str, db: int) -> str:
 
 
 def safe_url(url: str) -> str:
-    """A Redis URL fit for a log line or an error message: the password part is dropped."""
+    """A Redis URL fit for a log line or an error message: the passwords (before "@", and the sentinels' in the
+    query) are dropped."""
     scheme, _, rest = url.partition("://")
-    return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if rest else url
+    if not rest:
+        return url
+    rest = re.sub(r"([?&]sentinel_password=)[^&]*", r"\1***", rest.rsplit("@", 1)[-1])
+    return f"{scheme}://{rest}"
 
 
 def sentinels(sentinel_class: Any, target: SentinelTarget, timeout: float = 2.0) -> Any:

@@ -48,3 +48,5 @@ def test_settings_accept_a_sentinel_url_and_logs_never_show_its_password() -> No
     url = "redis+sentinel://:hunter2@s0:26379,s1:26379/tro-ly/0"
     assert _redis_url(url) == url
     assert "hunter2" not in safe_url(url)
+    with_query = url + "?sentinel_password=s3cret&x=1"
+    assert safe_url(with_query) == "redis+sentinel://s0:26379,s1:26379/tro-ly/0?sentinel_password=***&x=1"

@@ -45,7 +45,7 @@ def render(target: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
-@pytest.fixture(scope="module", params=["base", "overlays/province"])
+@pytest.fixture(scope="module", params=["base", "overlays/province", "overlays/province-sentinel"])
 def docs(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
     return render(request.param)
 
@@ -83,7 +83,8 @@ def test_no_secret_is_written_in_the_manifests(docs: list[dict[str, Any]]) -> No
                     assert "value" not in var, f"{name}: {var['name']} written in the manifest"
                     assert var["valueFrom"]["secretKeyRef"]["name"] == "tro-ly-secrets", f"{name}: {var['name']}"
                 value = str(var.get("value", ""))
-                assert not re.search(r"redis://:[^$@]+@", value), f"{name}: a password inside {var['name']}"
+                assert not re.search(r"redis(\+sentinel)?://:[^$@]+@|sentinel_password=[^$]", value), \
+                    f"{name}: a password inside {var['name']}"
 
 
 def test_rasa_and_the_action_server_autoscale_and_keep_a_budget(docs: list[dict[str, Any]]) -> None:
