@@ -6,10 +6,9 @@ and a dozen modules of `rasa.utils.tensorflow` define classes on `tf.keras` at i
 (config.yml: count vectors, logistic regression, rules) never runs any of it, yet TensorFlow is 433 MB of a Rasa
 process's ~580 MB (docs/memory.md), paid once per Sanic worker.
 
-`install()` puts a finder first on `sys.meta_path` that answers every import of `tensorflow`, `keras` and
-TensorFlow's companion packages (and their submodules) with a stand-in module. Any attribute of a stand-in is a
-stand-in class, so Rasa's modules import: `class RasaModel(tf.keras.Model)` defines a class, `tf.function` decorates,
-`Union[np.ndarray, tf.Tensor]` is a type. Nothing of TensorFlow can run, and where a model needs it, it fails loudly:
+`install()` answers every import of `tensorflow`, `keras` and TensorFlow's companion packages (and their
+submodules) with a stand-in module (common/standins.py): Rasa's modules import, `class RasaModel(tf.keras.Model)`
+defines a class, `tf.function` decorates. Nothing of TensorFlow can run, and where a model needs it, it fails loudly:
 
 - instantiating a class that subclasses a stand-in (every Rasa TensorFlow layer, model, callback) raises
   `TensorFlowNotLoaded` naming the class, so loading a model with DIET, TED, ResponseSelector, ConveRT or a language
@@ -17,6 +16,10 @@ stand-in class, so Rasa's modules import: `class RasaModel(tf.keras.Model)` defi
 - `check_model(path)` reads the graph schema of a trained model (`metadata.json` in the archive) and raises the same
   error, before Rasa starts, when any node's component lives in a module that imports TensorFlow; `rasa_addons
   __main__` runs it for `rasa run --model`.
+
+The same switch leaves out UNUSED_PACKAGES, the SDKs of channels and stores this project does not use (~40 MB);
+calling any of them raises, and `check_settings` refuses, before Rasa starts, a credentials.yml or endpoints.yml
+that names such a channel or store.
 
 It is opt-in: `RASA_WITHOUT_TENSORFLOW=1` in the environment, read by `rasa_addons/__init__.py` before anything of
 Rasa is imported, and `python -m rasa_addons run …` (rather than `rasa run …`) so that happens before Rasa's own
@@ -26,20 +29,26 @@ start-up imports TensorFlow. `install()` does nothing when TensorFlow is already
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import json
-import sys
 import tarfile
-import types
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from common.standins import NotLoaded, StandIns
 
 ENV = "RASA_WITHOUT_TENSORFLOW"
 # Top-level packages answered by the stand-in (Rasa 3.6 imports the first two when it starts; the others only inside
 # TensorFlow components).
 PACKAGES = ("tensorflow", "keras", "tensorflow_addons", "tensorflow_hub", "tensorflow_text", "tensorflow_probability")
+# What else Rasa imports when it serves (checked against Rasa 3.6.21, ~40 MB per process): the SDKs of the channels
+# this project does not use (credentials.yml names only rasa_addons.channel.ResidentRestInput), the clients of the
+# MongoDB, DynamoDB and S3 stores (the stores are Redis), plotting, graph drawing and the interactive console.
+CHANNEL_SDKS = {"telegram": "aiogram", "webexteams": "webexteamssdk", "slack": "slack_sdk", "twilio": "twilio",
+                "twilio_voice": "twilio", "rocketchat": "rocketchat_API", "mattermost": "mattermostwrapper",
+                "facebook": "fbmessenger", "socketio": "socketio"}
+STORE_SDKS = {"mongod": "pymongo", "mongo": "pymongo", "dynamo": "boto3", "aws": "boto3"}
+UNUSED_PACKAGES = (*sorted(set(CHANNEL_SDKS.values())), "pymongo", "boto3", "botocore", "matplotlib", "networkx",
+                   "prompt_toolkit", "questionary")
 # Components whose module imports one of the packages above (checked against Rasa 3.6.21's sources).
 TENSORFLOW_MODULES = (
     "rasa.nlu.classifiers.diet_classifier",
@@ -51,95 +60,65 @@ TENSORFLOW_MODULES = (
 )
 
 
-class TensorFlowNotLoaded(RuntimeError):
-    """Something tried to run TensorFlow in a process started without it."""
+class TensorFlowNotLoaded(NotLoaded):
+    """Something tried to run TensorFlow (or a left-out SDK) in a process started without it."""
 
 
-def _not_loaded(what: str) -> TensorFlowNotLoaded:
+def _not_loaded(what: str, _: str = "") -> TensorFlowNotLoaded:
     return TensorFlowNotLoaded(
         f"{what} needs TensorFlow, which this Rasa process was started without ({ENV}=1). "
         f"Serve this model with `rasa run` and without {ENV}."
     )
 
 
-class _StandInType(type):
-    """The metaclass of every stand-in: attributes are more stand-ins; calling one returns one."""
-
-    def __getattr__(cls, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return stand_in(f"{cls.__qualname__}.{name}")
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls.__dict__.get("_stand_in"):
-            # tf.function(f), tf.keras.utils.register_keras_serializable(…)(cls), tf.constant(…) at import time
-            if len(args) == 1 and callable(args[0]) and not kwargs:
-                return args[0]  # a decorator keeps what it decorates
-            return stand_in(f"{cls.__qualname__}()")
-        raise _not_loaded(f"{cls.__module__}.{cls.__qualname__}")
-
-    def __iter__(cls):
-        return iter(())
-
-    def __bool__(cls) -> bool:
-        return False
+def _sdk_not_loaded(what: str, stand_in: str) -> TensorFlowNotLoaded:
+    return TensorFlowNotLoaded(
+        f"{what} needs {stand_in.split('.', 1)[0]}, which this Rasa process was started without ({ENV}=1): "
+        f"no channel in credentials.yml nor store in endpoints.yml uses it. Start Rasa without {ENV} to use it."
+    )
 
 
-_CACHE: dict[str, type] = {}
-
-
-def stand_in(qualname: str) -> type:
-    """The stand-in class for a dotted TensorFlow name (one per name, so `isinstance` and subclassing are stable)."""
-    if qualname not in _CACHE:
-        cls = _StandInType(qualname.rsplit(".", 1)[-1], (), {"_stand_in": True, "__module__": "tensorflow"})
-        cls.__qualname__ = qualname
-        _CACHE[qualname] = cls
-    return _CACHE[qualname]
-
-
-class _StandInModule(types.ModuleType):
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") and name.endswith("__"):
-            raise AttributeError(name)
-        return stand_in(f"{self.__name__}.{name}")
-
-
-class _Loader(importlib.abc.Loader):
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        module = _StandInModule(spec.name)
-        module.__path__ = []  # a package: `import tensorflow.keras.backend` resolves through this finder too
-        module.__version__ = "0+not-loaded"
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        return None
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname.split(".", 1)[0] in PACKAGES:
-            return importlib.machinery.ModuleSpec(fullname, _Loader(), is_package=True)
-        return None
+TENSORFLOW = StandIns(PACKAGES, _not_loaded, lenient=True)
+UNUSED = StandIns(UNUSED_PACKAGES, _sdk_not_loaded)
 
 
 def installed() -> bool:
-    return any(isinstance(finder, _Finder) for finder in sys.meta_path)
+    return TENSORFLOW.installed()
 
 
 def install() -> bool:
-    """Answer TensorFlow imports with stand-ins from now on in this process (idempotent).
+    """Answer TensorFlow's imports (and the unused SDKs') with stand-ins from now on in this process (idempotent).
 
     False, and nothing changes, when TensorFlow is already imported (`rasa train` and `rasa test` import it before
-    they import this package): the real one stays.
+    they import this package): the real one stays. The SDKs are left out only when none of them is imported yet.
     """
-    if installed():
-        return True
-    if any(name.split(".", 1)[0] in PACKAGES for name in sys.modules):
+    if not TENSORFLOW.install():
         return False
-    sys.meta_path.insert(0, _Finder())
+    UNUSED.install()
     return True
+
+
+def unusable_settings(credentials: dict[str, Any] | None, endpoints: dict[str, Any] | None) -> list[str]:
+    """The channels (credentials.yml) and stores (endpoints.yml) that need a package of UNUSED_PACKAGES."""
+    found = [f"channel '{name}'" for name in (credentials or {}) if name in CHANNEL_SDKS]
+    for section in ("tracker_store", "lock_store", "event_broker", "models"):
+        kind = str(((endpoints or {}).get(section) or {}).get("type", "")).lower()
+        if kind in STORE_SDKS:
+            found.append(f"{section} '{kind}'")
+    return found
+
+
+def check_settings(credentials: Path | None, endpoints: Path | None) -> None:
+    """Raise `TensorFlowNotLoaded` when the channels or stores to serve need a left-out SDK."""
+    import yaml
+
+    def read(path: Path | None) -> dict[str, Any] | None:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) if path and path.is_file() else None
+
+    needs = unusable_settings(read(credentials), read(endpoints))
+    if needs:
+        raise TensorFlowNotLoaded(f"{', '.join(needs)} need an SDK this Rasa process was started without ({ENV}=1). "
+                                  f"Start Rasa without {ENV} to use them.")
 
 
 def tensorflow_components(metadata: dict[str, Any]) -> list[str]:

@@ -78,11 +78,11 @@ def test_the_list_of_tensorflow_components_matches_the_installed_rasa() -> None:
         import importlib, json
         import rasa_addons
         from rasa.engine.recipes.default_components import DEFAULT_COMPONENTS
-        from rasa_addons.without_tensorflow import _StandInModule, _StandInType
+        from common.standins import is_stand_in
         found = set()
         for component in DEFAULT_COMPONENTS:
             module = importlib.import_module(component.__module__)
-            if any(isinstance(value, (_StandInModule, _StandInType)) for value in vars(module).values()):
+            if any(is_stand_in(value) for value in vars(module).values()):
                 found.add(component.__module__)
         print(json.dumps(sorted(found)))
     """)
@@ -144,3 +144,42 @@ def test_without_the_variable_nothing_is_replaced(flag: str | None) -> None:
     """, env_flag=flag)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-1] == "False"
+
+
+def test_the_sdks_of_unused_channels_are_left_out_and_refuse_to_run() -> None:
+    done = run_python("""
+        import sys
+        import rasa_addons
+        import rasa.core.run
+        from rasa.core.channels.telegram import TelegramOutput
+        from rasa_addons.without_tensorflow import UNUSED_PACKAGES, TensorFlowNotLoaded
+        from common.standins import is_stand_in
+        print(sorted(p for p in UNUSED_PACKAGES if p in sys.modules and not is_stand_in(sys.modules[p])))
+        try:
+            TelegramOutput("token")
+        except TensorFlowNotLoaded as error:
+            print("refused:", error)
+        import aiogram
+        try:
+            aiogram.Bot("token")
+        except TensorFlowNotLoaded as error:
+            print("refused:", error)
+    """)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert "[]" in lines  # none of them imported for real
+    assert [line for line in lines if line.startswith("refused: rasa.core.channels.telegram.TelegramOutput needs "
+                                                      "aiogram, which this Rasa process was started without")]
+    assert [line for line in lines if line.startswith("refused: aiogram.Bot needs aiogram")]
+
+
+def test_check_settings_refuses_a_channel_or_store_whose_sdk_is_left_out(tmp_path: Path) -> None:
+    without_tensorflow.check_settings(PROJECT_DIR / "credentials.yml", PROJECT_DIR / "endpoints.yml")  # this project's own
+    credentials, endpoints = tmp_path / "credentials.yml", tmp_path / "endpoints.yml"
+    credentials.write_text("rest: {}\ntelegram: {access_token: x}\n", encoding="utf-8")
+    endpoints.write_text("tracker_store: {type: mongod, url: 'mongodb://x'}\n", encoding="utf-8")
+    with pytest.raises(without_tensorflow.TensorFlowNotLoaded, match="channel 'telegram', tracker_store 'mongod'"):
+        without_tensorflow.check_settings(credentials, endpoints)
+    if MODEL.exists():  # the model is checked first
+        done = run_python("", "-m", "rasa_addons", "run", "--model", str(MODEL), "--credentials", str(credentials))
+        assert done.returncode == 1 and "channel 'telegram'" in done.stderr
