@@ -1,8 +1,7 @@
 """Stand-in modules for libraries a process imports but never runs, so it does not pay their memory.
 
-Rasa imports TensorFlow, seven chat SDKs, MongoDB and AWS clients and matplotlib whenever it serves, whatever the model
-and the channels (rasa_addons/without_tensorflow.py); sentence-transformers imports scikit-learn for one similarity
-function the action server never calls (actions/retrieval/dense.py). A `StandIns` group puts a finder first on
+Rasa imports TensorFlow, the SDKs of eight chat channels, MongoDB and AWS clients and matplotlib whenever it serves,
+whatever the model and the channels (rasa_addons/without_tensorflow.py). A `StandIns` group puts a finder first on
 `sys.meta_path` that answers every import of its packages (and their submodules) with a stand-in module. Any attribute
 of a stand-in is a stand-in class, so the modules that import them load: `class RasaModel(tf.keras.Model)` defines a
 class, a stand-in used as a decorator returns what it decorates, `Union[np.ndarray, tf.Tensor]` is a type.
