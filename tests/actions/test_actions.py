@@ -120,11 +120,8 @@ def test_decide_answers(bm25_index: HybridIndex, text: str, ranking: list[dict[s
             [intent("ask_dvc_login", 0.5), intent("ask_vneid_activate", 0.45)],
             ["dvc-login", "vneid-activate"],
         ),
-        # ("quên mật khẩu" itself is answered here: the guides' questions tie its words to vneid-troubleshoot and,
-        # with the classifier agreeing, the calibrated consensus answers; the running assistant, whose dense
-        # encoder is off in this index, still asks)
         (
-            "lấy lại mật khẩu",
+            "quên mật khẩu",
             [intent("ask_vneid_troubleshoot", 0.4), intent("ask_dvc_login", 0.38)],
             ["vneid-troubleshoot", "dvc-login"],
         ),
