@@ -14,43 +14,23 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
 from common.redis import connect
+from tests.integration.test_sentinel import free_port, wait_for
 from tests.tools.test_k8s import render
 
 pytestmark = pytest.mark.integration
 
 SERVICE = "tro-ly"
 HOST = "localhost"  # a name, not an address: the scripts and sentinels run on hostnames, as with pod DNS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n{logs()}")
 
 
 class Pod:

@@ -14,8 +14,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -36,7 +37,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
+def wait_for(check: Callable[[], Any], timeout: float, what: str, logs: Callable[[], str] = lambda: "") -> Any:
+    """The first true value of check() within timeout seconds (Redis and socket errors count as not yet)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -46,7 +48,7 @@ def wait_for(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
         except (redis.RedisError, OSError):
             pass
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}\n{logs()}")
 
 
 class Cluster:
