@@ -14,7 +14,7 @@ from actions import procedures, replies, services
 from actions.feedback import ActionFeedback
 from actions.retrieval.calibration import FusionWeights
 from actions.retrieval.index import HybridIndex, get_index
-from actions.retrieval.sections import choose_section
+from actions.retrieval.sections import CUES, GENERAL, choose_section, same_part
 from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
@@ -252,6 +252,15 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 
 
+def answered_alike(candidates: list[str], parts: dict[str, str]) -> bool:
+    """The two likeliest guides would answer with a part of the same name, a named problem ("Không nhận được mã
+    OTP"), not their summaries or the fees, papers, contacts and steps parts every guide has."""
+    if len(candidates) < 2:
+        return False
+    first, second = parts.get(candidates[0], GENERAL), parts.get(candidates[1], GENERAL)
+    return first != GENERAL and not any(same_part(first, shared) for shared in CUES) and same_part(first, second)
+
+
 class ActionAnswer(Action):
     """Answer a free question from the best guide, or ask which topic the resident means."""
 
@@ -293,6 +302,10 @@ class ActionAnswer(Action):
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates:
             parts = {g: choose_section(index, g, text, settings.sections).heading for g in decision.candidates}
+            if fused.kind != "clarify_plus" and answered_alike(decision.candidates, parts):
+                # the two likeliest guides answer it with the same part ("Không nhận được mã OTP" in activation and
+                # in troubleshooting): asking which guide would cost a tap and change nothing
+                return answer_from_guide(dispatcher, tracker, index, decision.candidates[0], text, decision.confidence)
             message = replies.clarify_message([index.guides[g] for g in decision.candidates], parts)
             if fused.kind == "clarify_plus" and fused.choice is not None:  # the catalogue's match as one more button
                 button, code = procedures.procedure_button_for(fused.choice)

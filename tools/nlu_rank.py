@@ -1,6 +1,7 @@
 """Intent rankings of the trained model for every line of a question set (runs on Rasa's Python).
 
-    .venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
+    .venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl eval/blind/fresh/questions.jsonl \
+        --split validation --out results/nlu-validation.jsonl
 
 The text goes through the same preparation as the REST channel (clean, NFC, masking) and the model's own NLU
 pipeline, so `tools/calibrate.py` can replay the action server's decision for many settings without a running stack.
@@ -35,12 +36,12 @@ async def rank(model: Path, texts: list[str]) -> list[dict[str, object]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", type=Path)
+    parser.add_argument("questions", type=Path, nargs="+", help="one or more question sets (JSONL)")
     parser.add_argument("--split", default="")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "assistant.tar.gz")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    lines = [json.loads(x) for x in args.questions.read_text(encoding="utf-8").splitlines() if x.strip()]
+    lines = [json.loads(x) for path in args.questions for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
     if args.split:
         lines = [x for x in lines if x.get("split") == args.split]
     ranked = asyncio.run(rank(args.model, [x.get("text") or x["question"] for x in lines]))

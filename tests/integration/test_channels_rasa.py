@@ -91,8 +91,9 @@ async def test_zalo_resident_handed_to_a_telegram_volunteer_with_real_rasa(
             assert response.status == 200
 
         try:
-            # a question gets a sourced answer on Zalo
-            await say("Làm sao kích hoạt tài khoản định danh điện tử mức 2?")
+            # a question gets a sourced answer on Zalo ("…định danh điện tử mức 2?" alone is now asked back:
+            # activating the account, or registering for level 2 first)
+            await say("Cài VNeID xong thì kích hoạt tài khoản thế nào?")
             answer = await eventually(lambda: [t for t in zalo_api.texts(user) if "Nguồn:" in t], timeout=60,
                                       what="a sourced answer")
             assert "https://" in answer[0]
