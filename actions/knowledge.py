@@ -252,13 +252,18 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 
 
+def named_part(heading: str) -> bool:
+    """A part written for one situation ("Không nhận được mã OTP"), not the summary or the fees, papers, contacts
+    and steps parts every guide has."""
+    return heading != GENERAL and not any(same_part(heading, shared) for shared in CUES)
+
+
 def answered_alike(candidates: list[str], parts: dict[str, str]) -> bool:
-    """The two likeliest guides would answer with a part of the same name, a named problem ("Không nhận được mã
-    OTP"), not their summaries or the fees, papers, contacts and steps parts every guide has."""
+    """The two likeliest guides would answer with a named part of the same name (see `named_part`)."""
     if len(candidates) < 2:
         return False
     first, second = parts.get(candidates[0], GENERAL), parts.get(candidates[1], GENERAL)
-    return first != GENERAL and not any(same_part(first, shared) for shared in CUES) and same_part(first, second)
+    return named_part(first) and same_part(first, second)
 
 
 class ActionAnswer(Action):
@@ -292,6 +297,14 @@ class ActionAnswer(Action):
             confidence = decision.confidence if fused.guide_id == decision.guide_id else (
                 fused.choice.strength if fused.choice else decision.confidence)
             return answer_from_guide(dispatcher, tracker, index, fused.guide_id, text, confidence)
+        if fused.kind == "catalogue" and fused.choice is not None and decision.kind == "answer" and decision.guide_id \
+                and not procedures.names_outright(fused.choice.records[0], text, catalogue) \
+                and named_part(choose_section(index, decision.guide_id, text, settings.sections).heading):
+            # the guide has a part written for this very situation ("Mất giấy khai sinh, cần bản sao": no need to
+            # register again), which says more than the card of a sibling procedure whose words the question only
+            # shares ("đăng ký khai sinh lần nữa" is not "Đăng ký lại khai sinh"); a procedure named outright
+            # ("chứng thực di chúc") keeps its card
+            return answer_from_guide(dispatcher, tracker, index, decision.guide_id, text, decision.confidence)
         if fused.kind == "catalogue" and fused.choice is not None:
             procedures.reply(dispatcher, tracker, fused.choice, index.guides, lambda m: with_resume(tracker, m))
             return resume_events(tracker)

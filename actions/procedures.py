@@ -26,7 +26,7 @@ from common.messages import say
 from common.text import normalise
 from procedures.cards import PARTS, Place, card_message, procedure_button, variants_message
 from procedures.records import Procedure
-from procedures.search import ProcedureHit, ProcedureIndex, get_procedure_index
+from procedures.search import ProcedureHit, ProcedureIndex, display_name, get_procedure_index
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,14 @@ def more_specific_hit(hits: list[ProcedureHit], text: str, guide: Guide, guides:
     if record.field not in fields:
         return None
     return ProcedureChoice("answer", (record,), part_for(text), hits[0].strength, hits[0].score)
+
+
+def names_outright(record: Procedure, text: str, index: ProcedureIndex) -> bool:
+    """The question holds the procedure's name or one of its everyday phrases word for word ("chứng thực di chúc",
+    "xin trích lục kết hôn"), not just words from it in another order ("đăng ký khai sinh lần nữa")."""
+    said = f" {normalise(text)} "
+    phrases = (display_name(record), *index.aliases.get(record.code, []))
+    return any(f" {normalise(phrase)} " in said for phrase in phrases if normalise(phrase))
 
 
 def procedure_button_for(choice: ProcedureChoice) -> tuple[dict[str, str], str]:

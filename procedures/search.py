@@ -6,6 +6,7 @@ model. The action server fuses this with the guides (`actions/procedures.py`).
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 from dataclasses import dataclass
@@ -94,12 +95,22 @@ class ProcedureIndex:
         if not bm25:
             return []
         query_words = words(query)
-        hits = []
-        for i, score in bm25.items():
+        hits: list[ProcedureHit] = []
+        kept: list[float] = []  # the `top` best scores so far (a min-heap)
+        # A record's score is its BM25 score times 0.5–1.0, so BM25 is an upper bound: once the next record's BM25 is
+        # below the `top`-th best score, no later record can enter the top (the same list as scoring them all).
+        for i, score in sorted(bm25.items(), key=lambda item: -item[1]):
+            if len(kept) >= top > 0 and score < kept[0]:
+                break
             cover = self.coverage(i, query_words)
             name = self.phrases[i][0]
             name_cover = len(name & query_words) / len(name) if name else 0.0  # breaks ties toward the plain name
-            hits.append(ProcedureHit(self.records[i], score * (0.5 + 0.4 * cover + 0.1 * name_cover), cover))
+            hit = ProcedureHit(self.records[i], score * (0.5 + 0.4 * cover + 0.1 * name_cover), cover)
+            hits.append(hit)
+            if len(kept) < top:
+                heapq.heappush(kept, hit.score)
+            elif hit.score > kept[0]:
+                heapq.heapreplace(kept, hit.score)
         hits.sort(key=lambda h: (-h.score, not h.record.commune_level, h.record.code))
         return hits[:top]
 

@@ -1,4 +1,4 @@
-"""Three speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
+"""Four speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
 
 Each patch replaces Rasa functions with faster ones that give the same results:
 
@@ -17,6 +17,12 @@ Each patch replaces Rasa functions with faster ones that give the same results:
    a running loop Rasa's own session is returned. The shared sessions are closed when Rasa's server stops: Rasa
    registers `close_resources` as a Sanic `after_server_stop` listener in `serve_application`, and the replacement
    runs Rasa's own `close_resources` and then `close_shared_sessions()`.
+4. ``fortran_coefficients`` wraps `LogisticRegressionClassifier.process`. scikit-learn scores a message as
+   `X @ coef_.T`; for a sparse X, scipy flattens the dense operand in C order, and `coef_.T` of the C-ordered
+   `coef_` is not, so every parse copied the whole intents × features matrix (45 × 28,103 floats here): about a fifth
+   of Rasa's CPU per turn. The wrapper stores `coef_` in Fortran order once (its transpose is then C-ordered, the copy
+   is gone) and calls Rasa's own `process`: the same arithmetic on the same numbers, so the same probabilities to the
+   last bit, about 30× faster.
 
 Guard. A patch is applied only to the Rasa versions it was written for (`Patch.rasa_versions`, 3.6.21) and only when
 the installed code it replaces or relies on is the code it was written against: `Patch.fingerprints` holds, per
@@ -297,12 +303,34 @@ def _build_shared_sessions(originals: Mapping[str, Any]) -> dict[str, Any]:
     return {ENDPOINT_SESSION: session, CLOSE_RESOURCES: close_resources}
 
 
+# 4. fortran_coefficients -------------------------------------------------------------------------------------------
+
+def _build_fortran_coefficients(originals: Mapping[str, Any]) -> dict[str, Any]:
+    import functools
+
+    import numpy as np
+
+    rasa_process = originals[LOGREG_PROCESS]
+
+    # Rasa's graph validation reads the run function's signature and type hints: wraps() keeps Rasa's own
+    @functools.wraps(rasa_process)
+    def process(self: Any, messages: list[Any]) -> list[Any]:
+        """Rasa's `process`, with `coef_` in Fortran order."""
+        coef = getattr(self.clf, "coef_", None)  # absent before training
+        if isinstance(coef, np.ndarray) and not coef.flags.f_contiguous:
+            self.clf.coef_ = np.asfortranarray(coef)
+        return rasa_process(self, messages)  # type: ignore[no-any-return]
+
+    return {LOGREG_PROCESS: process}
+
+
 # The patches ---------------------------------------------------------------------------------------------------------
 
 VALIDATE_ACTION_RESULT = "rasa.core.actions.action:RemoteAction._validate_action_result"
 GRAPH_RUN = "rasa.engine.runner.dask:DaskGraphRunner.run"
 ENDPOINT_SESSION = "rasa.utils.endpoints:EndpointConfig.session"
 CLOSE_RESOURCES = "rasa.core.run:close_resources"
+LOGREG_PROCESS = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier.process"
 
 PATCHES: tuple[Patch, ...] = (
     Patch(
@@ -346,5 +374,12 @@ PATCHES: tuple[Patch, ...] = (
             "rasa.core.run:serve_application": "13179300ac625f2a1519f892d9f31d32641e3a6a469c0777806a7f937c635161",
         },
         build=_build_shared_sessions,
+    ),
+    Patch(
+        name="fortran_coefficients",
+        rasa_versions=RASA_VERSIONS,
+        replaces={LOGREG_PROCESS: "9925823f7741868975e23e63bc6dbaaa1c52230d31a5743a1847afe9344a1365"},
+        relies_on={},
+        build=_build_fortran_coefficients,
     ),
 )

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswer
-from actions.procedures import ActionProcedure, choose, part_for
+from actions.procedures import ActionProcedure, choose, names_outright, part_for
 from actions.retrieval.calibration import ProcedureRules
 from procedures.search import ProcedureIndex
 
@@ -65,6 +65,31 @@ def test_a_guide_still_wins_where_one_answers(make_tracker: MakeTracker) -> None
     (message,), _ = run(ActionAnswer(), make_tracker("làm lý lịch tư pháp", "ask_judicial_record", ranking))
     assert message["custom"]["kind"] == "answer"
     assert message["custom"]["guide_id"] == "judicial-record"
+
+
+@pytest.mark.parametrize(("code", "text", "outright"), [
+    ("2.001019", "có thể chứng thực di chúc ở UBND xã không", True),  # the name
+    ("2.000635", "mat giay dkkh ban goc thi xin trich luc ket hon ntn", True),  # an everyday phrase, unaccented
+    ("1.004884", "thất lạc tờ khai sinh gốc, có phải đăng ký khai sinh lần nữa không", False),  # its words, reordered
+    ("1.004884", "đăng ký lại khai sinhh", False),  # a word that only starts like the name's
+])
+def test_a_procedure_named_outright(index: ProcedureIndex, code: str, text: str, outright: bool) -> None:
+    assert names_outright(index.by_code[code], text, index) is outright
+
+
+def test_a_guide_part_written_for_the_situation_wins_over_a_sibling_card(make_tracker: MakeTracker) -> None:
+    # the catalogue's closest card is "Đăng ký lại khai sinh"; the guide says there is no need to register again
+    text = "Lần chuyển nhà thất lạc mất tờ khai sinh gốc, giờ xin lại ở đâu, có phải đăng ký khai sinh lần nữa không?"
+    ranking = [{"name": "ask_birth_registration", "confidence": 0.95}]
+    (message, *_), _ = run(ActionAnswer(), make_tracker(text, "ask_birth_registration", ranking))
+    assert message["custom"]["kind"] == "answer" and message["custom"]["guide_id"] == "birth-registration"
+    assert message["custom"]["section"] == "Mất giấy khai sinh, cần bản sao"
+    # named outright, the sibling procedure keeps its card (the guide's part on mixing up copies and notarising
+    # would have answered otherwise)
+    text = "Mẹ tôi muốn lập di chúc để lại đất cho các con, có thể chứng thực di chúc ở UBND xã hay phải ra công chứng?"
+    ranking = [{"name": "ask_certified_copy", "confidence": 0.95}]
+    (card, *_), _ = run(ActionAnswer(), make_tracker(text, "ask_certified_copy", ranking))
+    assert card["custom"]["kind"] == "procedure" and card["custom"]["procedure_code"] == "2.001019"
 
 
 def test_a_button_opens_the_part(make_tracker: MakeTracker) -> None:

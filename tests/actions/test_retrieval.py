@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
 import zlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -135,6 +137,25 @@ def test_bm25_bigrams_reward_the_words_in_order() -> None:
 
 def test_bm25_over_no_documents() -> None:
     assert BM25([]).scores("vneid") == {}
+
+
+@pytest.mark.parametrize("query", ["kích hoạt vneid", "lý lịch tư pháp vneid", "nộp phí", "khai sinh khai sinh"])
+def test_bm25_scores_are_okapi_bm25(query: str) -> None:
+    bm25 = BM25(DOCS)
+    docs = [Counter(analyse(d)) for d in DOCS]
+    avg = sum(sum(c.values()) for c in docs) / len(docs)
+    expected: dict[int, float] = {}
+    for term in set(analyse(query)):
+        having = [i for i, c in enumerate(docs) if term in c]
+        if not having:
+            continue
+        idf = math.log(1 + (len(docs) - len(having) + 0.5) / (len(having) + 0.5))
+        for i in having:
+            tf, length = docs[i][term], sum(docs[i].values())
+            expected[i] = expected.get(i, 0.0) + idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / avg))
+    scores = bm25.scores(query)
+    assert scores.keys() == expected.keys() and expected
+    assert all(math.isclose(scores[i], expected[i], rel_tol=1e-12) for i in expected)
 
 
 @pytest.mark.parametrize(

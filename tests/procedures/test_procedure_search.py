@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from procedures.records import read_catalogue
-from procedures.search import ProcedureIndex, display_name, query_terms
+from procedures.search import ProcedureIndex, display_name, query_terms, words
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +51,26 @@ def test_aliases_are_searched(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 def test_display_names_drop_the_word_thu_tuc(index: ProcedureIndex) -> None:
     assert display_name(index.by_code["1.004884"]) == "Đăng ký lại khai sinh"
+
+
+def every_record_scored(index: ProcedureIndex, query: str, top: int) -> list[tuple[str, float]]:
+    """The search without its early stop: every record BM25 finds is scored and sorted."""
+    query_words = words(query)
+    hits = []
+    for i, score in index.bm25.scores(query_terms(query)).items():
+        name = index.phrases[i][0]
+        name_cover = len(name & query_words) / len(name) if name else 0.0
+        cover = index.coverage(i, query_words)
+        hits.append((index.records[i], score * (0.5 + 0.4 * cover + 0.1 * name_cover)))
+    hits.sort(key=lambda h: (-h[1], not h[0].commune_level, h[0].code))
+    return [(r.code, s) for r, s in hits[:top]]
+
+
+@pytest.mark.parametrize("query", [
+    "đăng ký khai sinh", "dang ky tam tru online", "cấp bản sao trích lục hộ tịch", "xin giấy phép xây dựng nhà ở",
+    "đăng ký", "giấy", "chứng thực chữ ký", "thủ tục đăng ký kinh doanh hộ gia đình", "cấp đổi giấy phép lái xe",
+])
+@pytest.mark.parametrize("top", [1, 5, 30])
+def test_the_early_stop_gives_the_list_scoring_every_record_gives(index: ProcedureIndex, query: str,
+                                                                    top: int) -> None:
+    assert [(h.record.code, h.score) for h in index.search(query, top)] == every_record_scored(index, query, top)

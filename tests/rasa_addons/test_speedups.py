@@ -361,3 +361,60 @@ async def test_a_shared_session_sends_what_rasa_sends(reapplied: None) -> None:
     assert len({call["peer"] for call in ours_seen}) == 1, "the shared session reuses one connection"
     assert len({call["peer"] for call in theirs_seen}) == len(theirs_seen), "Rasa opens one per call"
     assert await speedups.close_shared_sessions() == 1
+
+
+def test_the_fortran_ordered_classifier_ranks_as_rasa_does(tmp_path: Any) -> None:
+    import numpy as np
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "speedups-test")
+    examples = [("kich hoat vneid", "activate"), ("kich hoat tai khoan dinh danh", "activate"),
+                ("quen mat khau vneid", "troubleshoot"), ("khong nhan duoc ma otp", "troubleshoot"),
+                ("lam giay khai sinh cho con", "birth"), ("dang ky khai sinh online", "birth")]
+
+    def featurised(texts: list[str], featurizer: CountVectorsFeaturizer) -> list[Message]:
+        messages = [Message.build(text=t) for t in texts]
+        WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process(messages)
+        featurizer.process(messages)
+        return messages
+
+    featurizer = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4},
+        storage, Resource("cvf"), context)
+    training = TrainingData([Message.build(text=t, intent=i) for t, i in examples])
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(training)
+    featurizer.train(training)
+    featurizer.process_training_data(training)
+    classifier = LogisticRegressionClassifier.create(
+        {**LogisticRegressionClassifier.get_default_config(), "max_iter": 200}, storage, Resource("lr"), context)
+    classifier.train(training)
+    assert not classifier.clf.coef_.flags.f_contiguous
+
+    texts = ["kich hoat vneid the nao", "quen mat khau", "khai sinh cho con", "xin chao"]
+    rasas_own = speedups.rasa_original(speedups.LOGREG_PROCESS)
+    theirs = [m.get("intent_ranking") for m in rasas_own(classifier, featurised(texts, featurizer))]
+    assert getattr(LogisticRegressionClassifier.process, speedups.MARKER, None) == "fortran_coefficients"
+    ours = [m.get("intent_ranking") for m in classifier.process(featurised(texts, featurizer))]
+    assert classifier.clf.coef_.flags.f_contiguous
+    assert ours == theirs  # the same probabilities to the last bit, in the same order
+    assert [r[0]["name"] for r in ours[:3]] == ["activate", "troubleshoot", "birth"]
+    assert np.isclose(sum(r["confidence"] for r in ours[0]), 1.0)
+
+
+def test_the_wrapped_process_passes_rasas_graph_validation() -> None:
+    # Rasa checks a component's run function by its signature and type hints before training or loading a model
+    import typing
+
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    ours, theirs = LogisticRegressionClassifier.process, speedups.rasa_original(speedups.LOGREG_PROCESS)
+    assert ours is not theirs
+    assert inspect.signature(ours) == inspect.signature(theirs)
+    assert typing.get_type_hints(ours) == typing.get_type_hints(theirs)
