@@ -25,7 +25,7 @@ WORKDIR /app
 
 # the pins live in requirements/app.txt only
 COPY requirements/app.txt requirements/app.lock requirements/
-RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML|pydantic-settings)==' requirements/app.txt) -c requirements/app.lock
+RUN pip install $(grep -E '^(fastapi|jinja2|uvicorn|python-multipart|itsdangerous|argon2-cffi|openpyxl|redis|PyYAML|pydantic-settings|prometheus-client|numpy)==' requirements/app.txt) -c requirements/app.lock
 
 COPY common/ common/
 COPY messages/ messages/

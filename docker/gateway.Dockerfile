@@ -20,7 +20,7 @@ WORKDIR /app
 
 # the pins live in requirements/app.txt only
 COPY requirements/app.txt requirements/app.lock requirements/
-RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML|pydantic-settings)(\[[a-z-]+\])?==' requirements/app.txt) -c requirements/app.lock
+RUN pip install $(grep -E '^(aiohttp|redis|httpx|python-zalo-bot|python-telegram-bot|PyYAML|pydantic-settings|prometheus-client|numpy)(\[[a-z-]+\])?==' requirements/app.txt) -c requirements/app.lock
 
 COPY common/ common/
 COPY messages/ messages/

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,71 @@ def test_no_process_imports_the_action_server(package: str) -> None:
 
 def test_the_shared_layer_imports_no_process() -> None:
     assert {f.relative_to(ROOT).parts[0] for f in closure("common")} == {"common"}
+
+
+def module_level_imports(path: Path) -> set[str]:
+    """Top-level names of the modules a file imports when it is imported (not inside functions, not for type
+    checking only)."""
+    names: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names.add(node.module.split(".")[0])
+            elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+                visit(node.body)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return names
+
+
+def installed_by(dockerfile: Path) -> set[str]:
+    """The distributions an image's `pip install` lines name (a whole requirements file, or the names a
+    `grep -E '^(a|b)…'` picks from it), with everything they require, as installed in this environment."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    named: set[str] = set()
+    for line in dockerfile.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("RUN pip install"):
+            continue
+        for file in re.findall(r"-r (requirements/\S+\.txt)", line):
+            named |= {re.split(r"[=<>\[ ;]", x.strip())[0] for x in (ROOT / file).read_text().splitlines()
+                      if x.strip() and not x.startswith("#")}
+        for group in re.findall(r"grep -E '\^\(([^)]*)\)", line):
+            named |= set(group.split("|"))
+    seen: set[str] = set()
+    todo = [canonical(n) for n in named]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            needs = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        todo += [canonical(re.split(r"[=<>!~\[ ;(]", r)[0]) for r in needs if "extra ==" not in r]
+    return seen
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.mark.parametrize(("dockerfile", "package"), sorted((d, p) for d, p in IMAGES.items() if p != "rasa_addons"))
+def test_an_image_installs_every_library_its_process_imports(dockerfile: str, package: str) -> None:
+    # (the Rasa image is checked by the Rasa-side tests' environment, not this one)
+    from importlib.metadata import packages_distributions
+
+    provides = packages_distributions()
+    installed = installed_by(ROOT / "docker" / dockerfile)
+    missing = {}
+    for file in closure(package):
+        for name in module_level_imports(file) - FIRST_PARTY - set(sys.stdlib_module_names) - {"__future__"}:
+            if not any(canonical(d) in installed for d in provides.get(name, [name])):
+                missing[name] = str(file.relative_to(ROOT))
+    assert not missing, f"{dockerfile} does not install what these modules import: {missing}"
