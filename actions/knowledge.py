@@ -242,11 +242,12 @@ def asked_for_a_comment(tracker: Tracker) -> bool:
 
 
 def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index: HybridIndex, guide_id: str,
-                      text: str, confidence: float) -> list[EventType]:
-    """Answer from the part of a guide that holds the answer, and remember the topic."""
+                      text: str, confidence: float, heading: str | None = None) -> list[EventType]:
+    """Answer from the part of a guide that holds the answer (`heading`, when already chosen), and remember the topic."""
     guide = index.guides[guide_id]
-    chosen = choose_section(index, guide.id, text, get_settings().sections)
-    section = next((s for s in guide.sections if s.heading == chosen.heading), None)
+    if heading is None:
+        heading = choose_section(index, guide.id, text, get_settings().sections).heading
+    section = next((s for s in guide.sections if s.heading == heading), None)
     send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, confidence)))
     services.log_reply(tracker, "answer", guide_id=guide.id)
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
@@ -298,13 +299,15 @@ class ActionAnswer(Action):
                 fused.choice.strength if fused.choice else decision.confidence)
             return answer_from_guide(dispatcher, tracker, index, fused.guide_id, text, confidence)
         if fused.kind == "catalogue" and fused.choice is not None and decision.kind == "answer" and decision.guide_id \
-                and not procedures.names_outright(fused.choice.records[0], text, catalogue) \
-                and named_part(choose_section(index, decision.guide_id, text, settings.sections).heading):
-            # the guide has a part written for this very situation ("Mất giấy khai sinh, cần bản sao": no need to
-            # register again), which says more than the card of a sibling procedure whose words the question only
-            # shares ("đăng ký khai sinh lần nữa" is not "Đăng ký lại khai sinh"); a procedure named outright
-            # ("chứng thực di chúc") keeps its card
-            return answer_from_guide(dispatcher, tracker, index, decision.guide_id, text, decision.confidence)
+                and not procedures.names_outright(fused.choice.records[0], text, catalogue):
+            heading = choose_section(index, decision.guide_id, text, settings.sections).heading
+            if named_part(heading):
+                # the guide has a part written for this very situation ("Mất giấy khai sinh, cần bản sao": no need to
+                # register again), which says more than the card of a sibling procedure whose words the question
+                # only shares ("đăng ký khai sinh lần nữa" is not "Đăng ký lại khai sinh"); a procedure named
+                # outright ("chứng thực di chúc") keeps its card
+                return answer_from_guide(dispatcher, tracker, index, decision.guide_id, text, decision.confidence,
+                                         heading)
         if fused.kind == "catalogue" and fused.choice is not None:
             procedures.reply(dispatcher, tracker, fused.choice, index.guides, lambda m: with_resume(tracker, m))
             return resume_events(tracker)
@@ -318,7 +321,8 @@ class ActionAnswer(Action):
             if fused.kind != "clarify_plus" and answered_alike(decision.candidates, parts):
                 # the two likeliest guides answer it with the same part ("Không nhận được mã OTP" in activation and
                 # in troubleshooting): asking which guide would cost a tap and change nothing
-                return answer_from_guide(dispatcher, tracker, index, decision.candidates[0], text, decision.confidence)
+                first = decision.candidates[0]
+                return answer_from_guide(dispatcher, tracker, index, first, text, decision.confidence, parts[first])
             message = replies.clarify_message([index.guides[g] for g in decision.candidates], parts)
             if fused.kind == "clarify_plus" and fused.choice is not None:  # the catalogue's match as one more button
                 button, code = procedures.procedure_button_for(fused.choice)
