@@ -64,12 +64,12 @@ catalogue: setup  ## Rebuild knowledge/procedures/catalogue.jsonl.gz from raw sn
 	@$(APP_PY) tools/import_procedures.py --json-root $(RAW)/scripts/crawler/data/raw \
 	  --json-date-for toa-an-nhan-dan 2026-07-17 --docx-root $(RAW)/Knowlegd-rag/downloads_ministries
 
-calibrate: build  ## Choose answer/clarify thresholds and fusion/section weights on both blind VALIDATION splits (prints the curve; WRITE=1 stores it)
-	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl eval/blind/fresh/questions.jsonl --split validation --out results/nlu-validation.jsonl
+calibrate: build  ## Choose answer/clarify thresholds and fusion/section weights on the three blind VALIDATION sets (prints the curve; WRITE=1 stores it)
+	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl eval/blind/fresh/questions.jsonl eval/blind/fresh2/questions.jsonl --split validation --out results/nlu-validation.jsonl
 	@$(APP_PY) tools/calibrate.py --rankings results/nlu-validation.jsonl $(if $(WRITE),--write)
 
-calibrate-procedures: build  ## Choose when the procedure catalogue answers, on the VALIDATION splits of both blind sets (WRITE=1 stores it)
-	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl eval/blind/fresh/questions.jsonl --split validation --out results/nlu-validation.jsonl
+calibrate-procedures: build  ## Choose when the procedure catalogue answers, on the VALIDATION splits of the blind and procedure sets (WRITE=1 stores it)
+	@.venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl eval/blind/fresh/questions.jsonl eval/blind/fresh2/questions.jsonl --split validation --out results/nlu-validation.jsonl
 	@.venv/rasa/bin/python tools/nlu_rank.py eval/procedures/questions.jsonl --split validation --out results/nlu-procedures-validation.jsonl
 	@$(APP_PY) tools/calibrate_procedures.py $(if $(WRITE),--write)
 

@@ -70,7 +70,8 @@ def procedure_asked(text: str) -> procedures.ProcedureChoice | None:
         return None
     rules = get_settings().procedures
     choice = procedures.find(text, rules=rules)
-    if choice is None or choice.kind != "answer" or choice.strength < 1.0 or choice.score < rules.specific_score:
+    # the whole name, and a match strong enough to answer where the guides would ask (`overrides_clarify`)
+    if choice is None or choice.kind != "answer" or choice.strength < 1.0 or not procedures.overrides_clarify(choice, rules):
         return None
     return choice
 

@@ -34,6 +34,22 @@ ABBREVIATIONS: dict[str, str] = {
     "csdl": "co so du lieu", "nfc": "nfc", "qr": "qr", "otp": "otp", "hk": "ho khau",
 }
 
+# Southern and colloquial words residents write for the words the guides use ("tui" → "tôi", "coi" → "xem", "mấy
+# bữa" → "mấy hôm"), on folded tokens: only words whose folded form means nothing else here. Without them the
+# classifier learns "tui" as a sign of feedback, because its feedback examples were written in that voice.
+DIALECT: dict[str, str] = {
+    "tui": "toi", "coi": "xem", "xai": "dung", "sanh": "sinh", "bua": "hom", "dzay": "vay", "zay": "vay",
+    "dzo": "vao", "zo": "vao",
+}
+# The same for words that only keep their meaning with their diacritics: folded, "vô" would be "vợ", "má" "mã",
+# "mần" "màn", "dìa" "địa", "kiếm" "kiểm". Applied to the lowercased text before folding.
+DIALECT_ACCENTED: dict[str, str] = {
+    "vô": "vào", "má": "mẹ", "mần": "làm", "dìa": "về", "kiếm": "tìm", "chừng nào": "khi nào", "chừng mấy": "khoảng mấy",
+    "hổm rày": "mấy hôm nay", "bển": "bên đó", "hổng": "không", "hông": "không",
+}
+_DIALECT_ACCENTED = re.compile(r"(?<!\w)(" + "|".join(sorted(map(re.escape, DIALECT_ACCENTED), key=len, reverse=True))
+                               + r")(?!\w)")
+
 _TOKEN = re.compile(r"[0-9a-z]+")
 # Invisible characters that split or glue words without showing: zero-width space/joiners, LRM/RLM, word joiner,
 # invisible operators, byte-order mark, soft hyphen, Mongolian vowel separator. (Dropping ZWJ splits emoji sequences
@@ -92,9 +108,10 @@ def has_diacritics(text: str) -> bool:
 
 def tokens(text: str) -> list[str]:
     """Folded syllables with abbreviations expanded: 'ko nhận đc OTP' → ['khong', 'nhan', 'duoc', 'otp']."""
+    lowered = _DIALECT_ACCENTED.sub(lambda m: DIALECT_ACCENTED[m.group(0)], nfc(text).lower())
     out: list[str] = []
-    for tok in _TOKEN.findall(fold(text)):
-        expansion = ABBREVIATIONS.get(tok)
+    for tok in _TOKEN.findall(fold(lowered)):
+        expansion = ABBREVIATIONS.get(tok) or DIALECT.get(tok)
         out.extend(expansion.split() if expansion else [tok])
     return out
 

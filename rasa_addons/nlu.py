@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import re
 from typing import Any
 
@@ -13,6 +15,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from common import text as text_module
 from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, strip_tags
 
 BAD_INPUT_INTENT = "bad_input"
@@ -43,6 +46,12 @@ class VietnameseNormalizer(GraphComponent):
         execution_context: ExecutionContext,
     ) -> VietnameseNormalizer:
         return cls()
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The normalising rules themselves, so that Rasa's training cache never reuses text normalised by older
+        rules (the data and config can be unchanged when only common/text.py changed)."""
+        return hashlib.sha256(inspect.getsource(text_module).encode()).hexdigest()
 
     def _normalise(self, message: Message) -> None:
         text = message.get(TEXT)

@@ -1,7 +1,8 @@
-"""Choose when the procedure catalogue answers, on the VALIDATION splits of both blind sets.
+"""Choose when the procedure catalogue answers, on the VALIDATION splits of the blind sets and the procedure set.
 
     make calibrate-procedures            # = the three commands below
-    .venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl --split validation --out results/nlu-validation.jsonl
+    .venv/rasa/bin/python tools/nlu_rank.py eval/blind/questions.jsonl eval/blind/fresh/questions.jsonl \
+        eval/blind/fresh2/questions.jsonl --split validation --out results/nlu-validation.jsonl
     .venv/rasa/bin/python tools/nlu_rank.py eval/procedures/questions.jsonl --split validation \\
         --out results/nlu-procedures-validation.jsonl
     .venv/app/bin/python tools/calibrate_procedures.py [--write]
@@ -124,6 +125,11 @@ def score(cases: list[Case], rules: ProcedureRules, guides: dict[str, Any], cata
     }
 
 
+# The blind sets' validation lines, as `make calibrate` reads them (eval/blind/fresh3 is sealed: never read here).
+GUIDE_SETS = [ROOT / "eval" / "blind" / "questions.jsonl", ROOT / "eval" / "blind" / "fresh" / "questions.jsonl",
+              ROOT / "eval" / "blind" / "fresh2" / "questions.jsonl"]
+
+
 def load_cases(questions: Path, rankings: Path, text_key: str, index: Any, catalogue: ProcedureIndex,
                covered_by: dict[str, str]) -> list[Case]:
     rows = [json.loads(x) for x in questions.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -136,7 +142,7 @@ def load_cases(questions: Path, rankings: Path, text_key: str, index: Any, catal
         ranking = item["intent_ranking"]
         answering = reaches_answer(ranking)
         if ranking and ranking[0].get("name") == "start_walkthrough":
-            ranking = topic_ranking(ranking)
+            ranking = topic_ranking({"intent_ranking": ranking})  # as the walkthrough action picks its guide
         decision = route(signals(item["prepared"], ranking, index), settings.answer_threshold,
                          settings.clarify_margin, settings.fusion) if answering else None
         codes = set(row.get("codes") or [])
@@ -153,7 +159,7 @@ def load_cases(questions: Path, rankings: Path, text_key: str, index: Any, catal
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--guide-questions", type=Path, default=ROOT / "eval" / "blind" / "questions.jsonl")
+    parser.add_argument("--guide-questions", type=Path, nargs="+", default=GUIDE_SETS)
     parser.add_argument("--guide-rankings", type=Path, default=ROOT / "results" / "nlu-validation.jsonl")
     parser.add_argument("--procedure-questions", type=Path, default=ROOT / "eval" / "procedures" / "questions.jsonl")
     parser.add_argument("--procedure-rankings", type=Path,
@@ -163,7 +169,8 @@ def main() -> None:
     index = get_index()
     catalogue = get_procedure_index()
     covered_by = {code: g.id for g in index.guides.values() for code in g.procedures}
-    cases = (load_cases(args.guide_questions, args.guide_rankings, "text", index, catalogue, covered_by)
+    cases = ([case for questions in args.guide_questions
+              for case in load_cases(questions, args.guide_rankings, "text", index, catalogue, covered_by)]
              + load_cases(args.procedure_questions, args.procedure_rankings, "question", index, catalogue, covered_by))
     grid = []
     for values in itertools.product(*GRID.values()):
@@ -181,8 +188,8 @@ def main() -> None:
     print("                 " + json.dumps(best["rules"]))
     if args.write:
         PROCEDURE_RULES_FILE.write_text(json.dumps({
-            "about": "Chosen by tools/calibrate_procedures.py on the validation splits of eval/blind and "
-                     "eval/procedures; never the test splits.",
+            "about": "Chosen by tools/calibrate_procedures.py on the validation splits of eval/blind, "
+                     "eval/blind/fresh, eval/blind/fresh2 and eval/procedures; never a test split.",
             "chosen": best["rules"],
             "validation": {k: round(v, 4) for k, v in best.items() if k != "rules"},
             "catalogue_off": {k: round(v, 4) for k, v in off.items()},

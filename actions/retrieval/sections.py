@@ -30,13 +30,14 @@ CUES: dict[str, re.Pattern[str]] = {
     "Phí và thời gian": re.compile(
         r"\b(bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu|le phi|phi|mien phi|may tien|tien"
         r"|bao lau|may ngay|bao nhieu ngay|bao nhieu lau|mat may|thoi han|han chot|khi nao (co|nhan|xong|duoc)"
-        r"|trong bao lau|dung duoc bao lau|co gia tri)\b"),
+        r"|trong bao lau|dung duoc bao lau|co gia tri|may hom|bao nhieu hom|ngay nao (co|nhan|tra|xong)"
+        r"|(dong|tra|het|mat) nhieu( khong| vay| the)?$|(dong|tra|het|mat) nhieu tien)\b"),
     "Hỏi ở đâu": re.compile(
         r"\b(hoi ai|o dau|cho nao|noi nao|co quan nao|lien he|tong dai|hotline|so dien thoai|goi so|goi den"
-        r"|duong day nong)\b"),
+        r"|duong day nong|so may|so nao|goi ai|goi cho ai)\b"),
     "Cần chuẩn bị": re.compile(
         r"\b(giay to gi|mang (theo )?(nhung )?gi|chuan bi (nhung )?gi|can (nhung )?gi|ho so gom|can giay|"
-        r"nhung giay to|dieu kien)\b"),
+        r"nhung giay to|dieu kien|de san (nhung )?gi|san (nhung )?gi)\b"),
     "Các bước": re.compile(r"\b(cac buoc|tung buoc|lam the nao|lam sao de|cach (nao|lam|de)|thu tuc nhu the nao)\b"),
 }
 

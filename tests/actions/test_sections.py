@@ -33,6 +33,10 @@ from common.text import normalise
         ("so tong dai vneid la so nao", "Hỏi ở đâu"),
         ("đăng ký kết hôn cần giấy tờ gì", "Cần chuẩn bị"),
         ("làm thế nào để nộp hồ sơ", "Các bước"),
+        ("nộp tạm trú mấy bữa thì có kết quả", "Phí và thời gian"),
+        ("tự làm trên app thì phải đóng nhiêu", "Phí và thời gian"),
+        ("tổng đài cổng dịch vụ công số mấy", "Hỏi ở đâu"),
+        ("phải để sẵn những gì", "Cần chuẩn bị"),
     ],
 )
 def test_question_shapes_read_with_or_without_diacritics(text: str, cue: str) -> None:
@@ -41,6 +45,7 @@ def test_question_shapes_read_with_or_without_diacritics(text: str, cue: str) ->
 
 def test_a_general_question_has_no_shape() -> None:
     assert cues_of("thẻ căn cước") == set()
+    assert cues_of("nhiều người hỏi trả nhiều lần") == set()  # "nhiều" (many) is not "nhiêu" (how much)
 
 
 def features(headings: tuple[str, ...], lexical: list[float], cue: list[float]) -> PartFeatures:

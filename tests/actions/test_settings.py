@@ -50,7 +50,7 @@ def test_settings_defaults(clean_env: pytest.MonkeyPatch) -> None:
 
 def test_calibration_file_holds_the_validation_choice() -> None:
     data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    assert "validation" in data["about"] and "never the test split" in data["about"]
+    assert "validation" in data["about"] and "never a test split" in data["about"]
     assert data["curve"] and {"threshold", "answered", "confidently_wrong"} <= set(data["curve"][0])
     assert load_calibration().answer_threshold == data["chosen"]["answer_threshold"]
 

@@ -9,6 +9,8 @@ import pytest
 
 from common.text import (
     ABBREVIATIONS,
+    DIALECT,
+    DIALECT_ACCENTED,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
     asks_something,
@@ -89,6 +91,16 @@ def test_fold_treats_decomposed_input_like_composed() -> None:
         ("quên mk tk vneid", "quen mat khau tai khoan vneid"),
         ("nộp hs lltp ở đâu", "nop ho so ly lich tu phap o dau"),
         ("dk tam tru cho con dc j", "dang ky tam tru cho con duoc gi"),
+        # Southern and colloquial words meet the words the guides use
+        ("Tui muốn coi hồ sơ, mấy bữa rồi", "toi muon xem ho so may hom roi"),
+        ("tui muon coi ho so", "toi muon xem ho so"),
+        ("Vô VNeID của má kiếm hoài hổng thấy", "vao vneid cua me tim hoai khong thay"),
+        ("Chừng nào có kết quả", "khi nao co ket qua"),
+        ("sanh con xong", "sinh con xong"),
+        # ...but a word whose folded form means something else is only read with its diacritics
+        ("vợ tôi quên mã OTP", "vo toi quen ma otp"),
+        ("kiểm tra hồ sơ", "kiem tra ho so"),
+        ("địa chỉ", "dia chi"),
         # punctuation and emoji are not syllables
         ("VNeID?!... 🙏", "vneid"),
         ("CT07, CT01", "ct07 ct01"),
@@ -157,8 +169,13 @@ def test_has_diacritics(text: str, accented: bool) -> None:
 
 def test_abbreviation_expansions_are_folded() -> None:
     # expansions feed the matcher, which only ever sees folded text
-    for short, long in ABBREVIATIONS.items():
+    for short, long in {**ABBREVIATIONS, **DIALECT}.items():
         assert fold(long) == long, short
+
+
+def test_accented_dialect_words_are_lowercase_and_map_to_other_words() -> None:
+    for word, standard in DIALECT_ACCENTED.items():
+        assert word == word.lower() and fold(word) != fold(standard), word
 
 
 def test_with_bigrams_adds_adjacent_pairs() -> None:

@@ -309,3 +309,14 @@ def test_guard_leaves_a_readable_question_that_starts_with_a_slash_to_the_classi
     guarded(msg)
 
     assert msg.get(INTENT) == classified
+
+
+def test_the_normaliser_fingerprint_follows_the_normalising_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rasa's training cache keys a component on its config and inputs: without the rules in the key, a model trained
+    # after common/text.py changed would reuse text normalised by the old rules
+    import common.text
+
+    before = VietnameseNormalizer.fingerprint_addon({})
+    assert before == VietnameseNormalizer.fingerprint_addon({})
+    monkeypatch.setattr("inspect.getsource", lambda module: "changed rules" if module is common.text else "")
+    assert VietnameseNormalizer.fingerprint_addon({}) != before
