@@ -19,7 +19,7 @@ from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
-from common.text import asks_something, has_diacritics, proposes
+from common.text import asks_private_details, asks_something, has_diacritics, proposes
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ OFF_TOPIC = {"out_of_scope": "out_of_scope", "other_service": "no_guide", "sensi
 ACTS = {"give_feedback": "feedback", "request_human": "handoff"}
 # Confidence the classifier needs to send a question to "no guide yet" or "sensitive".
 OFF_TOPIC_MIN = 0.5
+# ...and to call it out of scope: a one-word "giấy tờ" that every intent shares (out_of_scope 0.10, the rest below)
+# is asked back with the likely guides, not turned away.
+OUT_OF_SCOPE_MIN = 0.2
 # A message that states something rather than asks goes to feedback when the classifier's give_feedback is at least
 # this share of its surest topic ("Đề nghị xã bỏ bản sao căn cước…" names a topic but asks nothing); a request for a
 # person goes to a person at this share whatever its shape ("nhờ cán bộ làm giùm giấy khai sinh").
@@ -85,6 +88,7 @@ class Signals:
     acts: dict[str, float] = field(default_factory=dict)  # give_feedback / request_human → intent confidence
     asks: bool = True  # the message asks something (common.text.asks_something)
     proposes: bool = False  # the message puts a proposal or complaint on record (common.text.proposes)
+    private: bool = False  # the message asks for an official's private contact (common.text.asks_private_details)
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
@@ -108,7 +112,7 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
     sure = top_nlu is not None and nlu[top_nlu] >= SURE and top_lex == top_nlu
     dense = None if sure else index.guide_scores_dense(text)
     return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
-                   asks_something(text), proposes(text))
+                   asks_something(text), proposes(text), asks_private_details(text))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -136,12 +140,14 @@ def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
 def off_topic_intent(sig: Signals) -> bool:
     """The classifier files the question outside the guides, and is surer of that than of any guide.
 
-    "No guide yet" and "sensitive" need a real vote (OFF_TOPIC_MIN): a vague "giấy tờ" the classifier barely reads
-    is clarified, not refused.
+    "No guide yet" and "sensitive" need a real vote (OFF_TOPIC_MIN), out of scope a smaller one (OUT_OF_SCOPE_MIN): a
+    vague "giấy tờ" the classifier barely reads is clarified, not refused.
     """
     if sig.best_other not in OFF_TOPIC or sig.best_other_conf < max(sig.nlu.values(), default=0.0):
         return False
-    return sig.best_other == "out_of_scope" or sig.best_other_conf >= OFF_TOPIC_MIN
+    if sig.best_other == "out_of_scope":
+        return sig.best_other_conf >= OUT_OF_SCOPE_MIN
+    return sig.best_other_conf >= OFF_TOPIC_MIN
 
 
 def unanimous(sig: Signals, weights: FusionWeights) -> str | None:
@@ -190,6 +196,8 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
     that reply whenever the classifier is surer of it than of any guide; plain out-of-scope only when no guide
     clears the threshold; everything else is a clarifying question with the likely guides as buttons.
     """
+    if sig.private:  # "xin số Zalo riêng của ông trưởng công an xã": not a request for a person, nor a guide's topic
+        return Decision("sensitive", confidence=1.0)
     act = act_of(sig)
     if act is not None:
         return Decision(act, confidence=sig.acts.get(act, 0.0))

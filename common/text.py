@@ -14,7 +14,7 @@ import unicodedata
 # Abbreviations and chat spellings residents use, on diacritic-folded lowercase tokens. Values are folded too.
 ABBREVIATIONS: dict[str, str] = {
     # negation / common chat words
-    "ko": "khong", "k": "khong", "kg": "khong", "hok": "khong", "hong": "khong", "kh": "khong", "khg": "khong",
+    "ko": "khong", "k": "khong", "kg": "khong", "hok": "khong", "kh": "khong", "khg": "khong",
     "hem": "khong", "chx": "chua", "dc": "duoc", "dk": "dang ky", "j": "gi", "ji": "gi", "z": "vay",
     "v": "vay", "r": "roi", "ntn": "nhu the nao", "bn": "bao nhieu", "bnh": "bao nhieu",
     "vs": "voi", "mik": "minh", "mk": "mat khau", "pass": "mat khau", "pw": "mat khau", "tk": "tai khoan",
@@ -46,7 +46,11 @@ DIALECT: dict[str, str] = {
 DIALECT_ACCENTED: dict[str, str] = {
     "vô": "vào", "má": "mẹ", "mần": "làm", "dìa": "về", "kiếm": "tìm", "chừng nào": "khi nào", "chừng mấy": "khoảng mấy",
     "hổm rày": "mấy hôm nay", "bển": "bên đó", "hổng": "không", "hông": "không",
+    # Central: "răng rứa" (sao vậy), "ở mô" (ở đâu), "cái nớ" (cái đó), "mạ tui" (mẹ tôi)
+    "răng": "sao", "mô": "đâu", "rứa": "vậy", "nớ": "đó", "mạ": "mẹ",
 }
+# "hong" is not among them: written "hỏng" it means broken ("máy cũ hỏng"), "hông" and "hổng" are mapped above, and
+# without diacritics it stays "hong", which can be either.
 _DIALECT_ACCENTED = re.compile(r"(?<!\w)(" + "|".join(sorted(map(re.escape, DIALECT_ACCENTED), key=len, reverse=True))
                                + r")(?!\w)")
 
@@ -180,6 +184,20 @@ def proposes(text: str) -> bool:
     # any other question ("…khác nhau sao", "…có mất phí không", "…gọi số nào") makes it one; a closing "gì" does not
     clauses = [normalise(clause) for clause in _CLAUSES.split(text)]
     return not any(_QUESTION_WORDS.search(c) or _CLOSING_NOT_GI.search(c) for c in clauses if c)
+
+
+# An official's private contact or home: "xin số Zalo riêng của ông trưởng công an xã", "địa chỉ nhà ông chủ tịch",
+# "nhà riêng của cán bộ tư pháp". Never the resident's own ("đổi số điện thoại riêng của tôi") or a relative's home
+# ("địa chỉ nhà của bà ngoại"): only a private contact followed by an official's title.
+_PRIVATE_DETAILS = re.compile(
+    r"\b(so (dien thoai |zalo |facebook |fb )?rieng|(zalo|facebook|fb|dien thoai) rieng|nha rieng|dia chi nha"
+    r"|so ca nhan|dia chi ca nhan|bien so xe)( rieng)?( cua)? (ong |ba |anh |chi |co |chu |bac )?"
+    r"(can bo|chu tich|pho chu tich|truong|pho truong|bi thu|cong an|giam doc|lanh dao|nhan vien|dai bieu)\b")
+
+
+def asks_private_details(text: str) -> bool:
+    """The message asks for an official's private phone, Zalo or home (issue 10: a polite refusal, not a person)."""
+    return bool(_PRIVATE_DETAILS.search(normalise(text)))
 
 
 def with_bigrams(toks: list[str]) -> list[str]:

@@ -56,7 +56,8 @@ NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *ACT_LABELS
 ANSWERING = {"nlu_fallback", "other_service", "sensitive", "start_walkthrough"}
 FALLBACK_THRESHOLD = 0.25  # config.yml FallbackClassifier
 WRONG_GOAL = 0.03
-QUESTION_SETS = [ROOT / "eval" / "blind" / "questions.jsonl", ROOT / "eval" / "blind" / "fresh" / "questions.jsonl"]
+QUESTION_SETS = [ROOT / "eval" / "blind" / "questions.jsonl", ROOT / "eval" / "blind" / "fresh" / "questions.jsonl",
+                 ROOT / "eval" / "blind" / "fresh2" / "questions.jsonl"]
 
 THRESHOLDS = [round(0.20 + 0.025 * i, 3) for i in range(25)]
 MARGINS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.14]

@@ -37,6 +37,7 @@ from actions.walkthrough import (
     ActionWalkthroughNav,
     ActionYesNo,
 )
+from common.messages import say
 from common.text import MAX_MESSAGE_CHARS, truncate
 
 pytestmark = pytest.mark.usefixtures("patched_index")
@@ -162,6 +163,15 @@ def test_decide_out_of_scope(bm25_index: HybridIndex, text: str, ranking: list[d
     decision = decide(text, ranking, bm25_index, THRESHOLD, MARGIN)
     assert decision.kind == "out_of_scope"
     assert decision.guide_id is None
+
+
+def test_a_faint_out_of_scope_vote_is_asked_back_not_turned_away(bm25_index: HybridIndex) -> None:
+    # "giấy tờ" alone: every intent shares the little the classifier reads; the guides that mention it are offered
+    ranking = [intent("nlu_fallback", 0.25), intent("affirm", 0.11), intent("out_of_scope", 0.1), intent("greet", 0.08)]
+    decision = decide("giấy tờ", ranking, bm25_index, THRESHOLD, MARGIN)
+    assert decision.kind == "clarify" and decision.candidates
+    sure = [intent("out_of_scope", 0.3), intent("greet", 0.1)]
+    assert decide("giấy tờ", sure, bm25_index, THRESHOLD, MARGIN).kind == "out_of_scope"
 
 
 def test_decide_trusts_a_topic_intent_over_out_of_scope(bm25_index: HybridIndex) -> None:
@@ -525,6 +535,26 @@ def test_handoff(make_tracker: MakeTracker, topic: str | None) -> None:
     assert events == [SlotSet("handoff_requested", True)]
     assert message["text"] == HANDOFF_TEXT
     assert message["custom"] == {"kind": "handoff", "topic": topic, "reason": "resident_request"}
+
+
+@pytest.mark.parametrize("text", [
+    "Cho tôi xin số Zalo riêng của ông trưởng công an xã, tôi có chuyện muốn nói riêng",
+    "cho toi so dien thoai rieng voi dia chi nha ong chu tich xa",
+])
+def test_a_request_for_an_officials_private_contact_is_refused_not_handed_over(make_tracker: MakeTracker,
+                                                                              text: str) -> None:
+    (message,), events = run(ActionHandoff(), make_tracker(text, "request_human"))
+    assert events == [] and message["custom"] == {"kind": "sensitive"}
+    assert message["text"] == say("sensitive")
+
+
+def test_the_guides_refuse_a_request_for_an_officials_private_contact(bm25_index: Any) -> None:
+    text = "nhà riêng của cán bộ tư pháp xã ở đâu, tôi muốn đến tận nhà"
+    ranking = [intent("request_human", 0.6), intent("ask_judicial_record", 0.3)]
+    assert decide(text, ranking, bm25_index, THRESHOLD, MARGIN).kind == "sensitive"
+    # the resident's own number is not an official's private contact
+    own = "đổi số điện thoại riêng của tôi trên VNeID"
+    assert decide(own, [intent("ask_vneid_troubleshoot", 0.9)], bm25_index, THRESHOLD, MARGIN).kind != "sensitive"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from common.text import (
     DIALECT_ACCENTED,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
+    asks_private_details,
     asks_something,
     clean,
     fold,
@@ -101,6 +102,9 @@ def test_fold_treats_decomposed_input_like_composed() -> None:
         ("vợ tôi quên mã OTP", "vo toi quen ma otp"),
         ("kiểm tra hồ sơ", "kiem tra ho so"),
         ("địa chỉ", "dia chi"),
+        ("điện thoại cũ bị hỏng", "dien thoai cu bi hong"),
+        ("được hông", "duoc khong"),
+        ("Mạ tui hỏi làm răng, ở mô rứa", "me toi hoi lam sao o dau vay"),
         # punctuation and emoji are not syllables
         ("VNeID?!... 🙏", "vneid"),
         ("CT07, CT01", "ct07 ct01"),
@@ -862,3 +866,16 @@ def test_proposes(text: str, on_record: bool) -> None:
     assert proposes(text) is on_record
     if on_record:  # a rhetorical "…có ích gì" inside a proposal is not a question
         assert not asks_something(text)
+
+
+@pytest.mark.parametrize(("text", "private"), [
+    ("Cho tui xin số Zalo riêng của ông trưởng công an xã", True),
+    ("Cho tôi số điện thoại riêng với địa chỉ nhà ông chủ tịch xã", True),
+    ("cho xin sdt riêng của cán bộ hộ tịch", True),
+    ("nha rieng cua can bo tu phap xa o dau", True),
+    ("Tôi muốn đổi số điện thoại riêng của tôi trên VNeID", False),  # the resident's own
+    ("địa chỉ nhà của bà ngoại để đăng ký tạm trú", False),  # a relative's home, for a procedure
+    ("số điện thoại của bộ phận một cửa", False),  # a public contact
+])
+def test_asks_private_details(text: str, private: bool) -> None:
+    assert asks_private_details(text) is private

@@ -55,7 +55,7 @@ async def zalo_resident(stack: str) -> AsyncIterator[ZaloResident]:
 
 
 async def test_question_is_answered_with_its_source_and_numbered_choices(zalo_resident: ZaloResident) -> None:
-    replies = await zalo_resident.say("kích hoạt vneid mức 2 thế nào")
+    replies = await zalo_resident.say("kích hoạt tài khoản VNeID lần đầu thế nào")
     answer = "\n".join(replies)
     assert "Nguồn:" in answer
     assert all(len(r) <= 2000 for r in replies)
