@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from calibrate import NOT_A_GUIDE, reaches_answer, topic_ranking  # noqa: E402
+from calibrate import NOT_A_GUIDE, QUESTION_SETS, reaches_answer, topic_ranking  # noqa: E402
 
 from actions.knowledge import Decision, route, signals  # noqa: E402
 from actions.procedures import plan  # noqa: E402
@@ -125,11 +125,6 @@ def score(cases: list[Case], rules: ProcedureRules, guides: dict[str, Any], cata
     }
 
 
-# The blind sets' validation lines, as `make calibrate` reads them (eval/blind/fresh3 is sealed: never read here).
-GUIDE_SETS = [ROOT / "eval" / "blind" / "questions.jsonl", ROOT / "eval" / "blind" / "fresh" / "questions.jsonl",
-              ROOT / "eval" / "blind" / "fresh2" / "questions.jsonl"]
-
-
 def load_cases(questions: Path, rankings: Path, text_key: str, index: Any, catalogue: ProcedureIndex,
                covered_by: dict[str, str]) -> list[Case]:
     rows = [json.loads(x) for x in questions.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -159,7 +154,7 @@ def load_cases(questions: Path, rankings: Path, text_key: str, index: Any, catal
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--guide-questions", type=Path, nargs="+", default=GUIDE_SETS)
+    parser.add_argument("--guide-questions", type=Path, nargs="+", default=QUESTION_SETS)  # as make calibrate
     parser.add_argument("--guide-rankings", type=Path, default=ROOT / "results" / "nlu-validation.jsonl")
     parser.add_argument("--procedure-questions", type=Path, default=ROOT / "eval" / "procedures" / "questions.jsonl")
     parser.add_argument("--procedure-rankings", type=Path,
