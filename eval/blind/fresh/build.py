@@ -13,7 +13,6 @@ Run:
 import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,19 +25,22 @@ _spec.loader.exec_module(blind_build)
 strip_diacritics = blind_build.strip_diacritics
 abbreviate = blind_build.abbreviate
 
-sys.path.insert(0, str(HERE))
-from src import Q  # noqa: E402
 
-OUT = HERE / "questions.jsonl"
+def originals(folder: Path) -> list:
+    """The hand-written originals (`Q`) of one fresh set's src.py."""
+    spec = importlib.util.spec_from_file_location(f"src_{folder.name}", folder / "src.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Q
 
 
-def load():
+def load(folder: Path = HERE, prefix: str = "f"):
     recs = []
-    for n, rec in enumerate(Q, 1):
+    for n, rec in enumerate(originals(folder), 1):
         guide, section, fact, kind, topic, text, source, variants, tags, also = rec
         una = "unanswerable_in_guide" in tags
         recs.append(dict(
-            id=f"f{n:03d}", text=text, guide=guide, section=section, fact=fact, kind=kind, topic=topic,
+            id=f"{prefix}{n:03d}", text=text, guide=guide, section=section, fact=fact, kind=kind, topic=topic,
             source=source, variants=variants, unanswerable_in_guide=una,
             tags=[t for t in tags if t != "unanswerable_in_guide"],
             also=[e for e in dict.fromkeys(also) if e != f"{guide}#{section}"],
@@ -46,13 +48,16 @@ def load():
     return recs
 
 
-def main():
+def build(folder: Path = HERE, prefix: str = "f", split: str = "validation"):
+    """Write folder/questions.jsonl (every row `split`); the later fresh sets call this with their own folder,
+    id prefix and split."""
+    out = folder / "questions.jsonl"
     rows = []
-    for r in load():
+    for r in load(folder, prefix):
         base = {
             "id": r["id"], "text": r["text"], "guide": r["guide"], "section": r["section"],
             "fact": r["fact"], "kind": r["kind"], "topic": r["topic"], "variant": "original",
-            "source": r["source"], "split": "validation",
+            "source": r["source"], "split": split,
             "unanswerable_in_guide": r["unanswerable_in_guide"], "tags": r["tags"], "also": r["also"],
         }
         rows.append(base)
@@ -66,11 +71,11 @@ def main():
             ab, n = abbreviate(r["text"])
             if n >= 2:
                 rows.append(dict(base, id=r["id"] + "-ab", text=ab, variant="abbreviations"))
-    with OUT.open("w", encoding="utf-8") as f:
+    with out.open("w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"wrote {len(rows)} rows ({sum(1 for r in rows if r['variant'] == 'original')} originals) to {OUT}")
+    print(f"wrote {len(rows)} rows ({sum(1 for r in rows if r['variant'] == 'original')} originals) to {out}")
 
 
 if __name__ == "__main__":
-    main()
+    build()
