@@ -15,7 +15,7 @@ from actions.replies import HUMAN_BUTTON
 from actions.tracking import resident_text, send
 from actions.walkthrough import ActionYesNo, readiness_answer
 from common.messages import say
-from common.text import asks_private_details, normalise
+from common.text import normalise, sensitive_request
 
 # Words that really ask for a person, as opposed to a readiness answer the classifier misread.
 _WANTS_PERSON = re.compile(r"\b(nguoi that|tinh nguyen vien|can bo|nhan vien|gap nguoi|nguoi ho tro|tong dai vien|"
@@ -38,9 +38,11 @@ class ActionHandoff(Action):
                 and readiness_answer(tracker) is not None):
             # "có rồi, con tôi làm cho rồi" answers the readiness question; it is not a request for a person
             return answer_readiness(dispatcher, tracker, domain)
-        if asks_private_details(text):
-            # "cho tôi số Zalo riêng của ông trưởng công an xã" names a person but asks for their private details
-            send(dispatcher, replies.sensitive_message())
+        reason = sensitive_request(text)
+        if reason:
+            # "cho tôi số Zalo riêng của ông trưởng công an xã" names a person but asks for their private details;
+            # "em chỉ giùm nên đưa cho ai cho chắc ăn" asks whom to bribe: neither is a question for a volunteer
+            send(dispatcher, replies.sensitive_message(reason))
             services.log_reply(tracker, "sensitive")
             return []
         topic = tracker.get_slot("topic")

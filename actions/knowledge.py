@@ -19,7 +19,7 @@ from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
-from common.text import asks_private_details, asks_something, has_diacritics, proposes
+from common.text import asks_something, has_diacritics, proposes, sensitive_request
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class Decision:
     guide_id: str | None = None
     confidence: float = 0.0
     candidates: list[str] = field(default_factory=list)
+    reason: str = ""  # why a "sensitive" decision was taken (common.text.sensitive_request), "" for the classifier's
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Signals:
     acts: dict[str, float] = field(default_factory=dict)  # give_feedback / request_human → intent confidence
     asks: bool = True  # the message asks something (common.text.asks_something)
     proposes: bool = False  # the message puts a proposal or complaint on record (common.text.proposes)
-    private: bool = False  # the message asks for an official's private contact (common.text.asks_private_details)
+    sensitive: str = ""  # what the message asks that the assistant must not take up (common.text.sensitive_request)
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
@@ -112,7 +113,7 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
     sure = top_nlu is not None and nlu[top_nlu] >= SURE and top_lex == top_nlu
     dense = None if sure else index.guide_scores_dense(text)
     return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
-                   asks_something(text), proposes(text), asks_private_details(text))
+                   asks_something(text), proposes(text), sensitive_request(text))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -196,8 +197,10 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
     that reply whenever the classifier is surer of it than of any guide; plain out-of-scope only when no guide
     clears the threshold; everything else is a clarifying question with the likely guides as buttons.
     """
-    if sig.private:  # "xin số Zalo riêng của ông trưởng công an xã": not a request for a person, nor a guide's topic
-        return Decision("sensitive", confidence=1.0)
+    if sig.sensitive:
+        # "xin số Zalo riêng của ông trưởng công an xã", "bồi dưỡng cán bộ bao nhiêu", "vô vneid của vợ coi tin nhắn":
+        # not a request for a person, nor a guide's topic, whatever words of one it uses
+        return Decision("sensitive", confidence=1.0, reason=sig.sensitive)
     act = act_of(sig)
     if act is not None:
         return Decision(act, confidence=sig.acts.get(act, 0.0))
@@ -321,7 +324,7 @@ class ActionAnswer(Action):
             return resume_events(tracker)
         if decision.kind in ("no_guide", "sensitive"):
             send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune()) if decision.kind == "no_guide"
-                                         else replies.sensitive_message()))
+                                         else replies.sensitive_message(decision.reason)))
             services.log_reply(tracker, decision.kind, candidates=decision.candidates)
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates:

@@ -195,9 +195,51 @@ _PRIVATE_DETAILS = re.compile(
     r"(can bo|chu tich|pho chu tich|truong|pho truong|bi thu|cong an|giam doc|lanh dao|nhan vien|dai bieu)\b")
 
 
-def asks_private_details(text: str) -> bool:
-    """The message asks for an official's private phone, Zalo or home (issue 10: a polite refusal, not a person)."""
-    return bool(_PRIVATE_DETAILS.search(normalise(text)))
+# Paying an official under the table: "phải bôi trơn mới nhanh", "bồi dưỡng cho cán bộ bao nhiêu", "có cần lót tay",
+# "đưa phong bì cho ông trưởng". Not the fee ("lệ phí bao nhiêu"), thanks ("cảm ơn cán bộ") or a mailing envelope
+# ("gửi hồ sơ có cần phong bì dán tem không").
+_BRIBE = re.compile(
+    r"\b(boi tron|lot tay|dut lot|tien lot|tien (ngoai|trao tay|bo duoi|uong nuoc|ca phe|che nuoc) (cho|de|moi|thi)"
+    r"|(dua|nhet|dut|lam|chuan bi|bo) (cai |them )?phong bi"
+    r"|phong bi (cho )?(can bo|cong an|ong|ba|anh|chi|chu|co|nguoi|ho)\b"
+    r"|(boi duong|bieu|dua (them )?tien|cho (them )?tien|dua qua)( them)?( cho)? (can bo|cong an|nguoi (lam|truc|giai quyet)"
+    r"|ong (truong|chu tich|pho)|ba (truong|chu tich|pho)))")
+# Someone else's account or data: reading a spouse's messages or transfers, or looking up another named person's
+# card number or address. Not a relative's papers for a procedure ("số căn cước của mẹ tôi để khai tạm trú").
+_SNOOPING = re.compile(
+    r"\b(vao|vo|dang nhap|mo|xem|coi|doc) (tai khoan |app |ung dung )?(vneid|zalo|facebook|tai khoan|dien thoai)"
+    r"( cua)? (vo|chong|nguoi yeu|ban gai|ban trai|bo nhi|hang xom|nguoi khac|nguoi ta)\b"
+    r".{0,80}\b(tin nhan|nhan tin|chuyen tien|giao dich|lich su|dinh vi|vi tri|theo doi|noi chuyen)")
+_LOOKUP_OTHERS = re.compile(
+    r"\b(tra|tim|xem|coi|kiem|cho (toi|tui|em|minh) (xin|biet))( giup| gium| dum| ho| giup toi| gium tui)?"
+    r" (so can cuoc( cong dan)?|so cccd|so cmnd|so chung minh( nhan dan)?|so dinh danh|dia chi nha|dia chi|que quan|so dien thoai|thong tin ca nhan)"
+    r"(( va| voi|,) [a-z ]{2,30}?)? cua (co|chu|anh|chi|ong|ba|nguoi|thang|con|nhung nguoi) (?!(\w+ )?(toi|tui|minh|em|chau)\b)")
+# A political judgement or gossip about an official: "nhà nước làm vậy đúng hay sai", "bầu cử có thật sự dân chủ
+# không", "ổng lấy tiền ở đâu ra".
+_POLITICS = re.compile(
+    r"\b(dung hay sai|sai hay dung|(co )?(that su |thuc su )?dan chu (khong|ko|hay)|tot hay do|tot hay xau"
+    r"|nghi sao ve (nha nuoc|chinh phu|dang|chinh sach|lanh dao|chu tich)|lay tien o dau ra|tien o dau ma (xay|mua))")
+_POLITICS_SUBJECT = re.compile(
+    r"\b(nha nuoc|chinh phu|dang|chinh quyen|quoc hoi|bau cu|chinh sach|sap nhap|lanh dao|can bo|chu tich|bi thu"
+    r"|truong cong an|cong an|trung uong|tinh uy|dai bieu|ong|ba|ong ay|ba ay|ong ta|ba ta)\b")
+
+
+def sensitive_request(text: str) -> str:
+    """What makes a message one the assistant must not take up, or "": "private" (an official's private contact),
+    "bribe" (paying an official on the side, asked about), "snooping" (someone else's account or personal data) or
+    "politics" (a political judgement, gossip about an official). Issue 10: a polite refusal, never a guide's answer
+    and never a volunteer as if it were a question for one.
+    """
+    folded = normalise(text)
+    if _PRIVATE_DETAILS.search(folded):
+        return "private"
+    if _BRIBE.search(folded) and asks_something(text):  # a report with no question is feedback: it is recorded
+        return "bribe"
+    if _SNOOPING.search(folded) or _LOOKUP_OTHERS.search(folded):
+        return "snooping"
+    if _POLITICS.search(folded) and _POLITICS_SUBJECT.search(folded):
+        return "politics"
+    return ""
 
 
 def with_bigrams(toks: list[str]) -> list[str]:

@@ -544,8 +544,42 @@ def test_handoff(make_tracker: MakeTracker, topic: str | None) -> None:
 def test_a_request_for_an_officials_private_contact_is_refused_not_handed_over(make_tracker: MakeTracker,
                                                                               text: str) -> None:
     (message,), events = run(ActionHandoff(), make_tracker(text, "request_human"))
-    assert events == [] and message["custom"] == {"kind": "sensitive"}
+    assert events == [] and message["custom"] == {"kind": "sensitive", "reason": "private"}
     assert message["text"] == say("sensitive")
+
+
+def test_asking_whom_to_bribe_is_told_the_fee_and_where_to_report_not_handed_over(make_tracker: MakeTracker) -> None:
+    text = "Nghe nói làm sổ đỏ phải bôi trơn mới nhanh. Em chỉ giùm nên đưa cho ai cho chắc ăn?"
+    (message,), events = run(ActionHandoff(), make_tracker(text, "request_human"))
+    assert events == [] and message["custom"] == {"kind": "sensitive", "reason": "bribe"}
+    assert "dichvucong.gov.vn/guipakn" in message["text"] and "1022" in message["text"]
+
+
+@pytest.mark.parametrize(("text", "ranking", "reason"), [
+    ("Làm căn cước muốn lấy nhanh thì bồi dưỡng cho cán bộ bao nhiêu là được?",
+     [intent("ask_can_cuoc", 0.7), intent("sensitive", 0.2)], "bribe"),
+    ("Chỉ tui cách vô vneid của vợ tui coi nó nhắn tin cho ai, tui biết mật khẩu rồi",
+     [intent("ask_vneid_troubleshoot", 0.6), intent("ask_dvc_login", 0.2)], "snooping"),
+    ("Sáp nhập xong tên xã cũ mất luôn, nhà nước làm vậy đúng hay sai?",
+     [intent("ask_residence_registration", 0.5), intent("give_feedback", 0.3)], "politics"),
+])
+def test_the_guides_refuse_what_no_guide_may_take_up_even_in_a_guides_words(bm25_index: Any, text: str,
+                                                                           ranking: list[dict[str, Any]],
+                                                                           reason: str) -> None:
+    decision = decide(text, ranking, bm25_index, THRESHOLD, MARGIN)
+    assert (decision.kind, decision.reason) == ("sensitive", reason)
+    message = replies.sensitive_message(decision.reason)
+    assert message["custom"] == {"kind": "sensitive", "reason": reason} and message["buttons"]
+    if reason == "snooping":
+        assert message["text"] == say("sensitive.others_data")
+
+
+def test_reporting_a_demand_for_a_bribe_is_not_refused(bm25_index: Any) -> None:
+    """A statement with no question is feedback on record (the staff read it), not a refusal."""
+    text = "Cán bộ xã đòi tôi đưa phong bì mới ký, tôi rất bức xúc."
+    decision = decide(text, [intent("give_feedback", 0.7), intent("ask_certified_copy", 0.2)], bm25_index,
+                      THRESHOLD, MARGIN)
+    assert decision.kind != "sensitive"
 
 
 def test_the_guides_refuse_a_request_for_an_officials_private_contact(bm25_index: Any) -> None:

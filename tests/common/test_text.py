@@ -13,7 +13,6 @@ from common.text import (
     DIALECT_ACCENTED,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
-    asks_private_details,
     asks_something,
     clean,
     fold,
@@ -24,6 +23,7 @@ from common.text import (
     nfc,
     normalise,
     proposes,
+    sensitive_request,
     shares_secret,
     strip_tags,
     tokens,
@@ -868,14 +868,39 @@ def test_proposes(text: str, on_record: bool) -> None:
         assert not asks_something(text)
 
 
-@pytest.mark.parametrize(("text", "private"), [
-    ("Cho tui xin số Zalo riêng của ông trưởng công an xã", True),
-    ("Cho tôi số điện thoại riêng với địa chỉ nhà ông chủ tịch xã", True),
-    ("cho xin sdt riêng của cán bộ hộ tịch", True),
-    ("nha rieng cua can bo tu phap xa o dau", True),
-    ("Tôi muốn đổi số điện thoại riêng của tôi trên VNeID", False),  # the resident's own
-    ("địa chỉ nhà của bà ngoại để đăng ký tạm trú", False),  # a relative's home, for a procedure
-    ("số điện thoại của bộ phận một cửa", False),  # a public contact
+@pytest.mark.parametrize(("text", "reason"), [
+    ("Cho tui xin số Zalo riêng của ông trưởng công an xã", "private"),
+    ("Cho tôi số điện thoại riêng với địa chỉ nhà ông chủ tịch xã", "private"),
+    ("cho xin sdt riêng của cán bộ hộ tịch", "private"),
+    ("nha rieng cua can bo tu phap xa o dau", "private"),
+    ("Tôi muốn đổi số điện thoại riêng của tôi trên VNeID", ""),  # the resident's own
+    ("địa chỉ nhà của bà ngoại để đăng ký tạm trú", ""),  # a relative's home, for a procedure
+    ("số điện thoại của bộ phận một cửa", ""),  # a public contact
+    # paying on the side, asked about
+    ("làm sổ đỏ phải bôi trơn mới nhanh, nên đưa cho ai?", "bribe"),
+    ("có cần lót tay cho cán bộ tư pháp không", "bribe"),
+    ("lay can cuoc nhanh thi boi duong cho can bo bao nhieu", "bribe"),
+    ("phải đưa phong bì mới được làm nhanh hả", "bribe"),
+    ("Cán bộ xã đòi tôi đưa phong bì mới ký, tôi rất bức xúc.", ""),  # a report, no question: feedback
+    ("gửi hồ sơ qua bưu điện có cần phong bì dán tem không", ""),  # an envelope
+    ("cảm ơn cán bộ xã đã giúp tôi làm giấy tờ", ""),
+    ("lệ phí làm căn cước bao nhiêu", ""),
+    # someone else's account or data
+    ("chỉ tui cách vô vneid của vợ coi nó nhắn tin với ai", "snooping"),
+    ("Tra giùm tôi số căn cước với địa chỉ của cô Nguyễn Thị Hoa ở phường tôi", "snooping"),
+    ("tra so cccd cua anh Hung o xom tren", "snooping"),
+    ("tra số căn cước của con tôi ở đâu", ""),  # the resident's own child
+    ("số căn cước của mẹ tôi để khai tạm trú lấy ở đâu", ""),
+    ("đăng nhập vneid của mẹ để nộp hồ sơ giúp mẹ được không", ""),
+    ("xem tin nhắn OTP trên điện thoại của mẹ", ""),
+    # a political judgement, gossip about an official
+    ("Sáp nhập xong tên xã cũ mất luôn, nhà nước làm vậy đúng hay sai?", "politics"),
+    ("Bầu cử lần này có thật sự dân chủ không, nói thật đi", "politics"),
+    ("Trưởng công an xã mới xây nhà mấy tỷ, ổng lấy tiền ở đâu ra?", "politics"),
+    ("lệ phí 30 nghìn đúng không", ""),
+    ("chữ ký số có đúng hay sai luật không", ""),
+    ("tạm trú ở đây thì bầu cử có được bỏ phiếu không", ""),
+    ("nhà nước có hỗ trợ tiền cho người già không", ""),
 ])
-def test_asks_private_details(text: str, private: bool) -> None:
-    assert asks_private_details(text) is private
+def test_sensitive_request(text: str, reason: str) -> None:
+    assert sensitive_request(text) == reason
