@@ -1,4 +1,4 @@
-"""Four speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
+"""Five speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
 
 Each patch replaces Rasa functions with faster ones that give the same results:
 
@@ -23,6 +23,13 @@ Each patch replaces Rasa functions with faster ones that give the same results:
    of Rasa's CPU per turn. The wrapper stores `coef_` in Fortran order once (its transpose is then C-ordered, the copy
    is gone) and calls Rasa's own `process`: the same arithmetic on the same numbers, so the same probabilities to the
    last bit, about 30× faster.
+
+5. ``sentence_features`` replaces `LogisticRegressionClassifier._create_X`. Rasa builds the classifier's input from
+   `Message.get_sparse_features(TEXT)[1]` and `get_dense_features(TEXT)[1]`: each call deep-copies and concatenates
+   the message's *sequence* features too (one row per token, for both count-vector featurizers) and then throws
+   them away, since the classifier reads only the sentence features. The replacement concatenates the sentence
+   features alone, in the same order, with the same scipy and numpy calls (no copy: the stacking makes new arrays),
+   so the matrix is the same to the last bit: about a twentieth of Rasa's CPU per turn.
 
 Guard. A patch is applied only to the Rasa versions it was written for (`Patch.rasa_versions`, 3.6.21) and only when
 the installed code it replaces or relies on is the code it was written against: `Patch.fingerprints` holds, per
@@ -324,6 +331,39 @@ def _build_fortran_coefficients(originals: Mapping[str, Any]) -> dict[str, Any]:
     return {LOGREG_PROCESS: process}
 
 
+# 5. sentence_features ----------------------------------------------------------------------------------------------
+
+def _build_sentence_features(originals: Mapping[str, Any]) -> dict[str, Any]:
+    import functools
+
+    import numpy as np
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+    from scipy.sparse import csr_matrix, hstack, vstack
+
+    def combined(features: list[Any], dense: bool) -> Any:
+        """What Message._combine_features leaves in `.features`: the first, then each next one appended."""
+        matrix = features[0].features
+        for more in features[1:]:
+            matrix = np.concatenate((matrix, more.features), axis=-1) if dense else hstack([matrix, more.features])
+        return matrix
+
+    @functools.wraps(originals[LOGREG_CREATE_X])
+    def _create_X(self: Any, messages: list[Any]) -> Any:  # noqa: N802 (Rasa's name)
+        """Rasa's matrix from the TEXT sentence features, without combining the unused sequence features."""
+        rows = []
+        for message in messages:
+            sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+            sparse = [f for f in sentence if f.is_sparse()]
+            dense = [f for f in sentence if not f.is_sparse()]
+            rows.append(hstack([
+                csr_matrix(combined(sparse, dense=False) if sparse else []),
+                csr_matrix(combined(dense, dense=True) if dense else []),
+            ]))
+        return vstack(rows)
+
+    return {LOGREG_CREATE_X: _create_X}
+
+
 # The patches ---------------------------------------------------------------------------------------------------------
 
 VALIDATE_ACTION_RESULT = "rasa.core.actions.action:RemoteAction._validate_action_result"
@@ -331,6 +371,7 @@ GRAPH_RUN = "rasa.engine.runner.dask:DaskGraphRunner.run"
 ENDPOINT_SESSION = "rasa.utils.endpoints:EndpointConfig.session"
 CLOSE_RESOURCES = "rasa.core.run:close_resources"
 LOGREG_PROCESS = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier.process"
+LOGREG_CREATE_X = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier._create_X"
 
 PATCHES: tuple[Patch, ...] = (
     Patch(
@@ -381,5 +422,30 @@ PATCHES: tuple[Patch, ...] = (
         replaces={LOGREG_PROCESS: "9925823f7741868975e23e63bc6dbaaa1c52230d31a5743a1847afe9344a1365"},
         relies_on={},
         build=_build_fortran_coefficients,
+    ),
+    Patch(
+        name="sentence_features",
+        rasa_versions=RASA_VERSIONS,
+        replaces={LOGREG_CREATE_X: "e2af56ef87714977128c2b624981eb75492c002f704446b8b78fac2bc0f6370b"},
+        relies_on={
+            # [1] of each is the combination of the sentence features alone, combined in `features` order
+            "rasa.shared.nlu.training_data.message:Message.get_sparse_features":
+                "532415019bb25435fc6e79b572c3856ad9c195f07b6dab795175d1fb8dddf19f",
+            "rasa.shared.nlu.training_data.message:Message.get_dense_features":
+                "65d5c8fa5e2125fc5f171e129bb99fd8766f86e99d2392451d93555ee8900d6e",
+            "rasa.shared.nlu.training_data.message:Message._filter_sparse_features":
+                "da36e031acfa1b6d032518c29b0529950890cfeba4882f9f7e26a939cb7261a4",
+            "rasa.shared.nlu.training_data.message:Message._filter_dense_features":
+                "068292bb45e361670b3e74e508ebd33f32c55b1d5846c4ec40a430ddfee63d6d",
+            "rasa.shared.nlu.training_data.message:Message._combine_features":
+                "d7e3c350a59494c966b0541a06ac542ed51f64a24128996c608578acfb2f21a1",
+            "rasa.shared.nlu.training_data.features:Features.combine_with_features":
+                "e40b876911a4bc92a74e90d46c63d9af8f9cca2b73d12057f37437c027445733",
+            "rasa.shared.nlu.training_data.features:Features._combine_dense_features":
+                "0941d41ddd78a5c834c4f9475e6d14f25ee47498208d71d62edba97abf4746a5",
+            "rasa.shared.nlu.training_data.features:Features._combine_sparse_features":
+                "55b24e93c603c8ba6010c363897f148c26fd93b36418a22bd9ee94a5db004c13",
+        },
+        build=_build_sentence_features,
     ),
 )

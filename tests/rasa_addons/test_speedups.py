@@ -418,3 +418,53 @@ def test_the_wrapped_process_passes_rasas_graph_validation() -> None:
     assert ours is not theirs
     assert inspect.signature(ours) == inspect.signature(theirs)
     assert typing.get_type_hints(ours) == typing.get_type_hints(theirs)
+
+
+def test_the_sentence_feature_matrix_is_rasas(tmp_path: Any) -> None:
+    # both featurizers of config.yml (syllables and character n-grams), plus a dense sentence feature, as Rasa
+    # would combine them: the matrix must be Rasa's, entry for entry, in the same sparse format
+    import numpy as np
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "speedups-test")
+    words = CountVectorsFeaturizer.create({**CountVectorsFeaturizer.get_default_config(), "max_ngram": 2},
+                                          storage, Resource("words"), context)
+    grams = CountVectorsFeaturizer.create(
+        {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5},
+        storage, Resource("grams"), context)
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    training = TrainingData([Message.build(text=t, intent="x") for t in
+                             ("kich hoat vneid", "quen mat khau vneid", "lam giay khai sinh cho con")])
+    tokenizer.process_training_data(training)
+    for featurizer in (words, grams):
+        featurizer.train(training)
+
+    messages = [Message.build(text=t) for t in ("kich hoat tai khoan vneid the nao", "khai sinh", "xin chao ban")]
+    tokenizer.process(messages)
+    for featurizer in (words, grams):
+        featurizer.process(messages)
+    rng = np.random.default_rng(0)
+    for message in messages[1:]:  # dense sentence and sequence features on some messages, as a dense featurizer adds
+        message.add_features(Features(rng.random((1, 3)), FEATURE_TYPE_SENTENCE, TEXT, "dense-a"))
+        message.add_features(Features(rng.random((1, 2)), FEATURE_TYPE_SENTENCE, TEXT, "dense-b"))
+        message.add_features(Features(rng.random((2, 3)), FEATURE_TYPE_SEQUENCE, TEXT, "dense-a"))
+    assert all(any(f.type == FEATURE_TYPE_SEQUENCE for f in m.features) for m in messages)
+
+    classifier = LogisticRegressionClassifier.create(LogisticRegressionClassifier.get_default_config(), storage,
+                                                     Resource("lr"), context)
+    assert getattr(LogisticRegressionClassifier._create_X, speedups.MARKER, None) == "sentence_features"
+    rasas_own = speedups.rasa_original(speedups.LOGREG_CREATE_X)
+    for batch in (messages[:1], messages[1:2], messages[1:]):  # sparse only; sparse and dense; several rows
+        ours, theirs = classifier._create_X(batch), rasas_own(classifier, batch)
+        assert ours.format == theirs.format and ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        assert (ours != theirs).nnz == 0
+        assert np.array_equal(ours.toarray(), theirs.toarray())
