@@ -5,12 +5,12 @@ components (config.yml) and the stores (endpoints.yml). Importing it changes Ras
 through two explicit calls below (three with `RASA_WITHOUT_TENSORFLOW=1`, whose `without_tensorflow.install()` runs
 first, before anything of Rasa is imported: `python -m rasa_addons run …` imports this package before Rasa):
 
-- `speedups.apply()`: three speed-ups for hot spots found by profiling, each replacing Rasa functions with faster
-  ones that give the same results: `RemoteAction._validate_action_result` (one reused JSON-schema validator),
-  `DaskGraphRunner.run` (graph built once per target list, debug line formatted only when logged) and
-  `EndpointConfig.session` (one kept-open aiohttp session per endpoint and event loop, closed by the replaced
-  `rasa.core.run.close_resources` when the server stops). Each is written for Rasa 3.6.21 and fingerprints the Rasa
-  code it replaces or relies on; on any other version or code it is skipped with a warning and Rasa's own code runs.
+- `speedups.apply()`: five speed-ups for hot spots found by profiling (rasa_addons/speedups.py), each replacing Rasa
+  functions with faster ones that give the same results: one reused JSON-schema validator for action replies, the
+  dask graph built once per target list, one kept-open aiohttp session per endpoint and event loop, the intent
+  classifier's coefficients in Fortran order, and its input matrix built from the sentence features alone. Each is
+  written for Rasa 3.6.21 and fingerprints the Rasa code it replaces or relies on; on any other version or code it is
+  skipped with a warning and Rasa's own code runs.
 - `reliability.install()`: store errors, an unreachable action server and repeated message ids fail or replay a
   turn instead of losing it. It refuses (raises) on a Rasa other than 3.6.x.
 """

@@ -8,7 +8,7 @@
 Three validation sets count: the first blind set's validation split (421 lines), the fresh one (468 lines, written
 later by a helper who never saw the part questions, so it does not favour them the way the first split, used up by
 earlier error fixes, does) and the second fresh one (434 lines, eval/blind/fresh2: Southern voices, long stories).
-The sealed set eval/blind/fresh3 is never read here.
+The sealed sets eval/blind/fresh3 and eval/blind/fresh4 are never read here.
 
 The action server's own decision (`actions.knowledge.signals` + `route`, `actions.retrieval.sections`) is replayed
 for every validation line under each setting, with the trained model's intent rankings, so a sweep takes seconds.
