@@ -320,3 +320,51 @@ def test_the_normaliser_fingerprint_follows_the_normalising_rules(monkeypatch: p
     assert before == VietnameseNormalizer.fingerprint_addon({})
     monkeypatch.setattr("inspect.getsource", lambda module: "changed rules" if module is common.text else "")
     assert VietnameseNormalizer.fingerprint_addon({}) != before
+
+
+def test_the_sentence_featurizer_is_rasas_without_per_token_rows(tmp_path: Any) -> None:
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE
+
+    from rasa_addons import nlu
+    from rasa_addons.speedups import fingerprint
+
+    # the sentence half of the override is Rasa's own code: re-check it when Rasa's changes
+    assert fingerprint(CountVectorsFeaturizer._create_features) == nlu.RASA_CREATE_FEATURES
+
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "nlu-test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    training = TrainingData([Message.build(text=t, intent=i) for t, i in [
+        ("kich hoat vneid", "activate"), ("quen mat khau vneid", "troubleshoot"), ("lam giay khai sinh", "birth")]])
+    tokenizer.process_training_data(training)
+    for options in ({"max_ngram": 2}, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5}):
+        config = {**CountVectorsFeaturizer.get_default_config(), **options}
+        theirs = CountVectorsFeaturizer.create(config, storage, Resource(f"rasa-{len(options)}"), context)
+        ours = nlu.SentenceCountVectorsFeaturizer.create(config, storage, Resource(f"ours-{len(options)}"), context)
+        theirs.train(training)
+        ours.train(training)
+        assert ours.vectorizers[TEXT].vocabulary_ == theirs.vectorizers[TEXT].vocabulary_
+
+        texts = ["kich hoat tai khoan vneid the nao", "khai sinh", "xin chao"]
+        a, b = [Message.build(text=t) for t in texts], [Message.build(text=t) for t in texts]
+        tokenizer.process(a)
+        tokenizer.process(b)
+        theirs.process(a)
+        ours.process(b)
+        for rasa_message, our_message in zip(a, b, strict=True):
+            assert not [f for f in our_message.features if f.type == FEATURE_TYPE_SEQUENCE]
+            assert [f for f in rasa_message.features if f.type == FEATURE_TYPE_SEQUENCE]  # what is left out
+            (rasa_sentence,) = [f for f in rasa_message.features if f.type == FEATURE_TYPE_SENTENCE]
+            (our_sentence,) = [f for f in our_message.features if f.type == FEATURE_TYPE_SENTENCE]
+            assert (rasa_sentence.attribute, rasa_sentence.is_sparse()) == (our_sentence.attribute, True)
+            assert rasa_sentence.features.shape == our_sentence.features.shape
+            assert (rasa_sentence.features != our_sentence.features).nnz == 0
+
+        # training examples too: the intent attribute had sequence rows only, and now has none
+        ours.process_training_data(training)
+        assert all(f.type == FEATURE_TYPE_SENTENCE for m in training.training_examples for f in m.features
+                   if f.origin == ours._identifier)
