@@ -23,7 +23,7 @@ from actions.services import get_commune
 from actions.tracking import entities_of, send
 from common.guides import Guide
 from common.messages import say
-from common.text import normalise
+from common.text import normalise, sounds_like_scam
 from procedures.cards import PARTS, Place, card_message, procedure_button, variants_message
 from procedures.records import Procedure
 from procedures.search import ProcedureHit, ProcedureIndex, display_name, get_procedure_index
@@ -84,8 +84,9 @@ def more_specific_hit(hits: list[ProcedureHit], text: str, guide: Guide, guides:
 
     "Đăng ký kết hôn với người Nhật" reads like the marriage guide, but names "kết hôn có yếu tố nước ngoài", which
     that guide does not explain: the catalogue's card answers the question asked. Only a sibling of what the guide
-    covers (the same field: civil status, residence…): a guide on scams or VNeID errors is never overruled by a
-    procedure that merely shares words with the question.
+    covers (the same field: civil status, residence…), or one the question names outright (`names_outright`: "rút
+    bảo hiểm xã hội một lần" asked where the health-insurance guide ranks first): a guide on scams or VNeID errors is
+    never overruled by a procedure that merely shares words with the question.
     """
     if not hits or hits[0].strength < 1.0 or hits[0].score < rules.specific_score:
         return None
@@ -95,7 +96,7 @@ def more_specific_hit(hits: list[ProcedureHit], text: str, guide: Guide, guides:
     if record.code in guide.procedures or covering_guide(record.code, guides) is not None:
         return None
     fields = {index.by_code[c].field for c in guide.procedures if c in index.by_code}
-    if record.field not in fields:
+    if record.field not in fields and not names_outright(record, text, index):
         return None
     return ProcedureChoice("answer", (record,), part_for(text), hits[0].strength, hits[0].score)
 
@@ -127,7 +128,13 @@ class Plan:
 def plan(decision_kind: str, guide_id: str | None, confidence: float, has_candidates: bool,
          hits: list[ProcedureHit], text: str, guides: dict[str, Guide], rules: ProcedureRules,
          index: ProcedureIndex) -> Plan:
-    """Fuse the guides' decision with the catalogue's search (`hits`, best first). A guide wins where one exists."""
+    """Fuse the guides' decision with the catalogue's search (`hits`, best first). A guide wins where one exists.
+
+    A message doubting a text, call or link about a procedure ("tin nhắn cấp lại sổ đỏ qua đường link có thật
+    không") never gets that procedure's card: the guides' own decision stands (common.text.sounds_like_scam).
+    """
+    if sounds_like_scam(text):
+        return Plan("guides") if decision_kind != "answer" or not guide_id else Plan("guide", guide_id)
     if decision_kind == "answer" and guide_id:
         specific = more_specific_hit(hits, text, guides[guide_id], guides, rules, index)
         return Plan("catalogue", choice=specific) if specific else Plan("guide", guide_id)

@@ -127,14 +127,18 @@ def no_guide_message(commune: Commune) -> dict[str, Any]:
     return {"text": text, "buttons": [HUMAN_BUTTON, MENU_BUTTON], "custom": {"kind": "no_guide"}}
 
 
-# Reasons (common.text.sensitive_request) with a reply of their own: the generic refusal would not tell a resident
-# asked for a bribe where to report it, nor say why someone else's data is off limits.
-SENSITIVE_REPLIES = {"bribe": "sensitive.bribe", "snooping": "sensitive.others_data"}
-
-
 def sensitive_message(reason: str = "") -> dict[str, Any]:
-    """Politics, religion, officials' private details, getting round the law: a polite refusal and what we do."""
-    text = say(SENSITIVE_REPLIES.get(reason, "sensitive"))
+    """Politics, religion, officials' private details, getting round the law: a polite refusal and what we do.
+
+    Two reasons (common.text.sensitive_request) have a reply of their own: the generic refusal would not tell a
+    resident asked for a bribe where to report it, nor say why someone else's data is off limits.
+    """
+    if reason == "bribe":
+        text = say("sensitive.bribe")
+    elif reason == "snooping":
+        text = say("sensitive.others_data")
+    else:
+        text = say("sensitive")
     custom: dict[str, Any] = {"kind": "sensitive"} | ({"reason": reason} if reason else {})
     return {"text": text, "buttons": [MENU_BUTTON, HUMAN_BUTTON], "custom": custom}
 

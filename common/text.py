@@ -224,6 +224,21 @@ _POLITICS_SUBJECT = re.compile(
     r"|truong cong an|cong an|trung uong|tinh uy|dai bieu|ong|ba|ong ay|ba ay|ong ta|ba ta)\b")
 
 
+# An unsolicited contact (a text, a call, someone claiming to be an official, a link or an unknown app) that the
+# resident doubts: "nhận được tin nhắn cấp lại sổ đỏ qua đường link có thật không", "có người xưng công an gọi… có nên
+# làm theo". Whatever procedure it names, what it needs is the scam guidance, never that procedure's card.
+_UNSOLICITED = re.compile(r"\b(tin nhan|nhan tin|sms|goi dien|goi toi|cuoc goi|xung la|xung|gia danh|duong link|link"
+                          r"|duong dan|app la|ung dung la|nhan zalo|zalo la)\b")
+_DOUBT = re.compile(r"\b(co that khong|that khong|that hay gia|co phai lua dao|lua dao|co tin duoc|tin duoc khong|co nen"
+                    r"|an toan khong|gia mao)\b")
+
+
+def sounds_like_scam(text: str) -> bool:
+    """The message doubts an unsolicited contact about a procedure (see _UNSOLICITED)."""
+    folded = normalise(text)
+    return bool(_UNSOLICITED.search(folded) and _DOUBT.search(folded))
+
+
 def sensitive_request(text: str) -> str:
     """What makes a message one the assistant must not take up, or "": "private" (an official's private contact),
     "bribe" (paying an official on the side, asked about), "snooping" (someone else's account or personal data) or

@@ -131,3 +131,23 @@ def test_the_card_offers_the_walkthrough_of_the_guide_that_covers_it(make_tracke
     (message,), _ = run(ActionProcedure(), make_tracker("/procedure", "procedure", entities=entities))
     assert {"title": "Hướng dẫn từng bước", "payload": '/start_walkthrough{"topic": "birth-registration"}'} in \
         message["buttons"]
+
+
+def test_a_procedure_named_outright_in_another_field_answers_over_a_guide_without_it(
+        make_tracker: MakeTracker) -> None:
+    # the health-insurance guide ranks first, but the question names the lump-sum social insurance procedure
+    text = "rút bảo hiểm xã hội một lần trên app VssID được không hay phải lên cơ quan bảo hiểm"
+    ranking = [{"name": "ask_health_insurance", "confidence": 0.95}]
+    (message, *_), _ = run(ActionAnswer(), make_tracker(text, "ask_health_insurance", ranking))
+    assert message["custom"]["kind"] == "procedure" and message["custom"]["procedure_code"] == "1.001613"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("nhận được tin nhắn cấp lại sổ đỏ bị mất qua đường link có thật không", "other_service"),
+    ("có người gọi bảo rút bảo hiểm xã hội một lần qua link này, có phải lừa đảo không", "ask_health_insurance"),
+])
+def test_a_doubted_text_or_link_about_a_procedure_never_gets_its_card(make_tracker: MakeTracker, text: str,
+                                                                       intent: str) -> None:
+    ranking = [{"name": intent, "confidence": 0.9}]
+    (message, *_), _ = run(ActionAnswer(), make_tracker(text, intent, ranking))
+    assert message["custom"]["kind"] != "procedure"

@@ -25,6 +25,7 @@ from common.text import (
     proposes,
     sensitive_request,
     shares_secret,
+    sounds_like_scam,
     strip_tags,
     tokens,
     truncate,
@@ -904,3 +905,15 @@ def test_proposes(text: str, on_record: bool) -> None:
 ])
 def test_sensitive_request(text: str, reason: str) -> None:
     assert sensitive_request(text) == reason
+
+
+@pytest.mark.parametrize(("text", "scam"), [
+    ("nhận được tin nhắn cấp lại sổ đỏ bị mất qua đường link có thật không", True),
+    ("Có người xưng công an gọi hướng dẫn nâng cấp định danh qua điện thoại, có nên làm theo?", True),
+    ("co nguoi nhan zalo bao cai app la de nhan tro cap, co phai lua dao khong", True),
+    ("cấp lại sổ đỏ bị mất làm ở đâu", False),  # no contact to doubt
+    ("tôi không nhận được tin nhắn OTP", False),  # a text, not doubted
+    ("gọi tổng đài 1900 0368 có mất phí không", False),
+])
+def test_sounds_like_scam(text: str, scam: bool) -> None:
+    assert sounds_like_scam(text) is scam
