@@ -115,6 +115,8 @@ def fuse(line: Line, weights: FusionWeights) -> Fused:
     if not line.answering or line.sig is None:
         return Fused(label, accepted, False, None, False, [], [])
     sig = line.sig
+    if sig.sensitive:  # route() refuses it before any score is looked at
+        return Fused(label, accepted, True, "sensitive", False, [], [])
     combined = {g: v for g, v in fused_scores(sig, weights).items() if v > 0}
     ordered = sorted(combined, key=combined.__getitem__, reverse=True)
     off = None

@@ -44,3 +44,10 @@ def test_a_feedback_or_handoff_decision_is_replayed() -> None:
         {"certified-copy": 0.5}, {"certified-copy": 30.0}, None, True, "give_feedback", 0.3, {"feedback": 0.3})),
         calibrate.FusionWeights())
     assert calibrate.outcome(asking, 0.5, 0.0)[0] != "feedback"
+
+
+def test_a_sensitive_request_is_replayed_as_the_refusal_route_gives() -> None:
+    # a guide's words with a clear classifier vote: route() refuses before any score, and so must the replay
+    sig = Signals({"can-cuoc": 0.95}, {"can-cuoc": 60.0}, None, True, None, 0.0, sensitive="bribe")
+    fused = calibrate.fuse(calibrate.Line({"guide": "sensitive"}, True, sig), calibrate.FusionWeights())
+    assert calibrate.outcome(fused, 0.5, 0.0) == ("sensitive", "", [])
