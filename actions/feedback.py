@@ -19,7 +19,7 @@ from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text
 from common.messages import say
 from common.records import RATINGS, FeedbackRecord
-from common.text import asks_something, normalise
+from common.text import asks_for_a_person, asks_something, normalise, sensitive_request
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,13 @@ class ActionFeedback(Action):
             dispatcher.utter_message(text=THANK_TEXT, json_message={"kind": "smalltalk"})
             return []
         invited = last_bot_custom(tracker).get("kind") == "feedback_invite"
+        if not (rating_id or invited) and asks_for_a_person(comment):
+            # "Nhờ xã cho cán bộ xuống nhà chứng thực chữ ký giùm mệ" reads like a complaint but asks for a person
+            return [FollowupAction("action_handoff")]
+        if not (rating_id or invited) and sensitive_request(comment):
+            # "cho mình mua ảnh căn cước của ai đó…" is refused, not filed for the staff (a bribe reported with no
+            # question is not a request: sensitive_request leaves it to feedback)
+            return [FollowupAction("action_answer")]
         if not (rating_id or invited) and intent_of(tracker) == "give_feedback" and asks_something(comment):
             # "Hẹn trả kết quả từ tuần trước mà chưa có, tôi khiếu nại ở đâu?" complains but asks: the guides answer
             # it, or ask which topic; a comment the assistant asked for is kept whatever its shape

@@ -19,7 +19,7 @@ from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
-from common.text import asks_something, has_diacritics, proposes, sensitive_request
+from common.text import asks_for_a_person, asks_something, gives_a_verdict, has_diacritics, proposes, sensitive_request
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class Signals:
     asks: bool = True  # the message asks something (common.text.asks_something)
     proposes: bool = False  # the message puts a proposal or complaint on record (common.text.proposes)
     sensitive: str = ""  # what the message asks that the assistant must not take up (common.text.sensitive_request)
+    wants_person: bool = False  # the message asks for a person, a call back or a visit (common.text.asks_for_a_person)
+    verdict: bool = False  # the message judges the service and asks nothing (common.text.gives_a_verdict)
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
@@ -113,7 +115,8 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
     sure = top_nlu is not None and nlu[top_nlu] >= SURE and top_lex == top_nlu
     dense = None if sure else index.guide_scores_dense(text)
     return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
-                   asks_something(text), proposes(text), sensitive_request(text))
+                   asks_something(text), proposes(text), sensitive_request(text), asks_for_a_person(text),
+                   gives_a_verdict(text))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -176,13 +179,15 @@ def act_of(sig: Signals) -> str | None:
 
     A message that puts a proposal or complaint on record in so many words ("Tôi kiến nghị bỏ…", "Đề nghị xã mở…")
     is feedback whatever topic it names, unless it asks something ("…thì gửi ở đâu", "…có mất phí không";
-    common.text.proposes).
+    common.text.proposes), and so is a verdict on the service that asks nothing (common.text.gives_a_verdict). One that
+    asks for a person, a call back or a visit in so many words ("cho tôi gặp cán bộ nào biết tiếng Chăm", "xin công an
+    cử người xuống nhà…") is a request for a person (common.text.asks_for_a_person).
     """
     top = max(sig.nlu.values(), default=0.0)
     handoff, feedback = sig.acts.get("handoff", 0.0), sig.acts.get("feedback", 0.0)
-    if handoff > 0 and handoff >= HANDOFF_SHARE * top and handoff >= feedback:
+    if sig.wants_person or (handoff > 0 and handoff >= HANDOFF_SHARE * top and handoff >= feedback):
         return "handoff"
-    if sig.proposes:
+    if sig.proposes or sig.verdict:  # "Đề nghị xã mở…", "tệ quá", "nhà em cảm ơn các anh chị lắm"
         return "feedback"
     if feedback > 0 and not sig.asks and feedback >= FEEDBACK_SHARE * top:
         return "feedback"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
 from actions.tracking import resident_text
 from common.messages import say
-from common.text import input_problem
+from common.text import asks_for_a_person, gives_a_verdict, input_problem, proposes, sensitive_request
 
 REPLIES = {
     problem: say(f"bad_input.{problem}") for problem in ("empty", "no_text", "too_long", "non_text", "code")
@@ -40,6 +40,11 @@ class ActionOutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        text = resident_text(tracker)
+        if sensitive_request(text) or asks_for_a_person(text) or proposes(text) or gives_a_verdict(text):
+            # "Tôi cần một con người, ngay bây giờ", "bot đứng về phe nào", "Đề nghị…", "tệ quá" are not off topic: the
+            # answering action routes them (refusal, a person, feedback) as it routes any other message
+            return [FollowupAction("action_answer")]
         dispatcher.utter_message(response="utter_out_of_scope")
         services.log_reply(tracker, "out_of_scope")
         return []

@@ -126,10 +126,11 @@ def normalise(text: str) -> str:
 
 
 # What makes a message ask something, on the normalised form of each clause (so it holds without diacritics and with
-# "ko", "j", "dc"): a question word anywhere, or a question particle closing the clause.
+# "ko", "j", "dc"): a question word anywhere, or a question particle closing the clause ("chỗ nào cũng đòi…" says
+# everywhere, it does not ask where).
 _QUESTION_WORDS = re.compile(
     r"\b((can|mang|lam|chuan bi|giay to|thu tuc|muc|nhung|chon|bam|dien|ghi|nop) (nhung )?gi(?! (cung|het|dau))"
-    r"|(tai|vi|lam|thi) sao|sao (vay|the|nhi)|the nao|nhu nao|ra sao|lam sao|o dau|cho nao|noi nao|bao nhieu|bao lau|bao gio|khi nao|luc nao"
+    r"|(tai|vi|lam|thi) sao|sao (vay|the|nhi)|the nao|nhu nao|ra sao|lam sao|o dau|(cho|noi) nao(?! cung)|bao nhieu|bao lau|bao gio|khi nao|luc nao"
     r"|may (ngay|tien|gio|so|thang|nam|buoc|lan|phut|tuan|ban|loai|cach)|duoc khong|co phai|phai khong"
     r"|hay khong|hay la|co can(?! bo)|can (nhung )?gi|la gi|thu tuc gi|phai lam|nop (o|tai)|khac nhau|co cach"
     r"|(cho|xin) (toi |em |minh |tui |chau |con |bac |co |chu |anh |chi )?hoi|hoi (ai|giup|dum|gium)"
@@ -186,13 +187,79 @@ def proposes(text: str) -> bool:
     return not any(_QUESTION_WORDS.search(c) or _CLOSING_NOT_GI.search(c) for c in clauses if c)
 
 
+# A verdict on the service that asks nothing (issue 10: complaints and praise with no question were answered from the
+# nearest guide or called off topic): "tệ quá", "chờ muốn mọc rễ luôn", "tiền không nhiều nhưng cộng lại thấy vô lý"
+# ("vô" reads "vào" once normalised), "nói để mấy anh biết là chỗ này chưa ổn", "nhà em cảm ơn các anh chị lắm". A
+# question ("…vô lý quá, giờ phải làm sao?") is not one: the guides answer it.
+_VERDICT = re.compile(
+    r"\b((vo|vao) ly(?! (lich|do|thuyet))|te qua|qua te|te that|chan qua|chan that|chan ghe|bat tien qua|kho chiu|phien ha|mat cong qua"
+    r"|chua on|khong on chut nao|that vong|buc xuc|moc re|cho (muon|dai) co|cho gay co|hanh dan|lam kho dan"
+    r"|noi de (may |cac )?(anh|chi|chu|co|ban|xa|phuong|ben) (chi |em )?biet|de nghi (xa |phuong )?ghi nhan"
+    r"|cam on (cac|may|nhieu|ca)\b.{0,40}\b(lam|nhieu|that)|xin cam on (xa|phuong|cac)|co tac dung (that|ghe|lam)"
+    r"|chu dao|tan tinh|nhanh gon (lam|qua|that)"
+    r"|nen (mien|bo|giam|cho phep|co them|lam them|mo them)\b.{0,40}\b(cho|di|nua|luon))\b")
+
+
+def gives_a_verdict(text: str) -> bool:
+    """Whether a message judges the service (a complaint, praise, a wish) and asks nothing: feedback to record."""
+    return not asks_something(text) and bool(_VERDICT.search(normalise(text)))
+
+
+# A request for a person, not for an answer (issue 10: requests to meet someone, to be called back, for an official to
+# come to the home or to sit with someone were filed as feedback): "cho tôi gặp cán bộ nào biết tiếng Chăm", "làm ơn
+# nối máy cho trưởng bộ phận", "tôi cần một con người", "nhờ chuyên viên gọi cho chị trong hôm nay", "xin công an cử
+# người xuống nhà lăn tay cho ông", "bố trí một người biết ngôn ngữ ký hiệu ngồi cùng cháu". Not a question about
+# whether a service comes to the home ("công an có làm căn cước tại nhà cho người già không"): the guides answer that.
+_STAFF = (r"(mot |1 )?(con nguoi|nguoi that|nguoi truc|nguoi that su|can bo|nhan vien|tong dai vien|tu van vien"
+          r"|chuyen vien|tinh nguyen vien|truong (bo phan|phong|cong an)|lanh dao)")
+_MEET_PERSON = re.compile(
+    r"\b((?<!ket )noi may (cho|voi|toi|giup|gium)|(ket noi|chuyen may) (cho |voi |toi )?" + _STAFF
+    + r"|(can|muon|xin|cho (toi|tui|em|minh|chau|con|chi|anh)) (duoc )?(gap|noi chuyen voi|noi chuyen truc tiep voi) "
+    + _STAFF + r"|(toi|tui|em|minh|chau|con) can " + _STAFF.replace("(mot |1 )?", "(mot |1 )") + r")\b")
+_REQUEST = r"\b(xin|nho|lam on|vui long|mong|de nghi|de lai loi nhan|bo tri)\b"
+# …for someone in particular ("…cho ông", "…giùm mệ"), not a proposal for all the elderly ("…cho các cụ")
+_FOR_SOMEONE = (r"\b(cho|giup|gium|dum) (ong|ba|me|bo|cha|chong|vo|con|chau|em|toi|tui|anh|chi|mo|on|ba noi|ba ngoai"
+                r"|ong noi|ong ngoai|nha toi|nha tui|gia dinh)\b")
+_CALL_BACK = re.compile(_REQUEST + r".{0,80}\bgoi (lai |dien )?(lai )?(cho|ve cho) "
+                        r"(toi|tui|em|chi|anh|minh|chau|con|bac|co|chu|ba|ong|me|bo)\b")
+_COME_HOME = re.compile(_REQUEST + r".{0,80}\b(xuong|den|toi|len|ghe|qua|vo|vao|ve) (tan nha|tan noi|nha)\b.{0,80}"
+                        + _FOR_SOMEONE)
+_SIT_WITH = re.compile(_REQUEST + r".{0,60}\b(nguoi|can bo)\b.{0,50}"
+                       r"\b(biet (tieng|ngon ngu)|ngon ngu ky hieu|ngoi cung|ngoi ben|doc giup|doc gium|di cung)")
+
+
+def asks_for_a_person(text: str) -> bool:
+    """Whether a message asks for a person: to meet or talk to one, a call back, a visit, someone to sit with them.
+
+    A call back, a visit or a helper counts only when the message requests it ("xin…", "nhờ…", "làm ơn…") and asks
+    nothing else; meeting a person counts whatever the shape ("cho tôi gặp cán bộ nào biết tiếng Chăm").
+    """
+    folded = normalise(text)
+    if _MEET_PERSON.search(folded):
+        return True
+    if asks_something(text):
+        return False
+    if _CALL_BACK.search(folded) or _COME_HOME.search(folded):
+        return True
+    # "Đề nghị trung tâm có người biết ngôn ngữ ký hiệu" proposes a service for everyone: feedback
+    return bool(_SIT_WITH.search(folded)) and not proposes(text)
+
+
 # An official's private contact or home: "xin số Zalo riêng của ông trưởng công an xã", "địa chỉ nhà ông chủ tịch",
 # "nhà riêng của cán bộ tư pháp". Never the resident's own ("đổi số điện thoại riêng của tôi") or a relative's home
 # ("địa chỉ nhà của bà ngoại"): only a private contact followed by an official's title.
 _PRIVATE_DETAILS = re.compile(
     r"\b(so (dien thoai |zalo |facebook |fb )?rieng|(zalo|facebook|fb|dien thoai) rieng|nha rieng|dia chi nha"
     r"|so ca nhan|dia chi ca nhan|bien so xe)( rieng)?( cua)? (ong |ba |anh |chi |co |chu |bac )?"
-    r"(can bo|chu tich|pho chu tich|truong|pho truong|bi thu|cong an|giam doc|lanh dao|nhan vien|dai bieu)\b")
+    r"(can bo|chu tich|pho chu tich|truong|pho truong|bi thu|cong an|giam doc|lanh dao|nhan vien|dai bieu)\b"
+    # where an official lives, drives or goes after work, to meet them outside the office: "ông chủ tịch xã mới về ở
+    # nhà nào, đi xe gì", "anh trưởng công an xã mấy giờ tan làm, về đường nào"; and a private mobile asked for
+    r"|so (ong|ba) (ay |ta )?(xai|dung) hang ngay"
+    r"|(chu tich|bi thu|truong cong an|truong (thon|ap|ban)|can bo|giam doc|pho chu tich)\b.{0,40}"
+    r"\b(o nha nao|nha o dau|di xe gi|bien so (xe )?(may|bao nhieu|gi)|may gio (tan lam|ve|di lam)|ve duong nao"
+    r"|di duong nao)"
+    r"|(chu tich|bi thu|truong cong an|can bo|giam doc|lanh dao)\b.{0,80}\b(so (dien thoai|dt|di dong|zalo) (nha )?rieng"
+    r"|dien thoai nha rieng)")
 
 
 # Paying an official under the table: "phải bôi trơn mới nhanh", "bồi dưỡng cho cán bộ bao nhiêu", "có cần lót tay",
@@ -203,7 +270,15 @@ _BRIBE = re.compile(
     r"|(dua|nhet|dut|lam|chuan bi|bo) (cai |them )?phong bi"
     r"|phong bi (cho )?(can bo|cong an|ong|ba|anh|chi|chu|co|nguoi|ho)\b"
     r"|(boi duong|bieu|dua (them )?tien|cho (them )?tien|dua qua)( them)?( cho)? (can bo|cong an|nguoi (lam|truc|giai quyet)"
-    r"|ong (truong|chu tich|pho)|ba (truong|chu tich|pho)))")
+    r"|ong (truong|chu tich|pho)|ba (truong|chu tich|pho))"
+    # "phải 'cảm ơn' trưởng thôn trước… mấy trăm là đủ", "đưa hai chục triệu 'quan hệ'… tiền mặt hay chuyển khoản"
+    r"|cam on (truoc |rieng |them )?(cho )?(truong|can bo|cong an|ong|ba)\b.{0,25}\b(truoc|bao nhieu|may tram|may trieu)"
+    r"|(quan he|lo lot) (truoc |rieng |them )?(cho )?(truong|can bo|cong an|ong|ba|xa|phuong)\b"
+    r"(?! (me|thuong tru|tam tru|ho|con))"
+    r"|(dua|gui|bieu|chuyen) (tien )?(mat|tien|phong bi).{0,30}(hay|hoac) chuyen khoan"
+    r"|(muon|de) (duoc )?(co ten|vao danh sach|nhanh|xong som).{0,60}(phai|can) (dua|chi|bieu|lo|chay) (bao nhieu|may tram|may trieu|tien)"
+    r"|dua (cho )?(anh|ong|chu|ba|chi|co) (ay|ta|ho) (mot|hai|ba|nam|muoi|\d+) (trieu|tram)|san sang (chi|dua|tra) them"
+    r"|gui cho ai ben trong|dua sao cho kheo)")
 # Someone else's account or data: reading a spouse's messages or transfers, or looking up another named person's
 # card number or address. Not a relative's papers for a procedure ("số căn cước của mẹ tôi để khai tạm trú").
 _SNOOPING = re.compile(
@@ -213,15 +288,33 @@ _SNOOPING = re.compile(
 _LOOKUP_OTHERS = re.compile(
     r"\b(tra|tim|xem|coi|kiem|cho (toi|tui|em|minh) (xin|biet))( giup| gium| dum| ho| giup toi| gium tui)?"
     r" (so can cuoc( cong dan)?|so cccd|so cmnd|so chung minh( nhan dan)?|so dinh danh|dia chi nha|dia chi|que quan|so dien thoai|thong tin ca nhan)"
-    r"(( va| voi|,) [a-z ]{2,30}?)? cua (co|chu|anh|chi|ong|ba|nguoi|thang|con|nhung nguoi) (?!(\w+ )?(toi|tui|minh|em|chau)\b)")
+    r"(( va| voi|,) [a-z ]{2,30}?)? cua (co|chu|anh|chi|ong|ba|nguoi|thang|con|nhung nguoi) (?!(\w+ )?(toi|tui|minh|em|chau)\b)"
+    # logging in with a spouse's or someone's password, buying another person's card photos or account
+    r"|\b(mat khau|mk|pass)\b.{0,40}\b(cua|cu?a) (vo|chong|co|cau|ong|ba|nguoi khac|nguoi ta|ban)\b.{0,80}\b(dang nhap|vao|vo|coi|xem)\b"
+    r"|\b(mua|thue)( lai)? (anh |hinh |ban chup )?(can cuoc|cccd|cmnd|tai khoan( vneid| ngan hang)?)\b.{0,40}"
+    r"\b(cua )?(ai do|nguoi khac|nguoi ta|ai)\b"
+    # another person's criminal record or whereabouts: "xin lý lịch tư pháp của ông ấy giùm", "tra giùm ông hàng
+    # xóm đang thường trú ở đâu, số điện thoại bao nhiêu"
+    r"|\b(ly lich tu phap|tien an|tien su)\b.{0,20}\bcua (ong|ba|anh|chi|co|chu) (ay|ta|thong gia|hang xom)\b"
+    r"|\b(tra|tim|kiem)\b.{0,30}\b(hang xom|nguoi nay|ong nay|ba nay)\b.{0,60}\b(o dau|so dien thoai|dia chi|thuong tru)")
 # A political judgement or gossip about an official: "nhà nước làm vậy đúng hay sai", "bầu cử có thật sự dân chủ
 # không", "ổng lấy tiền ở đâu ra".
 _POLITICS = re.compile(
     r"\b(dung hay sai|sai hay dung|(co )?(that su |thuc su )?dan chu (khong|ko|hay)|tot hay do|tot hay xau"
-    r"|nghi sao ve (nha nuoc|chinh phu|dang|chinh sach|lanh dao|chu tich)|lay tien o dau ra|tien o dau ma (xay|mua))")
+    r"|nghi sao ve (nha nuoc|chinh phu|dang|chinh sach|lanh dao|chu tich)|lay tien o dau ra|tien o dau ma (xay|mua)"
+    # whom to vote for, which side the assistant takes, officials' private lives
+    r"|phe nao|(doi|theo|che do|nhom) da dang|gach ten ai|(nen|se) bau (cho )?ai|cham diem .{0,40}ung (cu )?vien|ung (cu )?vien nao (tot|duoc|xung)"
+    r"|xung dang (khong|ko|hay)|co bo (la|voi)|bi ky luat.{0,60}\b(ke|noi) (chi tiet|tui nghe|toi nghe|nghe)"
+    r"|that hay bia|dung luat hay|bit mieng|tu do hay (la )?(dang )?han che|co loi hon (khong|ko) hay"
+    r"|(em|bot|ban) (co )?thay (vay|the) (khong|ko)|cang bang ron|bieu tinh)")
 _POLITICS_SUBJECT = re.compile(
     r"\b(nha nuoc|chinh phu|dang|chinh quyen|quoc hoi|bau cu|chinh sach|sap nhap|lanh dao|can bo|chu tich|bi thu"
-    r"|truong cong an|cong an|trung uong|tinh uy|dai bieu|ong|ba|ong ay|ba ay|ong ta|ba ta)\b")
+    r"|truong cong an|cong an|trung uong|tinh uy|dai bieu|ong|ba|ong ay|ba ay|ong ta|ba ta|ung cu vien|ung vien"
+    r"|bot|dang cam quyen)\b")
+# Which religion is right, whether a rite works: "đạo nào mới là đạo đúng", "cúng sao giải hạn có linh không hay mê tín"
+_RELIGION = re.compile(r"\b((dao|ton giao) nao (moi )?(la )?(dao )?(dung|tot|hay|that)|theo dao gi|co linh (khong|ko|thiet|that)"
+                       r"|(linh|that) hay (la )?me tin|hay (chi )?la me tin"
+                       r"|theo dao nao|dao chinh hay|ta dao|(bot|em) (co )?tin (ong troi|chua|phat|than)|tin (ong troi|chua|phat) (khong|ko))")
 
 
 # An unsolicited contact (a text, a call, someone claiming to be an official, a link or an unknown app) that the
@@ -242,7 +335,7 @@ def sounds_like_scam(text: str) -> bool:
 def sensitive_request(text: str) -> str:
     """What makes a message one the assistant must not take up, or "": "private" (an official's private contact),
     "bribe" (paying an official on the side, asked about), "snooping" (someone else's account or personal data) or
-    "politics" (a political judgement, gossip about an official). Issue 10: a polite refusal, never a guide's answer
+    "politics" (a political judgement, gossip about an official) or "religion" (which faith is right, whether a rite works). Issue 10: a polite refusal, never a guide's answer
     and never a volunteer as if it were a question for one.
     """
     folded = normalise(text)
@@ -254,6 +347,8 @@ def sensitive_request(text: str) -> str:
         return "snooping"
     if _POLITICS.search(folded) and _POLITICS_SUBJECT.search(folded):
         return "politics"
+    if _RELIGION.search(folded):
+        return "religion"
     return ""
 
 

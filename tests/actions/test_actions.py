@@ -28,7 +28,7 @@ from actions.knowledge import (
 from actions.retrieval.calibration import FusionWeights, load_calibration
 from actions.retrieval.index import HybridIndex
 from actions.retrieval.sections import choose_section
-from actions.safety import REPLIES, ActionBadInput
+from actions.safety import REPLIES, ActionBadInput, ActionOutOfScope
 from actions.settings import Settings
 from actions.walkthrough import (
     ActionMenu,
@@ -678,6 +678,54 @@ def test_a_proposal_on_record_is_feedback_whatever_topic_it_names(
     assert message["text"] == FEEDBACK_TEXT and events == []
     ((entry_id, _),) = memory_feedback.records()
     assert memory_feedback.comment(entry_id) == text
+
+
+@pytest.mark.parametrize("text", [
+    "Nhờ xã cho cán bộ xuống nhà làm giấy ủy quyền giùm bà tôi, bà nằm một chỗ.",
+    "Cho tôi gặp cán bộ nào biết tiếng Khmer, tôi đọc chữ Việt chậm.",
+])
+def test_a_request_for_a_person_read_as_feedback_goes_to_a_person(make_tracker: MakeTracker, memory_feedback: Any,
+                                                                   text: str) -> None:
+    ranking = [intent("give_feedback", 0.7), intent("ask_certified_copy", 0.2)]
+    assert run(ActionFeedback(), make_tracker(text, "give_feedback", ranking)) == ([], [FollowupAction("action_handoff")])
+    assert memory_feedback.records() == []
+
+
+def test_a_sensitive_request_read_as_feedback_is_refused_not_filed(make_tracker: MakeTracker,
+                                                                 memory_feedback: Any) -> None:
+    text = "Tui biết mật khẩu VNeID của vợ, đăng nhập vô coi cổ khai tạm trú chỗ nào được không"
+    ranking = [intent("give_feedback", 0.7), intent("ask_residence_registration", 0.2)]
+    assert run(ActionFeedback(), make_tracker(text, "give_feedback", ranking)) == ([], [FollowupAction("action_answer")])
+    (message,), _ = run(ActionAnswer(), make_tracker(text, "give_feedback", ranking))
+    assert message["custom"] == {"kind": "sensitive", "reason": "snooping"}
+    assert memory_feedback.records() == []
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Tôi cần một con người, ngay bây giờ, máy trả lời vòng vòng.", "handoff"),  # a person
+    ("tệ quá", "feedback"),  # a verdict
+    ("bot đứng về phe nào vậy, nói thật đi", "sensitive"),
+])
+def test_what_the_classifier_calls_off_topic_is_routed_when_it_is_an_act(bm25_index: HybridIndex,
+                                                                           make_tracker: MakeTracker,
+                                                                           text: str, kind: str) -> None:
+    ranking = [intent("out_of_scope", 0.7), intent("ask_dvc_login", 0.1)]
+    assert run(ActionOutOfScope(), make_tracker(text, "out_of_scope", ranking)) == ([], [FollowupAction("action_answer")])
+    assert decide(text, ranking, bm25_index, THRESHOLD, MARGIN).kind == kind
+
+
+def test_plain_off_topic_stays_off_topic(make_tracker: MakeTracker) -> None:
+    (message,), events = run(ActionOutOfScope(), make_tracker("giá vàng hôm nay bao nhiêu", "out_of_scope"))
+    assert events == [] and message["response"] == "utter_out_of_scope"
+
+
+@pytest.mark.parametrize("text", [
+    "Năm nay xin giấy xác nhận cư trú bốn lần, chỗ nào cũng đòi bản mới, cộng lại thấy vô lý.",
+    "Tổ công nghệ số xuống tận nhà chỉ bố em nộp hồ sơ. Nhà em cảm ơn các anh chị nhiều lắm.",
+])
+def test_a_verdict_that_asks_nothing_is_feedback(bm25_index: HybridIndex, text: str) -> None:
+    ranking = [intent("ask_residence_registration", 0.8), intent("give_feedback", 0.05)]
+    assert decide(text, ranking, bm25_index, THRESHOLD, MARGIN).kind == "feedback"
 
 
 def test_a_complaint_that_asks_the_way_is_answered_not_filed(bm25_index: HybridIndex) -> None:

@@ -13,6 +13,7 @@ from common.text import (
     DIALECT_ACCENTED,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
+    asks_for_a_person,
     asks_something,
     clean,
     fold,
@@ -902,6 +903,30 @@ def test_proposes(text: str, on_record: bool) -> None:
     ("chữ ký số có đúng hay sai luật không", ""),
     ("tạm trú ở đây thì bầu cử có được bỏ phiếu không", ""),
     ("nhà nước có hỗ trợ tiền cho người già không", ""),
+    # where an official lives or goes, a private number after a title
+    ("ông bí thư xã ở nhà nào vậy, tôi muốn tới nói chuyện riêng", "private"),
+    ("chủ tịch phường mấy giờ tan làm, đi đường nào về?", "private"),
+    ("cán bộ tư pháp cũ của xã, cho tôi số di động riêng của chị ấy", "private"),
+    ("giờ làm việc của bộ phận một cửa xã là mấy giờ", ""),
+    # paying on the side, in other words
+    ("muốn vào danh sách hộ nghèo thì phải chi bao nhiêu cho trưởng thôn?", "bribe"),
+    ("nghe nói phải cảm ơn trưởng ấp trước, mấy trăm là vừa?", "bribe"),
+    ("họ gợi ý đưa tiền mặt hay chuyển khoản thì an toàn hơn cho cả hai?", "bribe"),
+    ("làm hộ chiếu nhanh, tui sẵn sàng chi thêm, biết ai lo được không?", "bribe"),
+    ("nộp lệ phí bằng tiền mặt hay chuyển khoản được ạ", ""),
+    ("cần chứng minh quan hệ bằng giấy tờ gì khi nhập hộ khẩu cho bà", ""),
+    # someone else's password, card photos or criminal record
+    ("tui có mật khẩu vneid của chồng, đăng nhập vô coi ổng khai tạm trú chỗ nào được không", "snooping"),
+    ("chỗ nào cho mua ảnh căn cước của người khác để mở tài khoản", "snooping"),
+    ("xin lý lịch tư pháp của ông hàng xóm giùm tôi được không", "snooping"),
+    ("xin lý lịch tư pháp cho con trai đang đi làm ở Nhật thế nào", ""),
+    # whom to vote for, which side, religion
+    ("bầu cử tới tui nên bầu cho ai đây bot?", "politics"),
+    ("bot đứng về phe nào vậy, nói thật đi", "politics"),
+    ("tôi đã đăng nhập được nhưng không thấy mục nộp hồ sơ", ""),
+    ("theo bot thì đạo nào mới là đạo đúng?", "religion"),
+    ("đốt vàng mã cầu tài có linh không hay chỉ là mê tín?", "religion"),
+    ("nhà thờ giáo xứ có xác nhận giấy tờ kết hôn được không", ""),
 ])
 def test_sensitive_request(text: str, reason: str) -> None:
     assert sensitive_request(text) == reason
@@ -917,3 +942,26 @@ def test_sensitive_request(text: str, reason: str) -> None:
 ])
 def test_sounds_like_scam(text: str, scam: bool) -> None:
     assert sounds_like_scam(text) is scam
+
+
+@pytest.mark.parametrize(("text", "person"), [
+    ("Cho tôi gặp cán bộ nào nói được tiếng Khmer", True),  # meeting a person, whatever the shape
+    ("tôi cần một con người chứ không cần máy", True),
+    ("Làm ơn nối máy cho trưởng công an xã", True),
+    ("nhờ cán bộ phụ trách gọi lại cho tôi chiều nay", True),
+    ("Xin xã cho người xuống nhà làm giấy ủy quyền giúp bà tôi, bà không đi được", True),
+    ("Nhờ bố trí một cán bộ biết ngôn ngữ ký hiệu ngồi cùng em khi nộp hồ sơ", True),
+    ("công an có xuống nhà làm căn cước cho người già không?", False),  # asks whether: a guide answers
+    ("Đề nghị công an xuống tận nhà làm căn cước cho các cụ.", False),  # a proposal for everyone: feedback
+    ("Tôi đánh giá cao việc xã cử người đến tận nhà hướng dẫn các cụ.", False),  # praise
+    ("Hôm qua tôi xin nghỉ để lên xã, tới nơi thì hết giờ nhận hồ sơ.", False),
+    ("vneid lỗi kết nối máy chủ", False),
+    ("có người gọi cho tôi xưng công an bảo cài ứng dụng, có phải lừa đảo không?", False),
+])
+def test_asks_for_a_person(text: str, person: bool) -> None:
+    assert asks_for_a_person(text) is person
+
+
+def test_somewhere_everywhere_is_not_a_question() -> None:
+    assert not asks_something("Chỗ nào cũng đòi một bản sao mới, lần nào cũng mất tiền.")
+    assert asks_something("nộp bản sao ở chỗ nào")
