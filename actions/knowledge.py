@@ -328,9 +328,14 @@ class ActionAnswer(Action):
             procedures.reply(dispatcher, tracker, fused.choice, index.guides, lambda m: with_resume(tracker, m))
             return resume_events(tracker)
         if decision.kind in ("no_guide", "sensitive"):
-            send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune()) if decision.kind == "no_guide"
-                                         else replies.sensitive_message(decision.reason)))
-            services.log_reply(tracker, decision.kind, candidates=decision.candidates)
+            # Only the rule refuses (decision.reason, common.text.sensitive_request). The classifier's sensitive reading
+            # alone was wrong more often than right on the validation sets once the rule named what it refuses (15
+            # of 25: feedback, services without a guide, chat): it gets the honest "no guide for this" reply, with the
+            # official channel and a person, and still never a guide's or the catalogue's answer.
+            refuse = decision.kind == "sensitive" and bool(decision.reason)
+            send(dispatcher, with_resume(tracker, replies.sensitive_message(decision.reason) if refuse
+                                         else replies.no_guide_message(get_commune())))
+            services.log_reply(tracker, "sensitive" if refuse else "no_guide", candidates=decision.candidates)
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates:
             parts = {g: choose_section(index, g, text, settings.sections).heading for g in decision.candidates}

@@ -301,7 +301,8 @@ _LOOKUP_OTHERS = re.compile(
 # không", "ổng lấy tiền ở đâu ra".
 _POLITICS = re.compile(
     r"\b(dung hay sai|sai hay dung|(co )?(that su |thuc su )?dan chu (khong|ko|hay)|tot hay do|tot hay xau"
-    r"|nghi sao ve (nha nuoc|chinh phu|dang|chinh sach|lanh dao|chu tich)|lay tien o dau ra|tien o dau ma (xay|mua)"
+    r"|(nghi|thay|danh gia) (sao|gi|the nao) ve (nha nuoc|chinh phu|dang|chinh sach|lanh dao|chu tich|chinh quyen)"
+    r"|ai se thang|lay tien o dau ra|tien o dau ma (xay|mua)"
     # whom to vote for, which side the assistant takes, officials' private lives
     r"|phe nao|(doi|theo|che do|nhom) da dang|gach ten ai|(nen|se) bau (cho )?ai|cham diem .{0,40}ung (cu )?vien|ung (cu )?vien nao (tot|duoc|xung)"
     r"|xung dang (khong|ko|hay)|co bo (la|voi)|bi ky luat.{0,60}\b(ke|noi) (chi tiet|tui nghe|toi nghe|nghe)"

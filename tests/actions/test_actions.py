@@ -189,6 +189,7 @@ def test_decide_thresholds_come_from_the_caller(bm25_index: HybridIndex) -> None
     ("ranking", "kind"),
     [
         ([intent("other_service", 0.8), intent("ask_residence_registration", 0.1)], "no_guide"),
+        # the classifier's sensitive reading (which alone does not refuse: see the next test)
         ([intent("sensitive", 0.7), intent("ask_can_cuoc", 0.2)], "sensitive"),
         # the classifier surer of a guide than of the boundary: the guide decides
         ([intent("ask_judicial_record", 0.6), intent("sensitive", 0.3)], "answer"),
@@ -196,6 +197,16 @@ def test_decide_thresholds_come_from_the_caller(bm25_index: HybridIndex) -> None
 )
 def test_decide_boundaries(bm25_index: HybridIndex, ranking: list[dict[str, Any]], kind: str) -> None:
     assert decide("lý lịch tư pháp", ranking, bm25_index, THRESHOLD, MARGIN).kind == kind
+
+
+def test_only_the_rule_refuses(make_tracker: MakeTracker) -> None:
+    ranking = [intent("sensitive", 0.9), intent("ask_can_cuoc", 0.05)]
+    (message,), _ = run(ActionAnswer(), make_tracker("bot đứng về phe nào vậy, nói thật đi", "sensitive", ranking))
+    assert message["custom"] == {"kind": "sensitive", "reason": "politics"}
+    # a legitimate question the classifier misreads as sensitive gets the honest "no guide" reply, not a refusal
+    text = "nhà mạng bắt chuẩn hóa thuê bao, ra cửa hàng nào làm"
+    (message,), _ = run(ActionAnswer(), make_tracker(text, "sensitive", ranking))
+    assert message["custom"] == {"kind": "no_guide"} and "dichvucong.gov.vn" in message["text"]
 
 
 def test_fusion_weights_come_from_the_caller(bm25_index: HybridIndex) -> None:
@@ -1202,10 +1213,10 @@ def test_the_menu_offers_the_guides_residents_asked_for() -> None:
 @pytest.mark.parametrize(("kind", "builder"), [("no_guide", "no_guide"), ("sensitive", "sensitive")])
 def test_boundary_replies_say_where_to_ask_or_what_we_do(make_tracker: MakeTracker, kind: str, builder: str) -> None:
     ranking = [intent("other_service" if kind == "no_guide" else "sensitive", 0.9)]
-    question = "xin visa đi Mỹ du lịch" if kind == "no_guide" else "thủ tục tách thửa đất"
+    question = "xin visa đi Mỹ du lịch" if kind == "no_guide" else "theo bot thì đạo nào mới là đạo đúng"
     (message,), events = run(ActionAnswer(), make_tracker(question, ranking[0]["name"], ranking))
     assert events == []
-    assert message["custom"] == {"kind": kind}
+    assert message["custom"] == ({"kind": kind} if kind == "no_guide" else {"kind": kind, "reason": "religion"})
     assert message["buttons"][0 if kind == "no_guide" else 1] == HUMAN
     if kind == "no_guide":
         assert "dichvucong.gov.vn" in message["text"] and "Trung tâm phục vụ hành chính công" in message["text"]

@@ -923,6 +923,7 @@ def test_proposes(text: str, on_record: bool) -> None:
     # whom to vote for, which side, religion
     ("bầu cử tới tui nên bầu cho ai đây bot?", "politics"),
     ("bot đứng về phe nào vậy, nói thật đi", "politics"),
+    ("bạn nghĩ gì về chính phủ", "politics"),
     ("tôi đã đăng nhập được nhưng không thấy mục nộp hồ sơ", ""),
     ("theo bot thì đạo nào mới là đạo đúng?", "religion"),
     ("đốt vàng mã cầu tài có linh không hay chỉ là mê tín?", "religion"),
