@@ -253,7 +253,8 @@ _PRIVATE_DETAILS = re.compile(
     r"|so ca nhan|dia chi ca nhan|bien so xe)( rieng)?( cua)? (ong |ba |anh |chi |co |chu |bac )?"
     r"(can bo|chu tich|pho chu tich|truong|pho truong|bi thu|cong an|giam doc|lanh dao|nhan vien|dai bieu)\b"
     # where an official lives, drives or goes after work, to meet them outside the office: "ông chủ tịch xã mới về ở
-    # nhà nào, đi xe gì", "anh trưởng công an xã mấy giờ tan làm, về đường nào"; and a private mobile asked for
+    # nhà nào, đi xe gì", "anh trưởng công an xã mấy giờ tan làm, về đường nào"; the number an official uses every
+    # day; a title, then a private number ("phó chủ tịch phường… số điện thoại nhà riêng của cô ấy")
     r"|so (ong|ba) (ay |ta )?(xai|dung) hang ngay"
     r"|(chu tich|bi thu|truong cong an|truong (thon|ap|ban)|can bo|giam doc|pho chu tich)\b.{0,40}"
     r"\b(o nha nao|nha o dau|di xe gi|bien so (xe )?(may|bao nhieu|gi)|may gio (tan lam|ve|di lam)|ve duong nao"
@@ -290,7 +291,7 @@ _LOOKUP_OTHERS = re.compile(
     r" (so can cuoc( cong dan)?|so cccd|so cmnd|so chung minh( nhan dan)?|so dinh danh|dia chi nha|dia chi|que quan|so dien thoai|thong tin ca nhan)"
     r"(( va| voi|,) [a-z ]{2,30}?)? cua (co|chu|anh|chi|ong|ba|nguoi|thang|con|nhung nguoi) (?!(\w+ )?(toi|tui|minh|em|chau)\b)"
     # logging in with a spouse's or someone's password, buying another person's card photos or account
-    r"|\b(mat khau|mk|pass)\b.{0,40}\b(cua|cu?a) (vo|chong|co|cau|ong|ba|nguoi khac|nguoi ta|ban)\b.{0,80}\b(dang nhap|vao|vo|coi|xem)\b"
+    r"|\b(mat khau|mk|pass)\b.{0,40}\bcua (vo|chong|co|cau|ong|ba|nguoi khac|nguoi ta|ban)\b.{0,80}\b(dang nhap|vao|vo|coi|xem)\b"
     r"|\b(mua|thue)( lai)? (anh |hinh |ban chup )?(can cuoc|cccd|cmnd|tai khoan( vneid| ngan hang)?)\b.{0,40}"
     r"\b(cua )?(ai do|nguoi khac|nguoi ta|ai)\b"
     # another person's criminal record or whereabouts: "xin lý lịch tư pháp của ông ấy giùm", "tra giùm ông hàng
@@ -335,9 +336,9 @@ def sounds_like_scam(text: str) -> bool:
 
 def sensitive_request(text: str) -> str:
     """What makes a message one the assistant must not take up, or "": "private" (an official's private contact),
-    "bribe" (paying an official on the side, asked about), "snooping" (someone else's account or personal data) or
-    "politics" (a political judgement, gossip about an official) or "religion" (which faith is right, whether a rite works). Issue 10: a polite refusal, never a guide's answer
-    and never a volunteer as if it were a question for one.
+    "bribe" (paying an official on the side, asked about), "snooping" (someone else's account or personal data),
+    "politics" (a political judgement, gossip about an official) or "religion" (which faith is right, whether a rite
+    works). Issue 10: a polite refusal, never a guide's answer and never a volunteer as if it were a question for one.
     """
     folded = normalise(text)
     if _PRIVATE_DETAILS.search(folded):
