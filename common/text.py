@@ -210,12 +210,13 @@ def gives_a_verdict(text: str) -> bool:
 # nối máy cho trưởng bộ phận", "tôi cần một con người", "nhờ chuyên viên gọi cho chị trong hôm nay", "xin công an cử
 # người xuống nhà lăn tay cho ông", "bố trí một người biết ngôn ngữ ký hiệu ngồi cùng cháu". Not a question about
 # whether a service comes to the home ("công an có làm căn cước tại nhà cho người già không"): the guides answer that.
-_STAFF = (r"(mot |1 )?(con nguoi|nguoi that|nguoi truc|nguoi that su|can bo|nhan vien|tong dai vien|tu van vien"
-          r"|chuyen vien|tinh nguyen vien|truong (bo phan|phong|cong an)|lanh dao)")
+_PERSON = (r"(con nguoi|nguoi that|nguoi truc|nguoi that su|can bo|nhan vien|tong dai vien|tu van vien"
+           r"|chuyen vien|tinh nguyen vien|truong (bo phan|phong|cong an)|lanh dao)")
+_STAFF = r"(mot |1 )?" + _PERSON
 _MEET_PERSON = re.compile(
     r"\b((?<!ket )noi may (cho|voi|toi|giup|gium)|(ket noi|chuyen may) (cho |voi |toi )?" + _STAFF
     + r"|(can|muon|xin|cho (toi|tui|em|minh|chau|con|chi|anh)) (duoc )?(gap|noi chuyen voi|noi chuyen truc tiep voi) "
-    + _STAFF + r"|(toi|tui|em|minh|chau|con) can " + _STAFF.replace("(mot |1 )?", "(mot |1 )") + r")\b")
+    + _STAFF + r"|(toi|tui|em|minh|chau|con) can (mot |1 )" + _PERSON + r")\b")
 _REQUEST = r"\b(xin|nho|lam on|vui long|mong|de nghi|de lai loi nhan|bo tri)\b"
 # …for someone in particular ("…cho ông", "…giùm mệ"), not a proposal for all the elderly ("…cho các cụ")
 _FOR_SOMEONE = (r"\b(cho|giup|gium|dum) (ong|ba|me|bo|cha|chong|vo|con|chau|em|toi|tui|anh|chi|mo|on|ba noi|ba ngoai"
