@@ -168,10 +168,17 @@ def unanimous(sig: Signals, weights: FusionWeights) -> str | None:
 
 
 def agreed(sig: Signals, top: str, weights: FusionWeights) -> bool:
-    """The classifier is sure of `top` and BM25 ranks it first too (the calibrated consensus rule)."""
-    if weights.consensus <= 0 or sig.nlu.get(top, 0.0) < weights.consensus:
+    """The classifier is sure of `top` and BM25, or on accented text the dense encoder, ranks it first too (the
+    calibrated consensus rules; `top` is the fused score's first guide)."""
+    sure = sig.nlu.get(top, 0.0)
+    if weights.consensus > 0 and sure >= weights.consensus and unanimous(sig, weights) == top:
+        return True
+    if weights.dense_consensus <= 0 or sure < weights.dense_consensus or not sig.accented or not sig.dense:
         return False
-    return unanimous(sig, weights) == top
+    intents = sorted(sig.nlu.values(), reverse=True)
+    if len(intents) > 1 and intents[0] == intents[1]:
+        return False  # a tie is no vote
+    return max(sig.nlu, key=sig.nlu.__getitem__) == top == max(sig.dense, key=sig.dense.__getitem__)
 
 
 def act_of(sig: Signals) -> str | None:

@@ -131,11 +131,14 @@ def normalise(text: str) -> str:
 _QUESTION_WORDS = re.compile(
     r"\b((can|mang|lam|chuan bi|giay to|thu tuc|muc|nhung|chon|bam|dien|ghi|nop) (nhung )?gi(?! (cung|het|dau))"
     r"|(tai|vi|lam|thi) sao|sao (vay|the|nhi)|the nao|nhu nao|ra sao|lam sao|o dau|(cho|noi) nao(?! cung)|bao nhieu|bao lau|bao gio|khi nao|luc nao"
-    r"|may (ngay|tien|gio|so|thang|nam|buoc|lan|phut|tuan|ban|loai|cach)|duoc khong|co phai|phai khong"
+    r"|may gio|(?<!so )may (ngay|tien|so|thang|nam|buoc|lan|phut|tuan|ban|loai|cach)(?! (roi|nay|lien|truoc|qua)\b)"
+    r"|duoc khong|co phai|phai khong|khong hay (la|phai)"
     r"|hay khong|hay la|co can(?! bo)|can (nhung )?gi|la gi|thu tuc gi|phai lam|nop (o|tai)|khac nhau|co cach"
     r"|(cho|xin) (toi |em |minh |tui |chau |con |bac |co |chu |anh |chi )?hoi|hoi (ai|giup|dum|gium)"
     r"|(chi|huong dan|giup|dum|gium) (toi|em|minh|tui|chau|con|voi|cach)|lam on)\b")
-_CLOSING_PARTICLE = re.compile(r"\b(khong|hong|chua|nhi|ha|ho|sao|nao|(?<!gi )dau|gi)$")  # "có đổi gì đâu" denies
+_CLOSING_PARTICLE = re.compile(r"\b((?<!trong )khong|hong|chua|nhi|ha|ho|sao|nao|(?<!gi )dau|gi)$")  # "có đổi gì đâu" denies
+# "…không có tệp nào", "chẳng được ai nào": a closing "nào" that denies ("nói trống không" closes with "không" too)
+_DENIES_ANY = re.compile(r"\b(khong|chang|chua) (co|duoc|thay) (\w+ ){0,3}nao$")
 _CLAUSES = re.compile(r"[.!;\n]+|,\s+(?:con|va|nhung|ma)\s")
 # the particles that close a question whatever the diacritics ("đâu" folds like "ban đầu", "hả" like "Hà"); a
 # rhetorical "…thì có ích gì" closing a proposal is not among them
@@ -153,7 +156,7 @@ def asks_something(text: str) -> bool:
         return False
     for clause in _CLAUSES.split(text):
         norm = normalise(clause)
-        if norm and (_QUESTION_WORDS.search(norm) or _CLOSING_PARTICLE.search(norm)):
+        if norm and (_QUESTION_WORDS.search(norm) or (_CLOSING_PARTICLE.search(norm) and not _DENIES_ANY.search(norm))):
             return True
     return False
 
@@ -195,7 +198,7 @@ _VERDICT = re.compile(
     r"\b((vo|vao) ly(?! (lich|do|thuyet))|te qua|qua te|te that|chan qua|chan that|chan ghe|bat tien qua|kho chiu|phien ha|mat cong qua"
     r"|chua on|khong on chut nao|that vong|buc xuc|moc re|cho (muon|dai) co|cho gay co|hanh dan|lam kho dan"
     r"|noi de (may |cac )?(anh|chi|chu|co|ban|xa|phuong|ben) (chi |em )?biet|de nghi (xa |phuong )?ghi nhan"
-    r"|cam on (cac|may|nhieu|ca)\b.{0,40}\b(lam|nhieu|that)|xin cam on (xa|phuong|cac)|co tac dung (that|ghe|lam)"
+    r"|cam on (cac|may|nhieu|ca)\b.{0,40}\b(lam|nhieu|that)|xin cam on (xa|phuong|cac)|co tac dung (that|thiet|ghe|lam)"
     r"|chu dao|tan tinh|nhanh gon (lam|qua|that)"
     r"|nen (mien|bo|giam|cho phep|co them|lam them|mo them)\b.{0,40}\b(cho|di|nua|luon))\b")
 

@@ -56,6 +56,7 @@ NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *ACT_LABELS
 ANSWERING = {"nlu_fallback", "other_service", "sensitive", "start_walkthrough"}
 FALLBACK_THRESHOLD = 0.25  # config.yml FallbackClassifier
 WRONG_GOAL = 0.03
+DENSE_CONSENSUS = [0.0, 0.9, 0.95, 0.98]
 QUESTION_SETS = [ROOT / "eval" / "blind" / "questions.jsonl", ROOT / "eval" / "blind" / "fresh" / "questions.jsonl",
                  ROOT / "eval" / "blind" / "fresh2" / "questions.jsonl"]
 
@@ -217,7 +218,6 @@ def main() -> None:
     most = max(g["one_tap"] for g in pool)
     best = max((g for g in pool if g["one_tap"] >= most - 0.01), key=lambda g: (g["guide_accuracy"], -g["clarify"]))
     top1 = max(grid, key=lambda g: (g["guide_accuracy"], -g["confidently_wrong"]))
-
     print(f"Validation split: {len(lines)} lines ({sum(r['guide'] not in NOT_A_GUIDE for r in rows)} with a guide)")
     print(f"\nCurve at fusion={best['fusion']}, margin={best['margin']}\n"
           "  threshold: answered / right guide / resolved in one tap / confidently wrong")
@@ -231,6 +231,21 @@ def main() -> None:
     print(json.dumps(best, indent=1))
     print(f"Most right first replies: {top1['guide_accuracy']:.3f} right, {top1['confidently_wrong']:.3f} wrong "
           f"(threshold {top1['threshold']}, margin {top1['margin']}, {top1['fusion']})")
+
+    # the dense consensus rule, swept at the chosen setting (in the grid it would double the run): kept only where it
+    # resolves more, or as many and more right, without more confidently wrong
+    stage = []
+    for value in DENSE_CONSENSUS:
+        weights = FusionWeights(**(best["fusion"] | {"dense_consensus": value}))
+        fused = [fuse(line, weights) for line in lines]
+        stage.append(score(fused, best["threshold"], best["margin"]) | {"fusion": asdict(weights)})
+    print("\nDense consensus at the chosen setting: value / right guide / one tap / confidently wrong")
+    for g in stage:
+        print(f"  {g['fusion']['dense_consensus']:.2f}  {g['guide_accuracy']:.3f}  {g['one_tap']:.3f}  "
+              f"{g['confidently_wrong']:.3f}")
+    best = max((g for g in stage if g["confidently_wrong"] <= best["confidently_wrong"]),
+               key=lambda g: (g["one_tap"], g["guide_accuracy"], -g["clarify"]))
+    print(f"Chosen dense consensus: {best['fusion']['dense_consensus']}")
 
     section_grid = [SectionWeights(**dict(zip(SECTION_GRID, v, strict=True)))
                     for v in itertools.product(*SECTION_GRID.values())]

@@ -35,6 +35,9 @@ class FusionWeights:
     consensus: float = 0.0  # > 0: answer, whatever the threshold, when the classifier is at least this sure and
     #                         BM25 and the fused score name the same guide (a short clear question has little
     #                         lexical weight); 0 turns this off
+    dense_consensus: float = 0.0  # > 0: the same, with the dense encoder in BM25's place, on text with diacritics (a
+    #                               paraphrase shares few words with its guide: "mất bao nhiêu tiền" matches the fee
+    #                               lines of every guide); 0 turns this off
 
 
 @dataclass(frozen=True)

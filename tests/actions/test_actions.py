@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -733,6 +734,8 @@ def test_plain_off_topic_stays_off_topic(make_tracker: MakeTracker) -> None:
 @pytest.mark.parametrize("text", [
     "Năm nay xin giấy xác nhận cư trú bốn lần, chỗ nào cũng đòi bản mới, cộng lại thấy vô lý.",
     "Tổ công nghệ số xuống tận nhà chỉ bố em nộp hồ sơ. Nhà em cảm ơn các anh chị nhiều lắm.",
+    "Gọi đường dây nóng báo chuyện đường hỏng, hôm sau xã cho người xuống sửa, có tác dụng thiệt.",
+    "Cán bộ bắt tôi đi kiện hàng xóm dù hai nhà thôi tranh chấp mấy năm rồi, làm khó dân quá.",
 ])
 def test_a_verdict_that_asks_nothing_is_feedback(bm25_index: HybridIndex, text: str) -> None:
     ranking = [intent("ask_residence_registration", 0.8), intent("give_feedback", 0.05)]
@@ -1235,3 +1238,21 @@ def test_unanimous_needs_every_signal_and_no_tie(bm25_index: HybridIndex) -> Non
     assert unanimous(tie, weights) is None
     disagree = signals("lý lịch tư pháp", [intent("ask_can_cuoc", 0.9)], bm25_index)
     assert unanimous(disagree, weights) is None
+
+
+def test_dense_consensus_answers_when_bm25_alone_disagrees() -> None:
+    from actions.knowledge import Signals, route
+
+    # "mất bao nhiêu tiền" matches the fee lines of every guide: BM25 ranks another guide first
+    sig = Signals({"can-cuoc": 0.97, "scam-safety": 0.01}, {"residence-registration": 26.0, "can-cuoc": 22.7},
+                  {"can-cuoc": 0.94, "health-insurance": 0.91, "residence-registration": 0.90}, True, None, 0.0)
+    off = FusionWeights(nlu=0.2, lexical=0.6, dense=0.4, consensus=0.85)
+    on = FusionWeights(nlu=0.2, lexical=0.6, dense=0.4, consensus=0.85, dense_consensus=0.95)
+    assert route(sig, 0.75, 0.1, off).kind == "clarify"
+    decision = route(sig, 0.75, 0.1, on)
+    assert (decision.kind, decision.guide_id) == ("answer", "can-cuoc")
+    # not on text without diacritics (the encoder reads it poorly), nor below the classifier's bar, nor when the
+    # encoder prefers another guide
+    assert route(replace(sig, accented=False), 0.75, 0.1, on).kind == "clarify"
+    assert route(replace(sig, nlu={"can-cuoc": 0.9, "scam-safety": 0.05}), 0.75, 0.1, on).kind == "clarify"
+    assert route(replace(sig, dense={"can-cuoc": 0.90, "health-insurance": 0.93}), 0.75, 0.1, on).kind == "clarify"

@@ -843,6 +843,15 @@ def test_truncate_never_exceeds_limit(limit: int) -> None:
     ("ho so bi tra thi phai lam gi", True),
     ("cho mình hỏi thủ tục khai sinh", True),
     ("Xã mình làm giấy tờ nhanh thiệt, cán bộ chỉ từng bước cho người già.", False),
+    # "mấy năm rồi" tells how long; "số máy bàn" is a landline; "không có … nào" denies; "trống không" is curt
+    ("Ông ấy thôi tranh chấp đất mấy năm rồi mà cán bộ vẫn bắt đi kiện.", False),
+    ("Trang tra cứu nên ghi số máy bàn của người thụ lý.", False),
+    ("Lên tới nơi thì hồ sơ trên mạng không có giấy tờ nào.", False),
+    ("Cô ấy không đeo thẻ tên, trả lời trống không.", False),
+    ("mấy giờ rồi", True),
+    ("làm căn cước mấy ngày thì có", True),
+    ("hồ sơ của tôi có thiếu giấy nào không", True),
+    ("đi làm xa thì có được đăng ký ở đây không hay phải về quê", True),
     ("", False),
 ])
 def test_asks_something(text: str, asks: bool) -> None:
