@@ -29,7 +29,7 @@ GENERAL = ""  # the guide's summary
 CUES: dict[str, re.Pattern[str]] = {
     "Phí và thời gian": re.compile(
         r"\b(bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu|le phi|phi|mien phi|may tien|tien"
-        r"|bao lau|may ngay|bao nhieu ngay|bao nhieu lau|mat may|thoi han|han chot|khi nao (co|nhan|xong|duoc)"
+        r"|bao lau|may ngay|bao nhieu ngay|bao nhieu lau|mat may|thoi han|han chot|khi nao (moi )?(co|nhan|xong|duoc|lay)"
         r"|trong bao lau|dung duoc bao lau|co gia tri|may hom|bao nhieu hom|ngay nao (co|nhan|tra|xong)"
         r"|(dong|tra|het|mat) nhieu( khong| vay| the)?$|(dong|tra|het|mat) nhieu tien)\b"),
     "Hỏi ở đâu": re.compile(

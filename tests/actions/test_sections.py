@@ -37,6 +37,7 @@ from common.text import normalise
         ("tự làm trên app thì phải đóng nhiêu", "Phí và thời gian"),
         ("tổng đài cổng dịch vụ công số mấy", "Hỏi ở đâu"),
         ("phải để sẵn những gì", "Cần chuẩn bị"),
+        ("nộp giấy xác nhận độc thân rồi chừng nào mới lấy", "Phí và thời gian"),  # "chừng nào" reads "khi nào"
     ],
 )
 def test_question_shapes_read_with_or_without_diacritics(text: str, cue: str) -> None:

@@ -37,3 +37,33 @@ def test_the_refusal_to_a_sensitive_line_is_right_and_an_answer_to_it_is_false()
                           [reply("answer", "can-cuoc", "", "…")])
     assert "wrongly_refused" not in refused and not refused["false_answer"]
     assert answered["false_answer"]
+
+
+def test_no_blind_line_is_a_training_example() -> None:
+    """A blind line that the classifier or the part questions learned from measures memory, not understanding.
+
+    Lines of one to three words ("chào em", "hello") are left out: a greeting is bound to be a training example too.
+    """
+    import json
+    import re
+    from pathlib import Path
+
+    from common.guides import guide_files, load_part_questions, questions_file
+    from common.nlu import nlu_examples
+    from common.text import normalise
+
+    root = Path(__file__).resolve().parents[2]
+
+    def key(text: str) -> str:
+        return normalise(re.sub(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\{[^}]*\}", r"\1\2", text))
+
+    trained = {key(example) for _, example in nlu_examples(root / "data" / "nlu")}
+    for path in guide_files(root / "knowledge"):
+        for questions in load_part_questions(questions_file(path, path.stem)).values():
+            trained.update(key(q) for q in questions)
+    sets = sorted((root / "eval" / "blind").glob("**/questions.jsonl"))
+    assert len(sets) >= 8 and len(trained) > 5000
+    leaked = [(path.parent.name, line["text"]) for path in sets
+              for line in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+              if len(key(line["text"]).split()) > 3 and key(line["text"]) in trained]
+    assert leaked == []
