@@ -154,15 +154,20 @@ def off_topic_intent(sig: Signals) -> bool:
     return sig.best_other_conf >= OFF_TOPIC_MIN
 
 
+def tied(sig: Signals) -> bool:
+    """The classifier's two likeliest guides are equally likely: a tie is no vote."""
+    intents = sorted(sig.nlu.values(), reverse=True)
+    return len(intents) > 1 and intents[0] == intents[1]
+
+
 def unanimous(sig: Signals, weights: FusionWeights) -> str | None:
     """The guide the classifier, BM25 and the fused score all rank first, if they agree."""
     fused = fused_scores(sig, weights)
     if not sig.nlu or not sig.lexical or not fused:
         return None
     top = max(fused, key=fused.__getitem__)
-    intents = sorted(sig.nlu.values(), reverse=True)
-    if len(intents) > 1 and intents[0] == intents[1]:
-        return None  # a tie is no vote
+    if tied(sig):
+        return None
     same = max(sig.nlu, key=sig.nlu.__getitem__) == top and max(sig.lexical, key=sig.lexical.__getitem__) == top
     return top if same else None
 
@@ -175,10 +180,7 @@ def agreed(sig: Signals, top: str, weights: FusionWeights) -> bool:
         return True
     if weights.dense_consensus <= 0 or sure < weights.dense_consensus or not sig.accented or not sig.dense:
         return False
-    intents = sorted(sig.nlu.values(), reverse=True)
-    if len(intents) > 1 and intents[0] == intents[1]:
-        return False  # a tie is no vote
-    return max(sig.nlu, key=sig.nlu.__getitem__) == top == max(sig.dense, key=sig.dense.__getitem__)
+    return not tied(sig) and max(sig.nlu, key=sig.nlu.__getitem__) == top == max(sig.dense, key=sig.dense.__getitem__)
 
 
 def act_of(sig: Signals) -> str | None:

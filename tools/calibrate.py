@@ -218,6 +218,7 @@ def main() -> None:
     most = max(g["one_tap"] for g in pool)
     best = max((g for g in pool if g["one_tap"] >= most - 0.01), key=lambda g: (g["guide_accuracy"], -g["clarify"]))
     top1 = max(grid, key=lambda g: (g["guide_accuracy"], -g["confidently_wrong"]))
+
     print(f"Validation split: {len(lines)} lines ({sum(r['guide'] not in NOT_A_GUIDE for r in rows)} with a guide)")
     print(f"\nCurve at fusion={best['fusion']}, margin={best['margin']}\n"
           "  threshold: answered / right guide / resolved in one tap / confidently wrong")
