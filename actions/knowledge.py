@@ -19,7 +19,15 @@ from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
-from common.text import asks_for_a_person, asks_something, gives_a_verdict, has_diacritics, proposes, sensitive_request
+from common.text import (
+    asks_for_a_person,
+    asks_something,
+    asks_who_answers,
+    gives_a_verdict,
+    has_diacritics,
+    proposes,
+    sensitive_request,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +242,10 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
         return Decision("answer", top, top_score, ordered[:3])
     if top_score >= threshold and top_score - second >= margin:
         return Decision("answer", top, top_score, ordered[:3])
+    if top_score < (weights or FusionWeights()).floor:
+        # "tiền điện tháng này sao cao quá", "trẻ dưới 1 tuổi uống mật ong được không": no guide comes close, and
+        # buttons for the closest ones (traffic fines, VNeID level 2) would only send the resident the wrong way
+        return Decision(OFF_TOPIC.get(best_other or "", "no_guide"), confidence=top_score, candidates=ordered[:3])
     candidates = [g for g in ordered[:3] if combined[g] >= top_score * 0.5]
     return Decision("clarify", confidence=top_score, candidates=candidates)
 
@@ -292,6 +304,13 @@ def answered_alike(candidates: list[str], parts: dict[str, str]) -> bool:
     return named_part(first) and same_part(first, second)
 
 
+def tell_who_answers(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """"Em là người thật hay máy?": the greeting says it is the commune's automated assistant and offers a person."""
+    dispatcher.utter_message(response="utter_greet")
+    services.log_reply(tracker, "smalltalk")
+    return []
+
+
 class ActionAnswer(Action):
     """Answer a free question from the best guide, or ask which topic the resident means."""
 
@@ -307,6 +326,8 @@ class ActionAnswer(Action):
         index = get_index()
         latest = tracker.latest_message or {}
         text = resident_text(tracker)
+        if asks_who_answers(text) and not sensitive_request(text):
+            return tell_who_answers(dispatcher, tracker)
         ranking = latest.get("intent_ranking") or []
         if intent_of(tracker) == "give_feedback":  # a question read as feedback (action_feedback handed it over)
             ranking = rescaled([r for r in ranking if r.get("name") != "give_feedback"])

@@ -130,13 +130,16 @@ def no_guide_message(commune: Commune) -> dict[str, Any]:
 def sensitive_message(reason: str = "") -> dict[str, Any]:
     """Politics, religion, officials' private details, getting round the law: a polite refusal and what we do.
 
-    Two reasons (common.text.sensitive_request) have a reply of their own: the generic refusal would not tell a
-    resident asked for a bribe where to report it, nor say why someone else's data is off limits.
+    Three reasons (common.text.sensitive_request) have a reply of their own: the generic refusal would not tell a
+    resident asked for a bribe where to report it, say why someone else's data is off limits, nor why a forged or
+    bought paper is no way round a procedure.
     """
     if reason == "bribe":
         text = say("sensitive.bribe")
     elif reason == "snooping":
         text = say("sensitive.others_data")
+    elif reason == "forgery":
+        text = say("sensitive.forgery")
     else:
         text = say("sensitive")
     custom: dict[str, Any] = {"kind": "sensitive"} | ({"reason": reason} if reason else {})

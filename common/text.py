@@ -323,6 +323,52 @@ _RELIGION = re.compile(r"\b((dao|ton giao) nao (moi )?(la )?(dao )?(dung|tot|hay
                        r"|theo dao nao|dao chinh hay|ta dao|(bot|em) (co )?tin (ong troi|chua|phat|than)|tin (ong troi|chua|phat) (khong|ko))")
 
 
+# Obtaining a forged or bought paper: "làm giả cái bằng lái", "mua giấy xác nhận độc thân trên mạng xài được không",
+# "có chỗ nào làm sổ đỏ giả không". The fake marker "giả" is read with its diacritics ("giá", a price, folds to the same
+# letters); folded text counts only "làm giả" before a paper, and buying a paper the state issues (nobody sells one).
+# Not a resident who was sold one or wants to tell one apart ("mua phải bằng giả", "phân biệt căn cước giả"): the
+# scam guidance answers those.
+_PAPER = (r"(giấy tờ|giấy|bằng lái|bằng|sổ đỏ|sổ hồng|sổ|thẻ|căn cước|cccd|cmnd|chứng chỉ|hộ chiếu|con dấu|dấu|"
+          r"chữ ký|hồ sơ|xác nhận|lý lịch|học bạ|hóa đơn)")
+_FORGE_ACCENTED = re.compile(
+    r"(?<!\w)(làm giả|giả mạo (giấy|chữ ký|con dấu|hồ sơ|chữ kí)|(làm|mua|đặt|thuê|kiếm|in|xài|dùng|sử dụng|nộp)"
+    r"(?: \w+){0,6} " + _PAPER + r"(?: \w+){0,4} giả)(?!\w)")
+_FORGE_FOLDED = re.compile(
+    r"\b(lam gia (cai |mot |1 |bo )?(giay|bang|so|the|can cuoc|cccd|chung chi|ho chieu|con dau|dau|chu ky|ho so|ly lich)"
+    r"|mua (cai |mot |1 |tam )?(giay (xac nhan|kham|chung nhan|khai sinh|phep|ket hon)|bang (lai|dai hoc|cap|tot nghiep)"
+    r"|chung chi|hoc ba|ly lich))\b")
+_FORGE_VICTIM = re.compile(r"\b(mua phai|bi lua|phan biet|nhan biet|kiem tra|phat hien|to giac|tố giác|bao cong an"
+                           r"|co phai (la )?gia|that hay gia|lam sao biet)\b")
+
+
+def asks_for_forgery(text: str) -> bool:
+    """Whether the message asks how to get, make or use a forged or bought paper (see _FORGE_ACCENTED)."""
+    folded = normalise(text)
+    if _FORGE_VICTIM.search(folded):
+        return False
+    return bool(_FORGE_ACCENTED.search(text.lower()) or _FORGE_FOLDED.search(folded))
+
+
+# Whether the assistant is a person or a program: "em là người thật hay máy trả lời vậy", "tôi đang nhắn với nhân viên
+# ủy ban hay với phần mềm", "có phải bot không". The greeting answers it (an automated assistant, and a person on
+# request); it is not a request for a person.
+# "máy" folds like "mấy" (how many): alone it counts only at the end or before words that end a question about it
+_MACHINE = (r"(may(?=\s*$|\s+(tu|tra loi|dong|vay|v|a|ha|the|nhi|do|khong|ko|chu|nhe|day)\b)|bot|robot|chatbot"
+            r"|phan mem|tro ly ao|tri tue nhan tao)")
+_HUMAN = r"(nguoi( that| truc)?|con nguoi|nhan vien|can bo|tong dai vien)"
+_WHO_ANSWERS = re.compile(
+    r"\b" + _HUMAN + r"\b[^?.!]{0,40}\bhay (la |voi |chi la )*" + _MACHINE + r"\b"
+    r"|\b" + _MACHINE + r"\b[^?.!]{0,40}\bhay (la |voi )*" + _HUMAN + r"\b"
+    r"|\b(co phai|phai) (la |dang nhan voi |dang noi chuyen voi )?(bot|robot|chatbot|phan mem|may tu (dong|tra loi)"
+    r"|may tra loi)\b"
+    r"|\b(ban|em|may|bot) (la|co phai la) (ai|nguoi that|nguoi hay may|bot|robot|chatbot)\b")
+
+
+def asks_who_answers(text: str) -> bool:
+    """Whether the message asks if a person or a program is answering (see _WHO_ANSWERS), not asking for a person."""
+    return bool(_WHO_ANSWERS.search(normalise(text))) and not asks_for_a_person(text)
+
+
 # An unsolicited contact (a text, a call, someone claiming to be an official, a link or an unknown app) that the
 # resident doubts: "nhận được tin nhắn cấp lại sổ đỏ qua đường link có thật không", "có người xưng công an gọi… có nên
 # làm theo". Whatever procedure it names, what it needs is the scam guidance, never that procedure's card.
@@ -341,8 +387,9 @@ def sounds_like_scam(text: str) -> bool:
 def sensitive_request(text: str) -> str:
     """What makes a message one the assistant must not take up, or "": "private" (an official's private contact),
     "bribe" (paying an official on the side, asked about), "snooping" (someone else's account or personal data),
-    "politics" (a political judgement, gossip about an official) or "religion" (which faith is right, whether a rite
-    works). Issue 10: a polite refusal, never a guide's answer and never a volunteer as if it were a question for one.
+    "politics" (a political judgement, gossip about an official), "religion" (which faith is right, whether a rite
+    works) or "forgery" (getting a forged or bought paper). Issue 10: a polite refusal, never a guide's answer and
+    never a volunteer as if it were a question for one.
     """
     folded = normalise(text)
     if _PRIVATE_DETAILS.search(folded):
@@ -355,6 +402,8 @@ def sensitive_request(text: str) -> str:
         return "politics"
     if _RELIGION.search(folded):
         return "religion"
+    if asks_for_forgery(text):
+        return "forgery"
     return ""
 
 

@@ -57,6 +57,8 @@ ANSWERING = {"nlu_fallback", "other_service", "sensitive", "start_walkthrough"}
 FALLBACK_THRESHOLD = 0.25  # config.yml FallbackClassifier
 WRONG_GOAL = 0.03
 DENSE_CONSENSUS = [0.0, 0.9, 0.95, 0.98]
+FLOORS = [0.0, 0.35, 0.4, 0.45, 0.5, 0.55]
+OFF_REPLIES = {"no_guide", "out_of_scope", "sensitive"}  # the honest replies to a line no guide covers
 QUESTION_SETS = [ROOT / "eval" / "blind" / "questions.jsonl", ROOT / "eval" / "blind" / "fresh" / "questions.jsonl",
                  ROOT / "eval" / "blind" / "fresh2" / "questions.jsonl"]
 
@@ -127,7 +129,7 @@ def fuse(line: Line, weights: FusionWeights) -> Fused:
     return Fused(label, accepted, True, off, agree, ordered, [combined[g] for g in ordered], act_of(sig))
 
 
-def outcome(f: Fused, threshold: float, margin: float) -> tuple[str, str, list[str]]:
+def outcome(f: Fused, threshold: float, margin: float, floor: float = 0.0) -> tuple[str, str, list[str]]:
     """The first reply's kind, guide and candidates (mirrors actions.knowledge.route)."""
     if not f.answering:
         return "other", "", []
@@ -141,19 +143,22 @@ def outcome(f: Fused, threshold: float, margin: float) -> tuple[str, str, list[s
         return f.off_topic, "", []
     if f.agreed or (top >= threshold and top - second >= margin):
         return "answer", f.ordered[0], []
+    if top < floor:
+        return f.off_topic or "no_guide", "", []
     return "clarify", "", [g for g, v in zip(f.ordered[:3], f.scores[:3], strict=False) if v >= top * 0.5]
 
 
-def score(fused: list[Fused], threshold: float, margin: float) -> dict[str, float]:
+def score(fused: list[Fused], threshold: float, margin: float, floor: float = 0.0) -> dict[str, float]:
     guide_n = right = one_tap = answered = wrong_in = clarify = 0
-    off_n = off_answered = 0
+    off_n = off_answered = off_honest = 0
     for f in fused:
-        kind, guide, candidates = outcome(f, threshold, margin)
+        kind, guide, candidates = outcome(f, threshold, margin, floor)
         if f.label in ACT_LABELS:
             continue
         if f.label in NOT_A_GUIDE:
             off_n += 1
             off_answered += kind == "answer"
+            off_honest += kind in OFF_REPLIES
             continue
         guide_n += 1
         is_answer = kind == "answer"
@@ -170,6 +175,8 @@ def score(fused: list[Fused], threshold: float, margin: float) -> dict[str, floa
         # as `make eval` counts it: a wrong guide, or any answer to a question no guide covers
         "confidently_wrong": (wrong_in + off_answered) / total,
         "wrong_in_scope": wrong_in / guide_n, "off_topic_answered": off_answered / max(off_n, 1),
+        # guide lines resolved within one tap, and lines no guide covers given the honest reply, of all lines
+        "resolved": (one_tap + off_honest) / total,
     }
 
 
@@ -247,6 +254,18 @@ def main() -> None:
     best = max((g for g in stage if g["confidently_wrong"] <= best["confidently_wrong"]),
                key=lambda g: (g["one_tap"], g["guide_accuracy"], -g["clarify"]))
     print(f"Chosen dense consensus: {best['fusion']['dense_consensus']}")
+
+    # the floor, swept last at the chosen setting (it changes no answer, only clarifying questions below it): kept
+    # where it resolves more lines in all (a guide line within one tap, a line no guide covers by the honest reply)
+    fused = [fuse(line, FusionWeights(**best["fusion"])) for line in lines]
+    floors = [score(fused, best["threshold"], best["margin"], value) | {"floor": value} for value in FLOORS]
+    print("\nFloor at the chosen setting: value / resolved (all lines) / one tap (guide lines) / clarify")
+    for g in floors:
+        print(f"  {g['floor']:.2f}  {g['resolved']:.3f}  {g['one_tap']:.3f}  {g['clarify']:.3f}")
+    floor = max(floors, key=lambda g: (round(g["resolved"], 4), -g["floor"]))
+    best = floor | {"fusion": best["fusion"] | {"floor": floor["floor"]}}
+    best.pop("floor")
+    print(f"Chosen floor: {best['fusion']['floor']}")
 
     section_grid = [SectionWeights(**dict(zip(SECTION_GRID, v, strict=True)))
                     for v in itertools.product(*SECTION_GRID.values())]

@@ -47,6 +47,10 @@ KIND_LABELS = {"handoff": "handoff", "feedback": "feedback", "out-of-scope": "ou
 # first step) when the resident asked to be guided.
 ANSWER_KINDS = {"answer", "walkthrough", "readiness"}
 NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *KIND_LABELS}
+# Honest first replies to a line no guide covers: "no guide yet" with the official channels, out of scope, the polite
+# refusal, the greeting (to chat); on a public service with no guide, a catalogue card too. Not a clarifying question
+# offering guides that do not fit, nor a guide's answer.
+HONEST_KINDS = {"no_guide", "out_of_scope", "sensitive", "smalltalk"}
 
 
 def ask(client: httpx.Client, url: str, text: str) -> tuple[list[dict[str, Any]], float]:
@@ -152,8 +156,10 @@ def score_line(line: dict[str, Any], replies: list[dict[str, Any]]) -> dict[str,
     elif label in ("no_guide", "smalltalk"):
         result["confidently_wrong"] = kind in ANSWER_KINDS
         result["catalogue_answer"] = kind == "procedure"  # unlabelled: scored on eval/procedures instead
+        result["honest"] = kind in HONEST_KINDS or kind == "procedure"
     elif label in ("out_of_scope", "sensitive", "out-of-scope"):
         result["false_answer"] = kind in ANSWER_KINDS
+        result["honest"] = kind in HONEST_KINDS
     if label not in ("sensitive", "out_of_scope", "out-of-scope"):
         # a resident's legitimate question (or feedback, or a request for a person) met with the polite refusal
         result["wrongly_refused"] = kind == "sensitive"
@@ -228,6 +234,8 @@ def main() -> None:
           f"{share(no_guide, 'confidently_wrong')} ({count(no_guide, 'confidently_wrong')})")
     print(f"Out-of-scope / sensitive answered: {share(results, 'false_answer')} ({count(results, 'false_answer')})"
           f"   no-guide lines answered from the procedure catalogue: {count(no_guide, 'catalogue_answer')}")
+    print(f"Lines no guide covers given an honest reply (no guide, out of scope, refusal, greeting, catalogue card): "
+          f"{share(results, 'honest')} ({count(results, 'honest')})")
     print(f"Legitimate lines refused as sensitive: {share(results, 'wrongly_refused')} "
           f"({count(results, 'wrongly_refused')})")
     for variant, rs in sorted(by_variant.items()):
@@ -253,6 +261,7 @@ def main() -> None:
         "no_guide_answered": share(no_guide, "confidently_wrong"),
         "out_of_scope_false_answers": share(results, "false_answer"),
         "wrongly_refused": share(results, "wrongly_refused"),
+        "honest_reply": share(results, "honest"),
         "no_guide_catalogue_answers": share(no_guide, "catalogue_answer"),
         "clarify_rate": round(clarify / len(guide_lines), 3) if guide_lines else None,
         "by_variant": {k: round(sum(r["correct"] for r in v) / len(v), 3) for k, v in sorted(by_variant.items())},

@@ -38,6 +38,8 @@ class FusionWeights:
     dense_consensus: float = 0.0  # > 0: the same, with the dense encoder in BM25's place, on text with diacritics (a
     #                               paraphrase shares few words with its guide: "mất bao nhiêu tiền" matches the fee
     #                               lines of every guide); 0 turns this off
+    floor: float = 0.0  # > 0: a question whose best fused score stays below this matches no guide well: it gets the
+    #                     honest "no guide" (or out-of-scope) reply, not buttons for guides that do not fit it
 
 
 @dataclass(frozen=True)

@@ -560,6 +560,26 @@ def test_a_request_for_an_officials_private_contact_is_refused_not_handed_over(m
     assert message["text"] == say("sensitive")
 
 
+@pytest.mark.parametrize(("action", "intent_name"), [(ActionHandoff, "request_human"), (ActionAnswer, "out_of_scope")])
+def test_asking_whether_a_person_answers_gets_the_greeting_not_a_volunteer(make_tracker: MakeTracker, action: type,
+                                                                           intent_name: str) -> None:
+    # the greeting says it is the commune's automated assistant and offers a person; nobody is paged for it
+    (message,), events = run(action(), make_tracker("bên này là người trả lời hay máy vậy", intent_name))
+    assert message["response"] == "utter_greet" and events == []
+    # asking for a person in the same breath is a request for one
+    (message,), events = run(ActionHandoff(), make_tracker("máy hay người cũng được, cho tôi gặp người thật",
+                                                           "request_human"))
+    assert events == [SlotSet("handoff_requested", True)] and message["custom"]["kind"] == "handoff"
+
+
+def test_asking_for_a_forged_paper_is_refused_with_why(make_tracker: MakeTracker) -> None:
+    ranking = [intent("ask_can_cuoc", 0.8), intent("sensitive", 0.1)]
+    (message,), _ = run(ActionAnswer(), make_tracker("chỗ nào làm căn cước giả lấy trong ngày vậy", "ask_can_cuoc",
+                                                     ranking))
+    assert message["custom"] == {"kind": "sensitive", "reason": "forgery"}
+    assert message["text"] == say("sensitive.forgery")
+
+
 def test_asking_whom_to_bribe_is_told_the_fee_and_where_to_report_not_handed_over(make_tracker: MakeTracker) -> None:
     text = "Nghe nói làm sổ đỏ phải bôi trơn mới nhanh. Em chỉ giùm nên đưa cho ai cho chắc ăn?"
     (message,), events = run(ActionHandoff(), make_tracker(text, "request_human"))
@@ -1256,3 +1276,21 @@ def test_dense_consensus_answers_when_bm25_alone_disagrees() -> None:
     assert route(replace(sig, accented=False), 0.75, 0.1, on).kind == "clarify"
     assert route(replace(sig, nlu={"can-cuoc": 0.9, "scam-safety": 0.05}), 0.75, 0.1, on).kind == "clarify"
     assert route(replace(sig, dense={"can-cuoc": 0.90, "health-insurance": 0.93}), 0.75, 0.1, on).kind == "clarify"
+
+
+def test_below_the_floor_no_guide_is_offered_as_a_button() -> None:
+    from actions.knowledge import Signals, fused_scores, route
+
+    # "tiền điện tháng này cao quá, xem chỉ số ở đâu": every guide matches weakly; the closest (traffic fines)
+    # does not fit
+    sig = Signals({"traffic-fines": 0.46, "payment-online": 0.14}, {"traffic-fines": 19.9, "dvc-track": 19.8},
+                  {"traffic-fines": 0.86, "payment-online": 0.86}, True, "other_service", 0.2)
+    weights = FusionWeights(nlu=0.2, lexical=0.6, dense=0.4)
+    top = max(fused_scores(sig, weights).values())
+    assert route(sig, 0.75, 0.1, weights).kind == "clarify"
+    below = route(sig, 0.75, 0.1, replace(weights, floor=top + 0.01))
+    assert below.kind == "no_guide" and below.candidates[0] == "traffic-fines"  # the walkthrough still lists them
+    assert route(sig, 0.75, 0.1, replace(weights, floor=top - 0.01)).kind == "clarify"
+    # what the classifier thinks it is decides which honest reply
+    assert route(replace(sig, best_other="out_of_scope"), 0.75, 0.1, replace(weights, floor=top + 0.01)).kind \
+        == "out_of_scope"

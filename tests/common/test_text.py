@@ -15,6 +15,7 @@ from common.text import (
     PLACEHOLDERS,
     asks_for_a_person,
     asks_something,
+    asks_who_answers,
     clean,
     fold,
     has_diacritics,
@@ -937,6 +938,16 @@ def test_proposes(text: str, on_record: bool) -> None:
     ("theo bot thì đạo nào mới là đạo đúng?", "religion"),
     ("đốt vàng mã cầu tài có linh không hay chỉ là mê tín?", "religion"),
     ("nhà thờ giáo xứ có xác nhận giấy tờ kết hôn được không", ""),
+    # a forged or bought paper; not a resident who was sold one or wants to tell one apart, nor a price ("giá")
+    ("chỗ nào làm giả bằng lái xe máy lấy liền vậy", "forgery"),
+    ("Tui muốn làm cái sổ hồng giả để cầm cố, ai làm được không", "forgery"),
+    ("lam gia con dau cong ty o dau", "forgery"),
+    ("mua giấy khám sức khỏe không cần khám ở đâu", "forgery"),
+    ("làm sao phân biệt căn cước giả với thật", ""),
+    ("mua phải bằng lái giả thì có bị phạt không", ""),
+    ("ho chieu gia bao nhieu", ""),
+    ("mua thẻ bảo hiểm y tế hộ gia đình ở đâu", ""),
+    ("mua bằng tiền mặt được không", ""),
 ])
 def test_sensitive_request(text: str, reason: str) -> None:
     assert sensitive_request(text) == reason
@@ -975,3 +986,17 @@ def test_asks_for_a_person(text: str, person: bool) -> None:
 def test_somewhere_everywhere_is_not_a_question() -> None:
     assert not asks_something("Chỗ nào cũng đòi một bản sao mới, lần nào cũng mất tiền.")
     assert asks_something("nộp bản sao ở chỗ nào")
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("bên này là người trả lời hay máy vậy", True),
+    ("nguoi that hay may vay", True),
+    ("máy tự động hay nhân viên đang trực vậy", True),
+    ("có phải bot không em", True),
+    ("người già hay mấy đứa nhỏ đều làm được không", False),  # "mấy" (how many) folds like "máy"
+    ("mấy giờ thì có người trực hay phải chờ", False),
+    ("Cô giáo hay đăng bài lạ. Bot tìm số của cô ấy giúp em", False),  # "lạ. Bot" is not "là bot"
+    ("cho tôi gặp người thật, không nói chuyện với máy nữa", False),  # a request for a person
+])
+def test_asks_who_answers(text: str, asks: bool) -> None:
+    assert asks_who_answers(text) is asks

@@ -39,6 +39,17 @@ def test_the_refusal_to_a_sensitive_line_is_right_and_an_answer_to_it_is_false()
     assert answered["false_answer"]
 
 
+def test_a_line_no_guide_covers_is_met_honestly_or_not() -> None:
+    line = {"text": "tiền điện tháng này sao cao quá", "guide": "out_of_scope"}
+    assert score_line(line, [reply("out_of_scope")])["honest"]
+    assert score_line(line, [reply("no_guide")])["honest"]
+    assert not score_line(line, [reply("clarify")])["honest"]  # buttons for guides that do not fit
+    assert not score_line(line, [reply("answer", "payment-online")])["honest"]
+    # a public service with no guide: the catalogue's card is honest too; a guide line is never scored for it
+    assert score_line({"text": "rút bảo hiểm xã hội một lần", "guide": "no_guide"}, [reply("procedure")])["honest"]
+    assert "honest" not in score_line({"text": "quên passcode", "guide": "vneid-troubleshoot"}, [reply("no_guide")])
+
+
 def test_no_blind_line_is_a_training_example() -> None:
     """A blind line that the classifier or the part questions learned from measures memory, not understanding.
 
