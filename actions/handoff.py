@@ -11,12 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import replies, services
 from actions.feedback import ask_rating
-from actions.knowledge import tell_who_answers
+from actions.knowledge import about_the_assistant, tell_about_the_assistant
 from actions.replies import HUMAN_BUTTON
 from actions.tracking import resident_text, send
 from actions.walkthrough import ActionYesNo, readiness_answer
 from common.messages import say
-from common.text import asks_who_answers, normalise, sensitive_request
+from common.text import normalise, sensitive_request
 
 # Words that really ask for a person, as opposed to a readiness answer the classifier misread.
 _WANTS_PERSON = re.compile(r"\b(nguoi that|tinh nguyen vien|can bo|nhan vien|gap nguoi|nguoi ho tro|tong dai vien|"
@@ -46,8 +46,9 @@ class ActionHandoff(Action):
             send(dispatcher, replies.sensitive_message(reason))
             services.log_reply(tracker, "sensitive")
             return []
-        if asks_who_answers(text):  # "em là người thật hay máy trả lời vậy" asks who answers, not for a person
-            return tell_who_answers(dispatcher, tracker)
+        about = about_the_assistant(text)
+        if about:  # "em là người thật hay máy trả lời vậy", "thông tin có bị lưu lại không": not for a person
+            return tell_about_the_assistant(dispatcher, tracker, about)
         topic = tracker.get_slot("topic")
         custom = {"kind": "handoff", "topic": topic, "reason": "resident_request"}
         guide, step = tracker.get_slot("wt_guide"), tracker.get_slot("wt_step")

@@ -20,11 +20,13 @@ from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
 from common.text import (
+    asks_about_privacy,
     asks_for_a_person,
     asks_something,
     asks_who_answers,
     gives_a_verdict,
     has_diacritics,
+    normalise,
     proposes,
     sensitive_request,
 )
@@ -35,6 +37,8 @@ TOPIC_INTENT_PREFIX = "ask_"
 NON_TOPIC_INTENTS = {"out_of_scope", "other_service", "sensitive", "greet", "thank", "goodbye", "request_human",
                      "give_feedback"}
 # Intents that say "no guide answers this", and the decision each leads to.
+# Words a message needs before the floor can rule every guide out (FusionWeights.floor).
+FLOOR_MIN_WORDS = 5
 OFF_TOPIC = {"out_of_scope": "out_of_scope", "other_service": "no_guide", "sensitive": "sensitive"}
 # Intents that are something the resident does rather than a question, and the decision each leads to.
 ACTS = {"give_feedback": "feedback", "request_human": "handoff"}
@@ -100,6 +104,7 @@ class Signals:
     sensitive: str = ""  # what the message asks that the assistant must not take up (common.text.sensitive_request)
     wants_person: bool = False  # the message asks for a person, a call back or a visit (common.text.asks_for_a_person)
     verdict: bool = False  # the message judges the service and asks nothing (common.text.gives_a_verdict)
+    words: int = 0  # how many words the message has (a short one is too little to tell "no guide" from "vague")
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
@@ -124,7 +129,7 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
     dense = None if sure else index.guide_scores_dense(text)
     return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
                    asks_something(text), proposes(text), sensitive_request(text), asks_for_a_person(text),
-                   gives_a_verdict(text))
+                   gives_a_verdict(text), len(normalise(text).split()))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -242,9 +247,10 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
         return Decision("answer", top, top_score, ordered[:3])
     if top_score >= threshold and top_score - second >= margin:
         return Decision("answer", top, top_score, ordered[:3])
-    if top_score < (weights or FusionWeights()).floor:
+    if top_score < (weights or FusionWeights()).floor and sig.words >= FLOOR_MIN_WORDS:
         # "tiền điện tháng này sao cao quá", "trẻ dưới 1 tuổi uống mật ong được không": no guide comes close, and
-        # buttons for the closest ones (traffic fines, VNeID level 2) would only send the resident the wrong way
+        # buttons for the closest ones (traffic fines, VNeID level 2) would only send the resident the wrong way.
+        # A vague short message ("giấy tờ") is asked about instead: it says too little to rule the guides out.
         return Decision(OFF_TOPIC.get(best_other or "", "no_guide"), confidence=top_score, candidates=ordered[:3])
     candidates = [g for g in ordered[:3] if combined[g] >= top_score * 0.5]
     return Decision("clarify", confidence=top_score, candidates=candidates)
@@ -304,9 +310,22 @@ def answered_alike(candidates: list[str], parts: dict[str, str]) -> bool:
     return named_part(first) and same_part(first, second)
 
 
-def tell_who_answers(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """"Em là người thật hay máy?": the greeting says it is the commune's automated assistant and offers a person."""
-    dispatcher.utter_message(response="utter_greet")
+def about_the_assistant(text: str) -> str | None:
+    """A question about the assistant itself: "who" (a person or a program?), "privacy" (is what I write kept?)."""
+    if sensitive_request(text):
+        return None
+    if asks_who_answers(text):
+        return "who"
+    return "privacy" if asks_about_privacy(text) else None
+
+
+def tell_about_the_assistant(dispatcher: CollectingDispatcher, tracker: Tracker, what: str) -> list[EventType]:
+    """"Em là người thật hay máy?": the greeting, which says it is the commune's automated assistant and offers a
+    person. "Thông tin của tôi có bị lưu lại không?": what is kept, masked and deleted, and when."""
+    if what == "privacy":
+        send(dispatcher, replies.privacy_message(get_settings().feedback_retention_days))
+    else:
+        dispatcher.utter_message(response="utter_greet")
     services.log_reply(tracker, "smalltalk")
     return []
 
@@ -326,8 +345,9 @@ class ActionAnswer(Action):
         index = get_index()
         latest = tracker.latest_message or {}
         text = resident_text(tracker)
-        if asks_who_answers(text) and not sensitive_request(text):
-            return tell_who_answers(dispatcher, tracker)
+        about = about_the_assistant(text)
+        if about:
+            return tell_about_the_assistant(dispatcher, tracker, about)
         ranking = latest.get("intent_ranking") or []
         if intent_of(tracker) == "give_feedback":  # a question read as feedback (action_feedback handed it over)
             ranking = rescaled([r for r in ranking if r.get("name") != "give_feedback"])

@@ -146,6 +146,12 @@ def sensitive_message(reason: str = "") -> dict[str, Any]:
     return {"text": text, "buttons": [MENU_BUTTON, HUMAN_BUTTON], "custom": custom}
 
 
+def privacy_message(retention_days: int) -> dict[str, Any]:
+    """What the assistant keeps of what a resident writes, and for how long (asked "thông tin có bị lưu lại không")."""
+    return {"text": say("privacy", days=retention_days), "buttons": [MENU_BUTTON, HUMAN_BUTTON],
+            "custom": {"kind": "smalltalk", "about": "privacy"}}
+
+
 def menu_message(guides: dict[str, Guide], text: str | None = None) -> dict[str, Any]:
     """The topics the assistant can help with."""
     shown = [guides[t] for t in MENU_TOPICS if t in guides]

@@ -369,6 +369,27 @@ def asks_who_answers(text: str) -> bool:
     return bool(_WHO_ANSWERS.search(normalise(text))) and not asks_for_a_person(text)
 
 
+# What happens to what the resident writes here: "nói chuyện với bot thì thông tin của tôi có bị lưu lại không",
+# "tin nhắn gửi cho em có ai đọc không". Not the same question about VNeID, a bank or an account ("thông tin trên
+# VNeID có bị lộ không"): the scam and VNeID guides answer those.
+_WHAT_I_WRITE = r"(thong tin|tin nhan|du lieu|noi dung|nhung gi|cau hoi|cuoc tro chuyen|so cccd|so can cuoc|so dien thoai)"
+# kept, sold, shared, leaked, deleted; read only by someone ("ai đọc", "cán bộ có xem"): "xem thông tin" alone is a how-to
+_KEPT = (r"(luu|luu lai|ghi lai|giu lai|ban|chia se|cong khai|bao mat|lo ra|bi lo|xoa"
+         r"|(ai|nguoi khac|ai do|can bo( xa| phuong)?|nhan vien|nguoi ta) (co )?(xem|doc|biet))")
+_PRIVACY = re.compile(r"\b" + _WHAT_I_WRITE + r"\b.{0,60}\b" + _KEPT + r"\b|\b" + _KEPT + r"\b.{0,30}\b"
+                      + _WHAT_I_WRITE + r"\b")
+_HERE = re.compile(r"\b(bot|chatbot|tro ly( ao| tu dong)?|noi chuyen voi (em|may)|nhan tin (voi|cho) (em|may)|chat voi"
+                   r"|gui cho em|ben nay|o day|em co luu|may tra loi)\b")
+_ELSEWHERE = re.compile(r"\b(vneid|tai khoan|ngan hang|dinh danh|otp|mat khau|app|ung dung|dich vu cong)\b")
+
+
+def asks_about_privacy(text: str) -> bool:
+    """Whether the message asks what the assistant keeps of what is written to it (see _PRIVACY)."""
+    folded = normalise(text)
+    return (bool(_PRIVACY.search(folded) and _HERE.search(folded)) and not _ELSEWHERE.search(folded)
+            and asks_something(text))
+
+
 # An unsolicited contact (a text, a call, someone claiming to be an official, a link or an unknown app) that the
 # resident doubts: "nhận được tin nhắn cấp lại sổ đỏ qua đường link có thật không", "có người xưng công an gọi… có nên
 # làm theo". Whatever procedure it names, what it needs is the scam guidance, never that procedure's card.

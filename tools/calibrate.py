@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from actions.knowledge import (  # noqa: E402
+    FLOOR_MIN_WORDS,
     OFF_TOPIC,
     Signals,
     act_of,
@@ -90,6 +91,7 @@ class Fused:
     ordered: list[str]
     scores: list[float]
     act: str | None = None  # "feedback" / "handoff" when the message is that rather than a question
+    words: int = 0  # the message's words (the floor needs FLOOR_MIN_WORDS)
 
 
 def reaches_answer(ranking: list[dict[str, Any]]) -> bool:
@@ -126,7 +128,7 @@ def fuse(line: Line, weights: FusionWeights) -> Fused:
     if off_topic_intent(sig):
         off = OFF_TOPIC[str(sig.best_other)]
     agree = bool(ordered) and agreed(sig, ordered[0], weights)
-    return Fused(label, accepted, True, off, agree, ordered, [combined[g] for g in ordered], act_of(sig))
+    return Fused(label, accepted, True, off, agree, ordered, [combined[g] for g in ordered], act_of(sig), sig.words)
 
 
 def outcome(f: Fused, threshold: float, margin: float, floor: float = 0.0) -> tuple[str, str, list[str]]:
@@ -143,7 +145,7 @@ def outcome(f: Fused, threshold: float, margin: float, floor: float = 0.0) -> tu
         return f.off_topic, "", []
     if f.agreed or (top >= threshold and top - second >= margin):
         return "answer", f.ordered[0], []
-    if top < floor:
+    if top < floor and f.words >= FLOOR_MIN_WORDS:
         return f.off_topic or "no_guide", "", []
     return "clarify", "", [g for g, v in zip(f.ordered[:3], f.scores[:3], strict=False) if v >= top * 0.5]
 

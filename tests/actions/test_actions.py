@@ -30,7 +30,7 @@ from actions.retrieval.calibration import FusionWeights, load_calibration
 from actions.retrieval.index import HybridIndex
 from actions.retrieval.sections import choose_section
 from actions.safety import REPLIES, ActionBadInput, ActionOutOfScope
-from actions.settings import Settings
+from actions.settings import Settings, get_settings
 from actions.walkthrough import (
     ActionMenu,
     ActionSessionStart,
@@ -570,6 +570,16 @@ def test_asking_whether_a_person_answers_gets_the_greeting_not_a_volunteer(make_
     (message,), events = run(ActionHandoff(), make_tracker("máy hay người cũng được, cho tôi gặp người thật",
                                                            "request_human"))
     assert events == [SlotSet("handoff_requested", True)] and message["custom"]["kind"] == "handoff"
+
+
+@pytest.mark.parametrize(("action", "intent_name"), [(ActionHandoff, "request_human"), (ActionAnswer, "out_of_scope")])
+def test_asking_what_is_kept_gets_the_privacy_answer_not_a_volunteer(make_tracker: MakeTracker, action: type,
+                                                                      intent_name: str) -> None:
+    (message,), events = run(action(), make_tracker("nhắn tin với em thì dữ liệu của tôi có bị bán cho ai không",
+                                                    intent_name))
+    assert events == [] and message["custom"] == {"kind": "smalltalk", "about": "privacy"}
+    assert message["text"] == say("privacy", days=get_settings().feedback_retention_days)
+    assert "che đi" in message["text"] and "OTP" in message["text"]
 
 
 def test_asking_for_a_forged_paper_is_refused_with_why(make_tracker: MakeTracker) -> None:
@@ -1284,7 +1294,7 @@ def test_below_the_floor_no_guide_is_offered_as_a_button() -> None:
     # "tiền điện tháng này cao quá, xem chỉ số ở đâu": every guide matches weakly; the closest (traffic fines)
     # does not fit
     sig = Signals({"traffic-fines": 0.46, "payment-online": 0.14}, {"traffic-fines": 19.9, "dvc-track": 19.8},
-                  {"traffic-fines": 0.86, "payment-online": 0.86}, True, "other_service", 0.2)
+                  {"traffic-fines": 0.86, "payment-online": 0.86}, True, "other_service", 0.2, words=9)
     weights = FusionWeights(nlu=0.2, lexical=0.6, dense=0.4)
     top = max(fused_scores(sig, weights).values())
     assert route(sig, 0.75, 0.1, weights).kind == "clarify"
@@ -1294,3 +1304,5 @@ def test_below_the_floor_no_guide_is_offered_as_a_button() -> None:
     # what the classifier thinks it is decides which honest reply
     assert route(replace(sig, best_other="out_of_scope"), 0.75, 0.1, replace(weights, floor=top + 0.01)).kind \
         == "out_of_scope"
+    # a vague short message ("giấy tờ") says too little to rule the guides out: it is asked about
+    assert route(replace(sig, words=2), 0.75, 0.1, replace(weights, floor=top + 0.01)).kind == "clarify"

@@ -13,6 +13,7 @@ from common.text import (
     DIALECT_ACCENTED,
     MAX_MESSAGE_CHARS,
     PLACEHOLDERS,
+    asks_about_privacy,
     asks_for_a_person,
     asks_something,
     asks_who_answers,
@@ -1000,3 +1001,16 @@ def test_somewhere_everywhere_is_not_a_question() -> None:
 ])
 def test_asks_who_answers(text: str, asks: bool) -> None:
     assert asks_who_answers(text) is asks
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("chat với bot thì tin nhắn của tôi có bị lưu lại không", True),
+    ("bên này có giữ lại số căn cước tôi gửi không", True),
+    ("nhan tin voi em thi can bo xa co doc duoc khong, thong tin co bi lo ra ngoai khong", True),
+    ("thông tin trên VNeID có bị lộ không", False),  # VNeID's own data: the guides answer it
+    ("bot ơi xem thông tin tạm trú ở đâu", False),  # "xem thông tin" is a how-to
+    ("lưu giấy khai sinh bản gốc ở đâu cho khỏi mất", False),
+    ("tôi đã gửi thông tin cho bot rồi.", False),  # asks nothing
+])
+def test_asks_about_privacy(text: str, asks: bool) -> None:
+    assert asks_about_privacy(text) is asks
