@@ -337,7 +337,7 @@ _FORGE_FOLDED = re.compile(
     r"\b(lam gia (cai |mot |1 |bo )?(giay|bang|so|the|can cuoc|cccd|chung chi|ho chieu|con dau|dau|chu ky|ho so|ly lich)"
     r"|mua (cai |mot |1 |tam )?(giay (xac nhan|kham|chung nhan|khai sinh|phep|ket hon)|bang (lai|dai hoc|cap|tot nghiep)"
     r"|chung chi|hoc ba|ly lich))\b")
-_FORGE_VICTIM = re.compile(r"\b(mua phai|bi lua|phan biet|nhan biet|kiem tra|phat hien|to giac|tố giác|bao cong an"
+_FORGE_VICTIM = re.compile(r"\b(mua phai|bi lua|phan biet|nhan biet|kiem tra|phat hien|to giac|bao cong an"
                            r"|co phai (la )?gia|that hay gia|lam sao biet)\b")
 
 
