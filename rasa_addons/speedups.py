@@ -1,15 +1,22 @@
-"""Five speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
+"""Six speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
 
 Each patch replaces Rasa functions with faster ones that give the same results:
 
 1. ``validator_reuse`` replaces `RemoteAction._validate_action_result`. Rasa calls `jsonschema.validate()` on every
    custom-action reply, which checks the (large) response schema itself each time: about 70% of Rasa's CPU per turn
-   here. The schema never changes, so it is checked once at `apply()` and one validator is reused. An invalid reply
-   raises the same `ValidationError` as before (jsonschema's `best_match`, with Rasa's extra sentence).
+   here. The schema never changes, so it is checked once at `apply()` and one validator is reused. Each event is
+   then checked against the one branch of the events' `oneOf` that its name picks (every branch pins `event` to its
+   own constant, so no other branch can match; `_event_branches` checks that at `apply()`), instead of against all
+   23: a reply that passes is valid under the full schema. Anything else goes through the full validation, so an
+   invalid reply raises the same `ValidationError` as before (jsonschema's `best_match`, with Rasa's extra sentence).
 2. ``graph_cache`` replaces `DaskGraphRunner.run`. Rasa rebuilds the minimal graph (a recursive walk) and formats a
    debug f-string holding the message and the whole tracker on every NLU parse and every policy prediction, whether
    debug logging is on or not. The graph for given targets never changes, so it is built once per runner and target
-   list; the log line is formatted only when debug logging is enabled.
+   list; the log line is formatted only when debug logging is enabled. Dask's scheduler itself (ordering the graph,
+   its state machine, a queue and a future per task) took a tenth of Rasa's CPU per turn for graphs of 4 and 10
+   nodes. The first run of a graph shape (targets and input names) goes through `dask.get` and records the order
+   its scheduler ran the tasks in; later runs call the same tasks in that order, each with the values of the nodes
+   it names, as dask does (a graph of any other shape always goes through dask).
 3. ``shared_sessions`` replaces `EndpointConfig.session` and `rasa.core.run.close_resources`. Rasa opens a new aiohttp
    session (and TCP connection) for every request to an endpoint: every custom-action call (and every NLG or
    model-server request, when those endpoints are configured; this project configures neither). Here each endpoint
@@ -29,7 +36,16 @@ Each patch replaces Rasa functions with faster ones that give the same results:
    the message's *sequence* features too (one row per token, for both count-vector featurizers) and then throws
    them away, since the classifier reads only the sentence features. The replacement concatenates the sentence
    features alone, in the same order, with the same scipy and numpy calls (no copy: the stacking makes new arrays),
-   so the matrix is the same to the last bit: about a twentieth of Rasa's CPU per turn.
+   so the matrix is the same to the last bit: about a twentieth of Rasa's CPU per turn. For one message with sparse
+   sentence features only (every parse here), scipy's stacking of 1-row blocks (about 1 ms) is skipped: the CSR
+   arrays it would make (entries in column order, float64, 32-bit indices) are built directly.
+6. ``rule_lookup`` replaces `RulePolicy._get_possible_keys`. Rasa checks every rule key (134 here) against the
+   conversation's states, newest first, twice a turn, with `_is_rule_applicable`. The replacement calls it only
+   where it could say no. A key as short as the turn index or shorter stays (its first check), and the loop stops
+   once no remaining key is longer. A key whose state at that turn has a previous action and requires a text value
+   (the user's intent, else the previous action's name) the conversation's state lacks goes, as
+   `_does_rule_match_state` would decide; the keys are indexed by that value once per lookup (`_RulePlan`). The
+   remaining keys get Rasa's own check, so the same keys come back (a randomised test compares both).
 
 Guard. A patch is applied only to the Rasa versions it was written for (`Patch.rasa_versions`, 3.6.21) and only when
 the installed code it replaces or relies on is the code it was written against: `Patch.fingerprints` holds, per
@@ -60,6 +76,8 @@ RASA_VERSIONS = ("3.6.21",)
 # Set on every replacement function: the patch it belongs to.
 MARKER = "__rasa_addons_speedup__"
 _SESSION, _LOOP, _GRAPHS = "_resident_session", "_resident_loop", "_resident_graphs"
+_RULE_PLANS = "_resident_rule_plans"
+_ORDERS = "_resident_orders"
 
 
 @dataclass(frozen=True)
@@ -187,6 +205,27 @@ def apply() -> dict[str, bool]:
 
 # 1. validator_reuse ------------------------------------------------------------------------------------------------
 
+def _event_branches(schema: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The response schema split for dispatch: (the schema without the events' `oneOf`, event name → its branch).
+
+    None unless every branch of the events' `oneOf` pins `event` to its own constant: only then does an event
+    match at most the one branch its name picks, so checking that branch alone gives the `oneOf` verdict.
+    """
+    events = schema.get("properties", {}).get("events", {})
+    items = events.get("items") if isinstance(events, Mapping) else None
+    if not isinstance(items, Mapping) or "oneOf" not in items or "event" not in items.get("required", ()):
+        return None
+    branches: dict[str, Any] = {}
+    for branch in items["oneOf"]:
+        name = branch.get("properties", {}).get("event", {}).get("const")
+        if not isinstance(name, str) or name in branches:
+            return None
+        branches[name] = branch
+    base = {**schema, "properties": {**schema["properties"],
+                                     "events": {**events, "items": {k: v for k, v in items.items() if k != "oneOf"}}}}
+    return base, branches
+
+
 def _build_validator_reuse(originals: Mapping[str, Any]) -> dict[str, Any]:
     from jsonschema.exceptions import best_match
     from jsonschema.validators import validator_for
@@ -196,8 +235,24 @@ def _build_validator_reuse(originals: Mapping[str, Any]) -> dict[str, Any]:
     cls = validator_for(schema)
     cls.check_schema(schema)
     validator = cls(schema)
+    split = _event_branches(schema)
+    base = cls(split[0]) if split else None
+    branches = {name: cls(branch) for name, branch in split[1].items()} if split else {}
+
+    def dispatched_valid(result: Any) -> bool:
+        """True only when `result` is valid: the schema without the events' `oneOf`, then each event against the
+        one branch its name picks. False means "not shown valid": the full validation decides."""
+        if base is None or not base.is_valid(result):
+            return False
+        for event in result.get("events") or ():
+            branch = branches.get(event["event"])
+            if branch is None or not branch.is_valid(event):
+                return False
+        return True
 
     def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
+        if dispatched_valid(result):
+            return True
         error = best_match(validator.iter_errors(result))
         if error is None:
             return True
@@ -214,13 +269,35 @@ def _build_validator_reuse(originals: Mapping[str, Any]) -> dict[str, Any]:
 
 def _build_graph_cache(originals: Mapping[str, Any]) -> dict[str, Any]:
     import dask
+    from dask.callbacks import Callback
+    from dask.core import istask
     from rasa.engine.exceptions import GraphRunError
     from rasa.engine.runner import dask as dask_runner
 
     log = dask_runner.logger
 
+    def recorded(run_graph: dict[str, Any], run_targets: list[str]) -> tuple[tuple[str, ...] | None, Any]:
+        """Run the graph with dask, recording the order its synchronous scheduler ran the tasks in; (that order, or
+        None when the graph holds anything but Rasa's shape, and dask's result)."""
+        order: list[str] = []
+        with Callback(pretask=lambda key, dsk, state: order.append(key)):
+            result = dask.get(run_graph, run_targets)
+        tasks = [key for key, value in run_graph.items() if istask(value)]
+        rasas_shape = sorted(order) == sorted(tasks) and all(
+            isinstance(arg, str) and arg in run_graph for key in tasks for arg in run_graph[key][1:])
+        return (tuple(order) if rasas_shape else None), result
+
+    def replayed(run_graph: dict[str, Any], order: tuple[str, ...], run_targets: list[str]) -> tuple[Any, ...]:
+        """What dask.get returns, computed by calling the tasks in the order dask ran them for this graph."""
+        values = {key: value for key, value in run_graph.items() if not istask(value)}
+        for key in order:
+            task = run_graph[key]
+            values[key] = task[0](*[values[arg] for arg in task[1:]])
+        return tuple(values[target] for target in run_targets)
+
     def run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:
-        """Runs the graph (see parent class for full docstring); the graph per target list is built once."""
+        """Runs the graph (see parent class for full docstring); the graph per target list is built once, and run
+        in the order dask chose for it the first time."""
         run_targets = targets if targets else self._graph_schema.target_names
         cache = self.__dict__.setdefault(_GRAPHS, {})
         key = tuple(run_targets)
@@ -231,8 +308,15 @@ def _build_graph_cache(originals: Mapping[str, Any]) -> dict[str, Any]:
             self._add_inputs_to_graph(inputs, run_graph)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
+        orders = self.__dict__.setdefault(_ORDERS, {})
+        shape = (key, tuple(inputs or ()))
         try:
-            return dict(dask.get(run_graph, run_targets))
+            if shape in orders and orders[shape] is not None:
+                return dict(replayed(run_graph, orders[shape], run_targets))
+            if shape in orders:
+                return dict(dask.get(run_graph, run_targets))
+            orders[shape], result = recorded(run_graph, run_targets)
+            return dict(result)
         except RuntimeError as e:
             raise GraphRunError("Error running runner.") from e
 
@@ -347,6 +431,25 @@ def _build_sentence_features(originals: Mapping[str, Any]) -> dict[str, Any]:
             matrix = np.concatenate((matrix, more.features), axis=-1) if dense else hstack([matrix, more.features])
         return matrix
 
+    def one_sparse_row(sparse: list[Any]) -> Any:
+        """The row Rasa's hstacks and vstack make for one message whose sentence features are all sparse single rows
+        in COO form with ascending columns (what the count-vector featurizers give): the same CSR arrays (entries in
+        column order, float64 as `csr_matrix([])` upcasts them, 32-bit indices), built directly. None otherwise."""
+        columns, values, width = [], [], 0
+        for feature in sparse:
+            matrix = feature.features
+            if matrix.format != "coo" or matrix.shape[0] != 1:
+                return None
+            columns.append(matrix.col.astype(np.int64) + width)
+            values.append(matrix.data)
+            width += matrix.shape[1]
+        column = np.concatenate(columns)
+        if width >= np.iinfo(np.int32).max or (column.size > 1 and not np.all(column[1:] > column[:-1])):
+            return None
+        dtype = np.result_type(*(v.dtype for v in values), np.float64)
+        return csr_matrix((np.concatenate(values).astype(dtype), column.astype(np.int32),
+                           np.array([0, column.size], dtype=np.int32)), shape=(1, width))
+
     @functools.wraps(originals[LOGREG_CREATE_X])
     def _create_X(self: Any, messages: list[Any]) -> Any:  # noqa: N802 (Rasa's name)
         """Rasa's matrix from the TEXT sentence features, without combining the unused sequence features."""
@@ -355,6 +458,10 @@ def _build_sentence_features(originals: Mapping[str, Any]) -> dict[str, Any]:
             sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
             sparse = [f for f in sentence if f.is_sparse()]
             dense = [f for f in sentence if not f.is_sparse()]
+            if len(messages) == 1 and sparse and not dense:  # a message being parsed
+                row = one_sparse_row(sparse)
+                if row is not None:
+                    return row
             rows.append(hstack([
                 csr_matrix(combined(sparse, dense=False) if sparse else []),
                 csr_matrix(combined(dense, dense=True) if dense else []),
@@ -364,6 +471,90 @@ def _build_sentence_features(originals: Mapping[str, Any]) -> dict[str, Any]:
     return {LOGREG_CREATE_X: _create_X}
 
 
+# 6. rule_lookup ----------------------------------------------------------------------------------------------------
+
+# (state type, key) a rule state's one required value is indexed under, in order of preference
+_SIGNATURES = (("user", "intent"), ("prev_action", "action_name"))
+
+
+@dataclass(frozen=True)
+class _RulePlan:
+    """The rule keys of one lookup, arranged so a turn checks only the keys that can still match it.
+
+    `lengths`: key → number of states. Per turn index i (newest first), over the keys longer than i:
+    `unindexed[i]` holds those whose state i is checked in full (no previous action — a conversation start — or no
+    required text value to index); `indexed[i][(type, key)][value]` those whose state i has a previous action and
+    requires `state[type][key] == value`, which `_does_rule_match_state` demands of a matching conversation state.
+    """
+
+    keys: frozenset[str]
+    lengths: dict[str, int]
+    unindexed: list[set[str]]
+    indexed: list[dict[tuple[str, str], dict[str, set[str]]]]
+
+
+def _required_text(rule_state: Mapping[str, Any], should_not_be_set: str) -> tuple[str, str, str] | None:
+    """The (type, key, value) a matching conversation state must hold: a text value `_does_rule_match_state`
+    compares for equality (set, and not "should not be set"); None when the state has no such value."""
+    for state_type, key in _SIGNATURES:
+        value = rule_state.get(state_type, {}).get(key)
+        if isinstance(value, str) and value and value != should_not_be_set:
+            return state_type, key, value
+    return None
+
+
+def _rule_plan(policy: Any, keys: frozenset[str], should_not_be_set: str, previous_action: str) -> _RulePlan:
+    lengths: dict[str, int] = {}
+    unindexed: list[set[str]] = []
+    indexed: list[dict[tuple[str, str], dict[str, set[str]]]] = []
+    for key in keys:
+        states = policy._rule_key_to_state(key)
+        lengths[key] = len(states)
+        for i, rule_state in enumerate(reversed(states)):
+            while len(unindexed) <= i:
+                unindexed.append(set())
+                indexed.append({})
+            required = _required_text(rule_state, should_not_be_set) if rule_state.get(previous_action) else None
+            if required is None:
+                unindexed[i].add(key)
+            else:
+                indexed[i].setdefault(required[:2], {}).setdefault(required[2], set()).add(key)
+    return _RulePlan(keys, lengths, unindexed, indexed)
+
+
+def _build_rule_lookup(originals: Mapping[str, Any]) -> dict[str, Any]:
+    import functools
+
+    from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
+
+    @functools.wraps(originals[RULE_POSSIBLE_KEYS])
+    def _get_possible_keys(self: Any, lookup: dict[str, str], states: list[Any]) -> set[str]:
+        """Rasa's filter of the rule keys by the conversation's states, newest first, calling `_is_rule_applicable`
+        only where it could say no: a key as short as the turn index or shorter stays (its first check), and a key
+        whose state requires a text value the conversation's state lacks goes (`_does_rule_match_state`). The loop
+        stops once the turn index reaches the longest remaining key."""
+        plans: dict[int, _RulePlan] = self.__dict__.setdefault(_RULE_PLANS, {})
+        keys = frozenset(lookup)
+        plan = plans.get(id(lookup))
+        if plan is None or plan.keys != keys:
+            plan = plans[id(lookup)] = _rule_plan(self, keys, SHOULD_NOT_BE_SET, PREVIOUS_ACTION)
+        lengths = plan.lengths
+        possible_keys = set(keys)
+        for i, state in enumerate(reversed(states)):
+            if i >= len(plan.unindexed) or not possible_keys:
+                break  # every remaining key is as short as i or shorter: all stay
+            may_match = set(plan.unindexed[i])
+            for (state_type, key), by_value in plan.indexed[i].items():
+                value = state.get(state_type, {}).get(key)
+                if isinstance(value, str) and value in by_value:
+                    may_match |= by_value[value]
+            possible_keys = {key for key in possible_keys if lengths[key] <= i or (
+                key in may_match and self._is_rule_applicable(key, i, state))}
+        return possible_keys
+
+    return {RULE_POSSIBLE_KEYS: _get_possible_keys}
+
+
 # The patches ---------------------------------------------------------------------------------------------------------
 
 VALIDATE_ACTION_RESULT = "rasa.core.actions.action:RemoteAction._validate_action_result"
@@ -371,6 +562,7 @@ GRAPH_RUN = "rasa.engine.runner.dask:DaskGraphRunner.run"
 ENDPOINT_SESSION = "rasa.utils.endpoints:EndpointConfig.session"
 CLOSE_RESOURCES = "rasa.core.run:close_resources"
 LOGREG_PROCESS = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier.process"
+RULE_POSSIBLE_KEYS = "rasa.core.policies.rule_policy:RulePolicy._get_possible_keys"
 LOGREG_CREATE_X = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier._create_X"
 
 PATCHES: tuple[Patch, ...] = (
@@ -397,6 +589,13 @@ PATCHES: tuple[Patch, ...] = (
                 "3e97521bef8dbb60559dac331749ed5909fec7c36f5502c3eeec92aed853c6f6",
             "rasa.engine.graph:GraphSchema.minimal_graph_schema":
                 "cd5a6accc7694db9efdd2e6cd4206b57249253f56971f6759bf06e93208c5840",
+            # inputs become data (a tuple of name and value), never tasks
+            "rasa.engine.runner.dask:DaskGraphRunner._add_inputs_to_graph":
+                "762730fc77209d1907cd5ef7d70f0a9790a40fe2e919ffdf006e4fb54db93d38",
+            # the replay calls the tasks in the order dask's scheduler ran them, each with the values of the nodes it
+            # names, as dask's task execution substitutes them
+            "dask.local:get_async": "3ae27aa3584ef836ee8fa521ad092e1f577c97e3273466e3f458b0aec84938f8",
+            "dask.core:_execute_task": "6e6c83c3fb3ba445ecd40a54a141f670d9513fbd62b59e4f98f610a0f6415a25",
         },
         build=_build_graph_cache,
     ),
@@ -447,5 +646,19 @@ PATCHES: tuple[Patch, ...] = (
                 "55b24e93c603c8ba6010c363897f148c26fd93b36418a22bd9ee94a5db004c13",
         },
         build=_build_sentence_features,
+    ),
+    Patch(
+        name="rule_lookup",
+        rasa_versions=RASA_VERSIONS,
+        replaces={RULE_POSSIBLE_KEYS: "83b6c396784d992b4c21728117d15b8e7928be74517adccbe61d4f28aa679336"},
+        relies_on={
+            # its first check: a turn as far back as the rule's length or further is always applicable
+            "rasa.core.policies.rule_policy:RulePolicy._is_rule_applicable":
+                "483831c3fce2f320c3250414cb7f8b0d88c998f8b3cfc39441dd2986bfe52b45",
+            # a rule key is the JSON list of the rule's states
+            "rasa.core.policies.rule_policy:RulePolicy._rule_key_to_state":
+                "78d770907ccf3f74819dcc6dace71d11f90913422b629cfd10d2f7d1e1a7620a",
+        },
+        build=_build_rule_lookup,
     ),
 )

@@ -317,6 +317,71 @@ def test_the_cached_graph_runs_as_rasa_does(tmp_path: Any, caplog: pytest.LogCap
     assert len(lines) == 2 and lines[0] == lines[1]
 
 
+def test_a_replayed_graph_calls_the_nodes_in_dasks_order_with_dasks_values(tmp_path: Any) -> None:
+    from rasa.engine.exceptions import GraphComponentException
+    from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    calls: list[tuple[str, Any]] = []
+
+    class Step(GraphComponent):
+        def __init__(self, config: dict[str, Any]) -> None:
+            self.name = config["name"]
+
+        @classmethod
+        def create(cls, config: dict[str, Any], model_storage: Any, resource: Any, execution_context: Any) -> Step:
+            return cls(config)
+
+        def one(self, x: Any) -> Any:
+            calls.append((self.name, x))
+            if x == "fail":
+                raise ValueError("a component failed")
+            if x == "stop":
+                raise RuntimeError("dask-level failure")
+            return [self.name, x]
+
+        def two(self, a: Any, b: Any) -> Any:
+            calls.append((self.name, (a, b)))
+            return {"a": a, "b": b}
+
+    def node(name: str, fn: str, needs: dict[str, str], **extra: Any) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=Step, constructor_name="create", fn=fn, config={"name": name}, **extra)
+
+    # two independent branches and a provider: the order among them is dask's choice, and must be kept
+    schema = GraphSchema({
+        "left": node("left", "one", {"x": "__x__"}), "right": node("right", "one", {"x": "__y__"}),
+        "deep": node("deep", "one", {"x": "left"}),
+        "join": node("join", "two", {"a": "deep", "b": "right"}, is_target=True),
+    })
+
+    def runner() -> Any:
+        return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "speedups-test"))
+
+    ours, theirs = runner(), runner()
+    rasas_own = speedups.rasa_original(speedups.GRAPH_RUN)
+    for inputs, targets in [({"__x__": 1, "__y__": 2}, ["join"]), ({"__x__": 3, "__y__": [4]}, ["join"]),
+                            ({"__x__": 5, "__y__": 6}, ["join", "right"]), ({"__x__": 7, "__y__": 8}, None)]:
+        for _ in range(2):  # the first run of a shape is recorded, the next replayed
+            calls.clear()
+            mine = ours.run(inputs=inputs, targets=targets)
+            our_calls = list(calls)
+            calls.clear()
+            assert mine == rasas_own(theirs, inputs=inputs, targets=targets)
+            assert our_calls == calls and len(calls) == 4
+    orders = ours.__dict__["_resident_orders"]
+    assert len(orders) == 2 and all(order is not None and len(order) == 4 for order in orders.values())
+
+    for bad in ("fail", "stop"):  # Rasa's graph node wraps whatever a component raises
+        for _ in range(2):
+            with pytest.raises(GraphComponentException) as mine_error:
+                ours.run(inputs={"__x__": 1, "__y__": bad}, targets=["join"])
+            with pytest.raises(GraphComponentException) as their_error:
+                rasas_own(theirs, inputs={"__x__": 1, "__y__": bad}, targets=["join"])
+            assert str(mine_error.value) == str(their_error.value)
+            assert type(mine_error.value.__cause__) is type(their_error.value.__cause__)
+
+
 async def test_a_shared_session_sends_what_rasa_sends(reapplied: None) -> None:
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
@@ -468,3 +533,129 @@ def test_the_sentence_feature_matrix_is_rasas(tmp_path: Any) -> None:
         assert ours.format == theirs.format and ours.shape == theirs.shape and ours.dtype == theirs.dtype
         assert (ours != theirs).nnz == 0
         assert np.array_equal(ours.toarray(), theirs.toarray())
+        theirs_csr, ours_csr = theirs.tocsr(), ours.tocsr()  # what the classifier multiplies: the same arrays
+        for name in ("data", "indices", "indptr"):
+            mine, rasas = getattr(ours_csr, name), getattr(theirs_csr, name)
+            assert mine.dtype == rasas.dtype and np.array_equal(mine, rasas), name
+
+
+def test_the_event_branches_are_picked_by_the_event_name() -> None:
+    from rasa.core.actions.action import RemoteAction
+
+    schema = RemoteAction.action_response_format_spec()
+    split = speedups._event_branches(schema)
+    assert split is not None
+    base, branches = split
+    assert "oneOf" not in base["properties"]["events"]["items"]
+    assert {"user", "bot", "slot", "action", "followup", "session_started"} <= set(branches)
+    assert len(branches) == len(schema["properties"]["events"]["items"]["oneOf"])
+    # not a discriminated union: no dispatch, the full validation decides every reply
+    items = schema["properties"]["events"]["items"]
+    twice = {**schema, "properties": {**schema["properties"], "events": {
+        "type": "array", "items": {**items, "oneOf": [*items["oneOf"], items["oneOf"][0]]}}}}
+    unnamed = {**schema, "properties": {**schema["properties"], "events": {
+        "type": "array", "items": {**items, "oneOf": [*items["oneOf"], {"properties": {"name": {"type": "string"}}}]}}}}
+    assert speedups._event_branches(twice) is None and speedups._event_branches(unnamed) is None
+
+
+def _serialised_events() -> list[dict[str, Any]]:
+    """One of each event an action server can send, as Rasa itself serialises it."""
+    from rasa.shared.core import events as ev
+
+    made = [
+        ev.UserUttered("xin chào", {"name": "greet", "confidence": 0.9}, [{"entity": "topic", "value": "x"}],
+                       message_id="m1", input_channel="rest"),
+        ev.BotUttered("Dạ vâng.", {"buttons": [{"title": "Có", "payload": "/affirm"}]}, {"custom": {"kind": "x"}}),
+        ev.ActionExecuted("action_answer", policy="RulePolicy", confidence=1.0),
+        ev.SlotSet("wt_step", 2), ev.SlotSet("topic", None), ev.FollowupAction("action_handoff"),
+        ev.SessionStarted(), ev.ActiveLoop("form"), ev.ActiveLoop(None), ev.Restarted(), ev.AllSlotsReset(),
+        ev.ConversationPaused(), ev.ConversationResumed(), ev.UserUtteranceReverted(), ev.ActionReverted(),
+        ev.ReminderScheduled("remind", trigger_date_time=__import__("datetime").datetime(2026, 12, 6, 8)),
+        ev.ReminderCancelled(name="remind"), ev.ActionExecutionRejected("action_x"), ev.LoopInterrupted(True),
+        ev.EntitiesAdded([{"entity": "topic", "value": "x"}]), ev.DefinePrevUserUtteredFeaturization(False),
+        ev.AgentUttered("hi"), ev.StoryExported(),
+    ]
+    return [e.as_dict() for e in made]
+
+
+def test_dispatched_validation_accepts_exactly_what_the_full_schema_accepts() -> None:
+    import copy
+
+    from jsonschema import ValidationError
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import EndpointConfig
+
+    action = RemoteAction("action_check", EndpointConfig(url="http://127.0.0.1:1/webhook"))
+    rasas_own = speedups.rasa_original(speedups.VALIDATE_ACTION_RESULT)
+    good = _serialised_events()
+    assert len({e["event"] for e in good}) >= 20
+    replies: list[Any] = [{"events": good, "responses": [{"text": "Dạ."}]}, {"events": []}, {}, {"responses": []}]
+    for event in good:  # each event alone, and spoiled one field at a time
+        replies.append({"events": [event]})
+        for key in event:
+            for spoiled in (None, 3, "x", [], {}, True):
+                broken = copy.deepcopy(event)
+                broken[key] = spoiled
+                replies.append({"events": [good[0], broken]})
+            missing = {k: v for k, v in event.items() if k != key}
+            replies.append({"events": [missing]})
+    replies += [{"events": [{"event": "no_such_event"}]}, {"events": [1]}, {"events": None}, [], "x",
+                {"events": [{"event": "slot", "value": 1}]}, {"events": [{"event": "user", "parse_data": []}]}]
+    verdicts = set()
+    for reply in replies:
+        try:
+            theirs: Any = rasas_own(action, copy.deepcopy(reply))
+        except ValidationError as error:
+            theirs = (error.message, list(error.absolute_path), list(error.absolute_schema_path))
+        try:
+            ours: Any = action._validate_action_result(copy.deepcopy(reply))
+        except ValidationError as error:
+            ours = (error.message, list(error.absolute_path), list(error.absolute_schema_path))
+        assert ours == theirs, reply
+        verdicts.add(ours is True)
+    assert verdicts == {True, False}
+
+
+def test_the_rule_lookup_keeps_the_keys_rasa_keeps(tmp_path: Any) -> None:
+    import json
+    import random
+
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.constants import SHOULD_NOT_BE_SET
+
+    policy = RulePolicy.create(RulePolicy.get_default_config(), LocalModelStorage(tmp_path), Resource("rules"),
+                               ExecutionContext(GraphSchema({}), "speedups-test"))
+    assert getattr(RulePolicy._get_possible_keys, speedups.MARKER, None) == "rule_lookup"
+    rasas_own = speedups.rasa_original(speedups.RULE_POSSIBLE_KEYS)
+    rng = random.Random(13)
+    actions, intents, slots = ["action_listen", "action_answer", "utter_greet"], ["greet", "ask_x", "affirm"], ["a", "b"]
+
+    def state(rule: bool) -> dict[str, Any]:
+        made: dict[str, Any] = {}
+        if rng.random() < 0.8:  # no previous action: a conversation start
+            made["prev_action"] = ({"action_name": rng.choice(actions)} if rng.random() < 0.9
+                                   else {"action_text": rng.choice(intents)})
+        if rng.random() < 0.7:
+            unset = rule and rng.random() < 0.15
+            made["user"] = {"intent": SHOULD_NOT_BE_SET if unset else rng.choice(intents)} if rng.random() < 0.9 \
+                else {"text": rng.choice(intents)}
+        if rng.random() < 0.4:
+            name = rng.choice(slots)
+            made["slots"] = {name: SHOULD_NOT_BE_SET if rule and rng.random() < 0.3 else (1.0,)}
+        return made
+
+    kept_some = emptied = 0
+    for _ in range(600):
+        rules = {json.dumps([state(True) for _ in range(rng.randint(1, 4))]): rng.choice(actions)
+                 for _ in range(rng.randint(0, 25))}
+        for _ in range(3):  # the same lookup again (its plan is kept), then changed in place (made anew)
+            conversation = [state(False) for _ in range(rng.randint(0, 12))]
+            ours, theirs = policy._get_possible_keys(rules, conversation), rasas_own(policy, rules, conversation)
+            assert ours == theirs
+            kept_some += bool(ours)
+            emptied += bool(rules) and not ours
+            rules[json.dumps([state(True)])] = "action_listen"
+    assert kept_some > 50 and emptied > 50  # both outcomes were exercised
