@@ -5,10 +5,12 @@ components (config.yml) and the stores (endpoints.yml). Importing it changes Ras
 through two explicit calls below (three with `RASA_WITHOUT_TENSORFLOW=1`, whose `without_tensorflow.install()` runs
 first, before anything of Rasa is imported: `python -m rasa_addons run …` imports this package before Rasa):
 
-- `speedups.apply()`: five speed-ups for hot spots found by profiling (rasa_addons/speedups.py), each replacing Rasa
+- `speedups.apply()`: seven speed-ups for hot spots found by profiling (rasa_addons/speedups.py), each replacing Rasa
   functions with faster ones that give the same results: one reused JSON-schema validator for action replies, the
-  dask graph built once per target list, one kept-open aiohttp session per endpoint and event loop, the intent
-  classifier's coefficients in Fortran order, and its input matrix built from the sentence features alone. Each is
+  dask graph built once per target list (and its task order replayed), one kept-open aiohttp session per endpoint
+  and event loop, the intent classifier's coefficients in Fortran order, its input matrix built from the sentence
+  features alone, the rule keys indexed by what each rule state requires, and a conversation's states replayed once
+  per turn instead of once per prediction. Each is
   written for Rasa 3.6.21 and fingerprints the Rasa code it replaces or relies on; on any other version or code it is
   skipped with a warning and Rasa's own code runs.
 - `reliability.install()`: store errors, an unreachable action server and repeated message ids fail or replay a

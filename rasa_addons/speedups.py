@@ -1,4 +1,4 @@
-"""Six speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
+"""Seven speed-ups for Rasa 3.6.21 hot spots found by profiling (`py-spy` on `rasa run` under 20 concurrent residents).
 
 Each patch replaces Rasa functions with faster ones that give the same results:
 
@@ -46,6 +46,13 @@ Each patch replaces Rasa functions with faster ones that give the same results:
    (the user's intent, else the previous action's name) the conversation's state lacks goes, as
    `_does_rule_match_state` would decide; the keys are indexed by that value once per lookup (`_RulePlan`). The
    remaining keys get Rasa's own check, so the same keys come back (a randomised test compares both).
+7. ``state_replay`` replaces `Domain.states_for_tracker_history` (`tracker.past_states`). RulePolicy asks for the
+   conversation's states three times a turn (by text and by intent after the resident's message, by intent after
+   the action), and Rasa replays every applied event on a new tracker each time. The replacement keeps the replay
+   on the tracker object and, when the tracker only gained events since (nothing reverted, undone or restarted),
+   replays just those; it hands out new dicts for every state. Rasa's replay reads user messages that
+   `EntitiesAdded` and `DefinePrevUserUtteredFeaturization` change in place, so a kept state is trusted only while
+   its user message reads the same. `ignore_rule_only_turns` (ML policies) and other tracker classes get Rasa's code.
 
 Guard. A patch is applied only to the Rasa versions it was written for (`Patch.rasa_versions`, 3.6.21) and only when
 the installed code it replaces or relies on is the code it was written against: `Patch.fingerprints` holds, per
@@ -78,6 +85,7 @@ MARKER = "__rasa_addons_speedup__"
 _SESSION, _LOOP, _GRAPHS = "_resident_session", "_resident_loop", "_resident_graphs"
 _RULE_PLANS = "_resident_rule_plans"
 _ORDERS = "_resident_orders"
+_STATE_REPLAY = "_resident_state_replay"
 
 
 @dataclass(frozen=True)
@@ -555,6 +563,91 @@ def _build_rule_lookup(originals: Mapping[str, Any]) -> dict[str, Any]:
     return {RULE_POSSIBLE_KEYS: _get_possible_keys}
 
 
+# 7. state_replay --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Replay:
+    """One tracker's states so far: `tracker` is `init_copy()` after replaying `events` (its applied events, in
+    order; `seen` is how many events the tracker held then), and `states` holds the state taken before each
+    `ActionExecuted` among them, as Rasa's loop takes it. `heard` pairs each stored state's latest user message with
+    what the state read of it (`_heard`): Rasa's `EntitiesAdded` and `DefinePrevUserUtteredFeaturization` change that
+    message in place, and a replay from scratch would read the changed message."""
+
+    domain: Any
+    omit_unset_slots: bool
+    seen: int
+    events: list[Any]
+    tracker: Any
+    states: list[Any]
+    heard: list[tuple[Any, Any]]
+
+
+def _heard(message: Any) -> Any:
+    """What a state reads of a user message (`as_sub_state`, `is_empty`, the domain's entity filter)."""
+    if message is None:
+        return None
+    return (message.text, message.intent_name, message.use_text_for_featurization,
+            tuple((entity.get("entity"), entity.get("role"), entity.get("group")) for entity in message.entities))
+
+
+def _fresh(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A state with new sub-state dicts: callers delete keys of those (`_choose_last_user_input`); their values are
+    strings and tuples, never changed in place."""
+    return {state_type: dict(sub_state) for state_type, sub_state in state.items()}
+
+
+def _build_state_replay(originals: Mapping[str, Any]) -> dict[str, Any]:
+    import functools
+
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasas_own = originals[STATES_FOR_HISTORY]
+
+    def continues(replay: _Replay | None, domain: Any, omit_unset_slots: bool, events: Any, applied: list[Any]) -> bool:
+        """Whether `replay` may go on: same domain and option; the applied events start with those replayed (the
+        same objects, in order) and grew by as many events as the tracker did, which `applied_events` allows only
+        when every event added since was applied (nothing reverted, undone or restarted: such an event is not
+        applied itself); and every user message a stored state read reads the same now."""
+        if replay is None or replay.domain is not domain or replay.omit_unset_slots != omit_unset_slots:
+            return False
+        done, added = len(replay.events), len(events) - replay.seen
+        if added < 0 or len(applied) != done + added:
+            return False
+        if any(ours is not theirs for ours, theirs in zip(replay.events, applied, strict=False)):
+            return False
+        return all(_heard(message) == heard for message, heard in replay.heard)
+
+    @functools.wraps(rasas_own)
+    def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
+                                   ignore_rule_only_turns: bool = False,
+                                   rule_only_data: dict[str, Any] | None = None) -> list[Any]:
+        """Rasa's states of a tracker's history, continuing the replay kept on the same tracker object when only
+        new events were added (`continues`); anything else is replayed anew, as Rasa does."""
+        if ignore_rule_only_turns or type(tracker) is not DialogueStateTracker:
+            return rasas_own(self, tracker, omit_unset_slots=omit_unset_slots,
+                             ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only_data)
+        applied = tracker.applied_events()
+        replay: _Replay | None = tracker.__dict__.get(_STATE_REPLAY)
+        if not continues(replay, self, omit_unset_slots, tracker.events, applied):
+            replay = _Replay(self, omit_unset_slots, 0, [], tracker.init_copy(), [], [])
+            tracker.__dict__[_STATE_REPLAY] = replay
+        assert replay is not None
+        for event in applied[len(replay.events):]:
+            if isinstance(event, ActionExecuted):
+                message = replay.tracker.latest_message
+                replay.states.append(self._clean_state(
+                    self.get_active_state(replay.tracker, omit_unset_slots=omit_unset_slots)))
+                replay.heard.append((message, _heard(message)))
+            replay.tracker.update(event)
+            replay.events.append(event)
+        replay.seen = len(tracker.events)
+        last = self._clean_state(self.get_active_state(replay.tracker, omit_unset_slots=omit_unset_slots))
+        return [_fresh(state) for state in replay.states] + [_fresh(last)]
+
+    return {STATES_FOR_HISTORY: states_for_tracker_history}
+
+
 # The patches ---------------------------------------------------------------------------------------------------------
 
 VALIDATE_ACTION_RESULT = "rasa.core.actions.action:RemoteAction._validate_action_result"
@@ -564,6 +657,7 @@ CLOSE_RESOURCES = "rasa.core.run:close_resources"
 LOGREG_PROCESS = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier.process"
 RULE_POSSIBLE_KEYS = "rasa.core.policies.rule_policy:RulePolicy._get_possible_keys"
 LOGREG_CREATE_X = "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier._create_X"
+STATES_FOR_HISTORY = "rasa.shared.core.domain:Domain.states_for_tracker_history"
 
 PATCHES: tuple[Patch, ...] = (
     Patch(
@@ -660,5 +754,26 @@ PATCHES: tuple[Patch, ...] = (
                 "78d770907ccf3f74819dcc6dace71d11f90913422b629cfd10d2f7d1e1a7620a",
         },
         build=_build_rule_lookup,
+    ),
+    Patch(
+        name="state_replay",
+        rasa_versions=RASA_VERSIONS,
+        replaces={STATES_FOR_HISTORY: "73ce0170ec04bb5d2c8b7c6e125996ee0f95455ed1ea57b246ecc447b54812a9"},
+        relies_on={
+            # the history is the state before each ActionExecuted of the applied events, replayed on init_copy(),
+            # then the state after the last one
+            "rasa.shared.core.trackers:DialogueStateTracker.generate_all_prior_trackers": "676e26a860fe2d76854cad9b04a430221257092c6a70ba50d4ffc5aaba1543eb",
+            "rasa.shared.core.trackers:DialogueStateTracker.init_copy": "23b58d05a23f4a9f2fec2dc35e8919258a5445852ccac258d28aa06166fbab6d",
+            "rasa.shared.core.trackers:DialogueStateTracker.update": "3ce31132de95878d784d1d38f87978ac70f8d90f852fedfd1a76f690b1c0f004",
+            # a state's sub-states hold strings and tuples only (so `_fresh` copies are Rasa's fresh states)
+            "rasa.shared.core.domain:Domain.get_active_state": "e6f53702979740d0bae4babdb1798424578ac032482d92c1f04f3474e6ea17ec",
+            "rasa.shared.core.domain:Domain._get_user_sub_state": "a7e0bdbe92d56c95088bf22b3d429ebdbbb45bb40a71f2f840799bfb9294b009",
+            "rasa.shared.core.domain:Domain._get_slots_sub_state": "50ea81efd1f6707457a503bb9a74cbb4500581c2709bf00c9ce22e5688896f73",
+            "rasa.shared.core.domain:Domain._get_prev_action_sub_state": "76e67b7a7d91ca0a244d9a1493c3d2c4a63b099078d92586c57bd550b8131802",
+            "rasa.shared.core.domain:Domain._get_active_loop_sub_state": "2a52b1f30c4244b514d3fe73eee66a8a1d251f06d1c02e9719544886c2bbd415",
+            "rasa.shared.core.events:UserUttered.as_sub_state": "c3bff28bb80e029c94aa3e9fe7ad978306a8c1bb20891774024a3afefd553ed3",
+            "rasa.shared.core.events:ActionExecuted.as_sub_state": "9342d1f56c90156d39c16ddeac9d8fbf4fbc989835e7d9bdb3fbc3770635859c",
+        },
+        build=_build_state_replay,
     ),
 )

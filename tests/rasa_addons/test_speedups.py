@@ -659,3 +659,100 @@ def test_the_rule_lookup_keeps_the_keys_rasa_keeps(tmp_path: Any) -> None:
             emptied += bool(rules) and not ours
             rules[json.dumps([state(True)])] = "action_listen"
     assert kept_some > 50 and emptied > 50  # both outcomes were exercised
+
+
+def test_the_replayed_states_are_rasas_as_a_conversation_grows() -> None:
+    import copy
+    import random
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionExecutionRejected,
+        ActionReverted,
+        ActiveLoop,
+        BotUttered,
+        DefinePrevUserUtteredFeaturization,
+        EntitiesAdded,
+        FollowupAction,
+        LoopInterrupted,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+        UserUttered,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    assert getattr(Domain.states_for_tracker_history, speedups.MARKER, None) == "state_replay"
+    rasas_own = speedups.rasa_original(speedups.STATES_FOR_HISTORY)
+    mapping = [{"type": "custom"}]
+    domain = Domain.from_dict({
+        "intents": ["greet", "ask_fee", "affirm", "deny"],
+        "entities": ["topic", "place"],
+        "slots": {
+            "topic": {"type": "categorical", "values": ["cccd", "vneid"], "mappings": mapping},
+            "done": {"type": "bool", "mappings": mapping},
+            "step": {"type": "float", "min_value": 0, "max_value": 5, "mappings": mapping},
+            "note": {"type": "text", "mappings": mapping},
+            "quiet": {"type": "text", "influence_conversation": False, "mappings": mapping},
+            "seen": {"type": "list", "mappings": mapping},
+        },
+        "actions": ["action_answer", "action_walk", "utter_greet"],
+        "forms": {"rating_form": {"required_slots": ["done"]}},
+        "responses": {"utter_greet": [{"text": "Chào anh/chị"}]},
+    })
+    rng = random.Random(7)
+    actions = ["action_listen", "action_answer", "action_walk", "utter_greet", "rating_form", None]
+    values = {"topic": ["cccd", "vneid", None], "done": [True, False, None], "step": [0.0, 2.5, 5.0, None],
+              "note": ["x", None], "quiet": ["y"], "seen": [["a"], [], None]}
+
+    def event() -> Any:
+        kind = rng.random()
+        if kind < 0.25:
+            entities = [{"entity": rng.choice(["topic", "place"]), "value": "v"} for _ in range(rng.randint(0, 2))]
+            if entities and rng.random() < 0.3:
+                entities[0]["role"] = "r"
+            return UserUttered(rng.choice(["xin chao", "phi bao nhieu", ""]),
+                               {"name": rng.choice(["greet", "ask_fee", "affirm", "deny"]), "confidence": 1.0},
+                               entities)
+        if kind < 0.55:
+            name = rng.choice(actions)
+            return ActionExecuted(name, action_text=None if name else "Chào anh/chị")
+        if kind < 0.75:
+            slot = rng.choice(list(values))
+            return SlotSet(slot, rng.choice(values[slot]))
+        return rng.choice([
+            lambda: ActiveLoop(rng.choice(["rating_form", None])), lambda: Restarted(), lambda: SessionStarted(),
+            lambda: UserUtteranceReverted(), lambda: ActionReverted(), lambda: FollowupAction("action_answer"),
+            lambda: DefinePrevUserUtteredFeaturization(rng.random() < 0.5), lambda: BotUttered("ok"),
+            lambda: LoopInterrupted(rng.random() < 0.5), lambda: ActionExecutionRejected("rating_form"),
+            lambda: EntitiesAdded([{"entity": "place", "value": "xa"}]),
+        ])()
+
+    # Rasa's replay changes shared user messages in place (`EntitiesAdded`, `DefinePrevUserUtteredFeaturization`),
+    # so calling it twice can answer differently: each side gets its own copy of every event and the same calls
+    compared = extended = 0
+    for _ in range(150):
+        ours_tracker, rasas_tracker = (DialogueStateTracker.from_events("resident", [], domain.slots) for _ in "ab")
+        for _ in range(rng.randint(1, 80)):
+            new = event()
+            ours_tracker.update(copy.deepcopy(new), domain)
+            rasas_tracker.update(copy.deepcopy(new), domain)
+            if rng.random() < 0.35:
+                omit = rng.random() < 0.2
+                before = ours_tracker.__dict__.get(speedups._STATE_REPLAY)
+                ours = ours_tracker.past_states(domain, omit_unset_slots=omit)
+                extended += before is not None and ours_tracker.__dict__.get(speedups._STATE_REPLAY) is before
+                theirs = rasas_own(domain, rasas_tracker, omit_unset_slots=omit)
+                assert ours == theirs
+                compared += 1
+                for states in (ours, theirs):  # what callers do to the states they get must not reach a kept replay
+                    for state in states:
+                        for sub_state in state.values():
+                            sub_state.clear()
+                        state.clear()
+        only_rules = {"slots": ["note"]}
+        assert ours_tracker.past_states(domain, ignore_rule_only_turns=True, rule_only_data=only_rules) == \
+            rasas_own(domain, rasas_tracker, ignore_rule_only_turns=True, rule_only_data=only_rules)
+    assert compared > 1000 and extended > 500  # both the continued and the new replays were exercised

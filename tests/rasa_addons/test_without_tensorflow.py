@@ -55,7 +55,7 @@ def test_rasa_imports_and_patches_without_loading_tensorflow() -> None:
         print(without_tensorflow.installed(), ",".join(speedups.applied()))
     """)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == ["True", "validator_reuse,graph_cache,shared_sessions,fortran_coefficients,sentence_features,rule_lookup"]
+    assert done.stdout.split() == ["True", "validator_reuse,graph_cache,shared_sessions,fortran_coefficients,sentence_features,rule_lookup,state_replay"]
 
 
 def test_anything_built_on_tensorflow_fails_loudly_when_made() -> None:
