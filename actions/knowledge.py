@@ -14,7 +14,7 @@ from actions import procedures, replies, services
 from actions.feedback import ActionFeedback
 from actions.retrieval.calibration import FusionWeights
 from actions.retrieval.index import HybridIndex, get_index
-from actions.retrieval.sections import CUES, GENERAL, choose_section, same_part
+from actions.retrieval.sections import CUES, GENERAL, choose_section, cues_of, same_part
 from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
@@ -54,6 +54,9 @@ FEEDBACK_SHARE = 0.5
 HANDOFF_SHARE = 0.5
 # Intent confidence above which an agreeing BM25 ranking is trusted without the dense encoder.
 SURE = 0.85
+# A follow-up this short that asks for a part every guide has ("phí bao nhiêu", "cần giấy tờ gì", "làm ở đâu") is about
+# the guide the previous reply came from: it has no room to name another topic.
+FOLLOW_UP_MAX_WORDS = 6
 # With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
 # threshold: a question the classifier does not recognise is never answered on retrieval alone, it is clarified.
 
@@ -296,6 +299,32 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 
 
+def follow_up_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> str | None:
+    """The guide the assistant's previous reply (an answer or a walkthrough step) came from, when this message is a
+    short follow-up about it: at most FOLLOW_UP_MAX_WORDS words that ask for the fee, the papers, where to ask or
+    the steps (`CUES`; `needs_cue=False` when the intent already says what is asked, as "hướng dẫn từng bước" does).
+    None otherwise."""
+    custom = last_bot_custom(tracker)
+    guide_id = custom.get("guide_id")
+    if custom.get("kind") not in ("answer", "walkthrough") or not isinstance(guide_id, str) or not guide_id:
+        return None
+    if len(normalise(text).split()) > FOLLOW_UP_MAX_WORDS or (needs_cue and not cues_of(text)):
+        return None
+    return guide_id
+
+
+def follow_up_part(index: HybridIndex, guide_id: str, text: str) -> str | None:
+    """The part of a guide a short follow-up asks for: the one its words choose among the parts it asks for, else
+    the first of those the guide has ("phí bao nhiêu" is the fee part, not the late-registration part that also
+    mentions a fee). None when the guide has none of them."""
+    asked = cues_of(text)
+    chosen = choose_section(index, guide_id, text, get_settings().sections).heading
+    if chosen in asked:
+        return chosen
+    headings = {section.heading for section in index.guides[guide_id].sections}
+    return next((heading for heading in CUES if heading in asked and heading in headings), None)
+
+
 def named_part(heading: str) -> bool:
     """A part written for one situation ("Không nhận được mã OTP"), not the summary or the fees, papers, contacts
     and steps parts every guide has."""
@@ -357,6 +386,13 @@ class ActionAnswer(Action):
             return ActionFeedback().run(dispatcher, tracker, domain)
         if decision.kind == "handoff":
             return [FollowupAction("action_handoff")]  # the handoff action flags the conversation for the gateways
+        context = follow_up_guide(tracker, text) if decision.kind in ("clarify", "out_of_scope") else None
+        if context in index.guides:
+            # "phí bao nhiêu" right after the birth-registration answer asks for that guide's fee, not which topic:
+            # the part it asks for, when the guide has one (otherwise the question is asked back as before)
+            heading = follow_up_part(index, context, text)
+            if heading is not None:
+                return answer_from_guide(dispatcher, tracker, index, context, text, decision.confidence, heading)
         catalogue = procedures.get_procedure_index()
         fused = procedures.plan(decision.kind, decision.guide_id, decision.confidence, bool(decision.candidates),
                                 catalogue.search(text, top=5), text, index.guides, settings.procedures, catalogue)

@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
+from actions.knowledge import follow_up_guide
 from actions.tracking import resident_text
 from common.messages import say
 from common.text import asks_for_a_person, gives_a_verdict, input_problem, proposes, sensitive_request
@@ -41,9 +42,11 @@ class ActionOutOfScope(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text = resident_text(tracker)
-        if sensitive_request(text) or asks_for_a_person(text) or proposes(text) or gives_a_verdict(text):
-            # "Tôi cần một con người, ngay bây giờ", "bot đứng về phe nào", "Đề nghị…", "tệ quá" are not off topic: the
-            # answering action routes them (refusal, a person, feedback) as it routes any other message
+        if sensitive_request(text) or asks_for_a_person(text) or proposes(text) or gives_a_verdict(text) \
+                or follow_up_guide(tracker, text):
+            # "Tôi cần một con người, ngay bây giờ", "bot đứng về phe nào", "Đề nghị…", "tệ quá" are not off topic, nor
+            # is "mất bao lâu" right after an answer: the answering action routes them (refusal, a person, feedback,
+            # the part of the guide just shown) as it routes any other message
             return [FollowupAction("action_answer")]
         dispatcher.utter_message(response="utter_out_of_scope")
         services.log_reply(tracker, "out_of_scope")

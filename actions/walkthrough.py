@@ -19,11 +19,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import procedures, replies, services
 from actions import walkthrough_flow as flow
 from actions.feedback import ask_rating
-from actions.knowledge import ActionAnswer, decide, route, signals, topic_ranking, unanimous
+from actions.knowledge import (
+    FOLLOW_UP_MAX_WORDS,
+    ActionAnswer,
+    decide,
+    follow_up_guide,
+    route,
+    signals,
+    topic_ranking,
+    unanimous,
+)
 from actions.retrieval.index import get_index
+from actions.retrieval.sections import cues_of
 from actions.services import get_commune
 from actions.settings import get_settings
-from actions.tracking import intent_of, resident_text, send
+from actions.tracking import intent_of, last_bot_custom, resident_text, send
 from common.guides import Guide
 from common.messages import say
 from common.text import normalise, truncate
@@ -203,7 +213,9 @@ class ActionStartWalkthrough(Action):
         guide = index.guides.get(str(entities.get("topic") or ""))
         text = resident_text(tracker)
         if guide is None:
-            guide = self._guess(text, latest, index)
+            # "hướng dẫn từng bước" right after an answer walks through the guide that answer came from
+            guide = index.guides.get(follow_up_guide(tracker, text, needs_cue=False) or "") or self._guess(
+                text, latest, index)
         if guide is None or not guide.steps:
             # "làm thủ tục gì" about a procedure no guide walks through: the catalogue may name it
             choice = procedures.find(text, rules=get_settings().procedures)
@@ -213,7 +225,13 @@ class ActionStartWalkthrough(Action):
                     return begin(dispatcher, tracker, covering, answers_from(tracker), False, state_from(tracker), index.guides)
                 procedures.reply(dispatcher, tracker, choice, index.guides)
                 return []
-            candidates = [g for g in self._candidates(text, latest, index) if g.steps]
+            offered = last_bot_custom(tracker)
+            if offered.get("kind") == "clarify" and len(normalise(text).split()) <= FOLLOW_UP_MAX_WORDS:
+                # right after "which of these?", a short "hướng dẫn từng bước" is about the guides just offered
+                candidates = [index.guides[g] for g in offered.get("candidates") or [] if g in index.guides]
+            else:
+                candidates = []
+            candidates = [g for g in candidates or self._candidates(text, latest, index) if g.steps]
             if candidates:
                 dispatcher.utter_message(
                     text=say("walkthrough.which"),
@@ -291,8 +309,9 @@ class ActionWalkthroughNav(Action):
         intent = intent_of(tracker)
         if state is None or guide is None or len(guide.steps) != state.total:
             text = resident_text(tracker)
-            if not text.startswith("/") and len(normalise(text).split()) > 3:
-                # a question the classifier took for "tiếp"/"quay lại": answer it, do not talk about walkthroughs
+            if not text.startswith("/") and (len(normalise(text).split()) > 3 or cues_of(text)):
+                # a question the classifier took for "tiếp"/"quay lại" ("làm ở đâu" asks where to go): answer it, do
+                # not talk about walkthroughs
                 return [*(ActionAnswer().run(dispatcher, tracker, domain) or []),
                         *(state_events(None) if state else [])]
             send(dispatcher, replies.menu_message(
@@ -337,6 +356,10 @@ class ActionMenu(Action):
         return "action_menu"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        text = resident_text(tracker)
+        if not text.startswith("/") and follow_up_guide(tracker, text):
+            # "các bước thế nào" right after an answer asks for that guide's steps, not for the list of topics
+            return ActionAnswer().run(dispatcher, tracker, domain)
         index = get_index()
         message = replies.menu_message(index.guides)
         state = state_from(tracker)
