@@ -49,6 +49,9 @@ TYPED_RATINGS = (
 _FEEDBACK_REQUEST = re.compile(
     r"\b(toi|minh|em|anh|chi|con|cho|xin|muon|can|duoc|co|mot|vai|y kien|gop y|phan anh|kien nghi|de xuat|danh gia|"
     r"gui|nhan|noi|viet|ve|a|ah|nhe|nha|voi|chut|it|them|lai|tiep)\b")
+# A greeting and nothing else ("xin chào", "alo bot ơi"): greeted back, not filed as a comment.
+_GREETING = re.compile(r"\b(xin chao|chao|hello|helo|hi|hey|alo|a lo|ad|admin|bot|chatbot|tro ly|ban|em|anh|chi|oi|a|ah|nha|"
+                       r"nhe|buoi sang|buoi chieu|buoi toi)\b")
 _NO_COMMENT = re.compile(r"\b(cam on|thanks|thank|ok|vang|da|u|uh|khong|co|roi|a|nhe|nha|nhieu|ban|em|minh|tro ly|"
                          r"rat|lam|qua|nhe|that|thi|la)\b")
 
@@ -185,6 +188,10 @@ class ActionFeedback(Action):
             return []
         if says_nothing(norm, _NO_COMMENT):
             dispatcher.utter_message(text=THANK_TEXT, json_message={"kind": "smalltalk"})
+            return []
+        if says_nothing(norm, _GREETING):
+            # "xin chào" after a rating or an invitation is a greeting; "bot trả lời hay" (also read as one) is kept
+            dispatcher.utter_message(response="utter_greet")
             return []
         invited = last_bot_custom(tracker).get("kind") == "feedback_invite"
         if not (rating_id or invited) and asks_for_a_person(comment):

@@ -1227,6 +1227,27 @@ def test_a_comment_right_after_a_rating_is_linked_to_it(make_tracker: MakeTracke
     assert "0912345678" not in (memory_feedback.comment(entry_id) or "")
 
 
+@pytest.mark.parametrize("custom", [{"kind": "feedback", "rating": "hai_long", "id": "170-0", "stored": True},
+                                    {"kind": "feedback_invite"}])
+def test_praise_read_as_a_greeting_after_a_rating_is_its_comment_and_a_greeting_is_greeted(
+        make_tracker: MakeTracker, memory_feedback: Any, custom: dict[str, Any]) -> None:
+    from actions.feedback import ActionFeedback
+
+    # "bot" makes the classifier read "bot trả lời hay" as a greeting; the rule sends it here after a rating
+    tracker = make_tracker("bot trả lời hay", "greet")
+    tracker.events = [bot(custom), user("bot trả lời hay")]
+    (message,), _ = run(ActionFeedback(), tracker)
+    assert message["custom"]["kind"] == "feedback" and message["custom"]["stored"] is True
+    ((entry_id, _),) = memory_feedback.records()
+    assert memory_feedback.comment(entry_id) == "bot trả lời hay"
+    for greeting in ("xin chào", "Chào bot ơi", "alo ad"):
+        tracker = make_tracker(greeting, "greet")
+        tracker.events = [bot(custom), user(greeting)]
+        (message,), _ = run(ActionFeedback(), tracker)
+        assert message["response"] == "utter_greet"
+    assert len(memory_feedback.records()) == 1  # greetings are not filed
+
+
 def test_a_comment_later_in_the_conversation_is_not_linked(make_tracker: MakeTracker, memory_feedback: Any) -> None:
     from actions.feedback import ActionFeedback
 
