@@ -4,8 +4,9 @@
     make eval QUESTIONS=eval/blind/questions.jsonl SPLIT=validation   # tune thresholds here
     make eval QUESTIONS=eval/blind/questions.jsonl SPLIT=test         # report only
 
-Every line ({"text", "guide", "section"?, "fact"?, "kind"?, "variant"?, "split"?}) is asked in a fresh conversation.
-The first response (every reply to that first message) is scored:
+Every line ({"text", "guide", "section"?, "fact"?, "kind"?, "variant"?, "split"?, "before"?}) is asked in a fresh
+conversation (right after `before`, the message a follow-up follows, when the line has one). The first response
+(every reply to that message) is scored:
 - guide accuracy: the first reply is an answer from the labelled guide (lines whose label is a guide);
 - section accuracy: ... and from the labelled section (lines labelled with a section);
 - specific-fact rate: the fact's regex appears in the first response (lines with a `fact`);
@@ -53,10 +54,14 @@ NOT_A_GUIDE = {"no_guide", "out_of_scope", "sensitive", "smalltalk", *KIND_LABEL
 HONEST_KINDS = {"no_guide", "out_of_scope", "sensitive", "smalltalk"}
 
 
-def ask(client: httpx.Client, url: str, text: str) -> tuple[list[dict[str, Any]], float]:
-    """Send one message in a new conversation; return every reply to it and the latency in ms."""
+def ask(client: httpx.Client, url: str, text: str, before: str = "") -> tuple[list[dict[str, Any]], float]:
+    """Send one message in a new conversation (after `before`, when a line has one: a follow-up is scored on the
+    reply to the follow-up); return every reply to it and the latency in ms."""
+    sender = f"eval-{uuid.uuid4().hex[:12]}"
+    if before:
+        client.post(url, json={"sender": sender, "message": before}).raise_for_status()
     started = time.perf_counter()
-    response = client.post(url, json={"sender": f"eval-{uuid.uuid4().hex[:12]}", "message": text})
+    response = client.post(url, json={"sender": sender, "message": text})
     elapsed = (time.perf_counter() - started) * 1000
     response.raise_for_status()
     return list(response.json()), elapsed
@@ -192,7 +197,7 @@ def main() -> None:
     results, latencies = [], []
     with httpx.Client(timeout=60) as client:
         for line in lines:
-            replies, ms = ask(client, args.url, line["text"])
+            replies, ms = ask(client, args.url, line["text"], str(line.get("before") or ""))
             latencies.append(ms)
             result = score_line(line, replies)
             if result["label"] not in NOT_A_GUIDE:

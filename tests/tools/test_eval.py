@@ -78,3 +78,43 @@ def test_no_blind_line_is_a_training_example() -> None:
               for line in map(json.loads, path.read_text(encoding="utf-8").splitlines())
               if len(key(line["text"]).split()) > 3 and key(line["text"]) in trained]
     assert leaked == []
+
+
+def test_a_follow_up_is_asked_right_after_its_first_message_in_the_same_conversation() -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from tools.eval import ask
+
+    received: list[dict[str, Any]] = []
+
+    class Webhook(BaseHTTPRequestHandler):  # a stand-in for Rasa's REST webhook on a local port
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append(body)
+            out = json.dumps([{"text": f"reply to {body['message']}"}]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/rest/webhook"
+    try:
+        with httpx.Client() as client:
+            replies, _ = ask(client, url, "phí bao nhiêu", before="đăng ký khai sinh cho con")
+            alone, _ = ask(client, url, "phí bao nhiêu")
+    finally:
+        server.shutdown()
+    assert replies == [{"text": "reply to phí bao nhiêu"}] and alone == replies  # scored on the follow-up's reply
+    first, follow_up, single = received
+    assert (first["message"], follow_up["message"]) == ("đăng ký khai sinh cho con", "phí bao nhiêu")
+    assert first["sender"] == follow_up["sender"] != single["sender"]
