@@ -299,6 +299,14 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 
 
+def follows_no_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> bool:
+    """This message is a short follow-up (as in `follow_up_guide`) to the "no guide for this yet" reply: "phí bao
+    nhiêu" after "sang tên xe máy" is still about a service no guide covers."""
+    if last_bot_custom(tracker).get("kind") != "no_guide":
+        return False
+    return len(normalise(text).split()) <= FOLLOW_UP_MAX_WORDS and (not needs_cue or bool(cues_of(text)))
+
+
 def follow_up_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> str | None:
     """The guide the assistant's previous reply (an answer or a walkthrough step) came from, when this message is a
     short follow-up about it: at most FOLLOW_UP_MAX_WORDS words that ask for the fee, the papers, where to ask or
@@ -316,10 +324,11 @@ def follow_up_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> str 
 def follow_up_part(index: HybridIndex, guide_id: str, text: str) -> str | None:
     """The part of a guide a short follow-up asks for: the one its words choose among the parts it asks for, else
     the first of those the guide has ("phí bao nhiêu" is the fee part, not the late-registration part that also
-    mentions a fee). None when the guide has none of them."""
+    mentions a fee). A follow-up with no part's shape ("nộp trễ thì sao") gets the part its words choose, unless
+    that is the summary the resident has just read. None when there is no such part."""
     asked = cues_of(text)
     chosen = choose_section(index, guide_id, text, get_settings().sections).heading
-    if chosen in asked:
+    if chosen in asked or (not asked and chosen != GENERAL):
         return chosen
     headings = {section.heading for section in index.guides[guide_id].sections}
     return next((heading for heading in CUES if heading in asked and heading in headings), None)
@@ -386,13 +395,22 @@ class ActionAnswer(Action):
             return ActionFeedback().run(dispatcher, tracker, domain)
         if decision.kind == "handoff":
             return [FollowupAction("action_handoff")]  # the handoff action flags the conversation for the gateways
-        context = follow_up_guide(tracker, text) if decision.kind in ("clarify", "out_of_scope") else None
+        # the classifier's own word that the message names no procedure: the conversation outweighs a guide whose
+        # words it shares ("nộp trễ hạn thì sao" after the birth answer is not about late death registration)
+        part_question = intent_of(tracker) == "part_question"
+        open_kinds = ("clarify", "out_of_scope", "answer") if part_question else ("clarify", "out_of_scope")
+        context = follow_up_guide(tracker, text, needs_cue=not part_question) if decision.kind in open_kinds else None
         if context in index.guides:
             # "phí bao nhiêu" right after the birth-registration answer asks for that guide's fee, not which topic:
             # the part it asks for, when the guide has one (otherwise the question is asked back as before)
             heading = follow_up_part(index, context, text)
             if heading is not None:
                 return answer_from_guide(dispatcher, tracker, index, context, text, decision.confidence, heading)
+        if decision.kind in ("clarify", "out_of_scope") and follows_no_guide(tracker, text, needs_cue=not part_question):
+            # the fee or the place of a service no guide covers: the same honest reply, not guides that do not fit
+            send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune())))
+            services.log_reply(tracker, "no_guide", candidates=decision.candidates)
+            return resume_events(tracker)
         catalogue = procedures.get_procedure_index()
         fused = procedures.plan(decision.kind, decision.guide_id, decision.confidence, bool(decision.candidates),
                                 catalogue.search(text, top=5), text, index.guides, settings.procedures, catalogue)

@@ -131,3 +131,21 @@ def test_step_by_step_right_after_which_one_offers_the_guides_just_offered(make_
                                                          offered))
     assert message["custom"]["kind"] == "clarify" and message["custom"]["for"] == "walkthrough"
     assert message["custom"]["candidates"] == ["vneid-activate", "vneid-register-level2"]
+
+
+def test_a_part_question_with_no_part_shape_gets_the_part_its_words_choose(make_tracker: MakeTracker) -> None:
+    # the classifier calls it a question about a part; its words, not a cue, pick the part ("nộp trễ hạn thì sao")
+    ranking = [{"name": "part_question", "confidence": 0.7}, *VAGUE]
+    (message,), _ = run(ActionAnswer(), after(make_tracker("nộp trễ hạn thì sao", "part_question", ranking), BIRTH))
+    assert message["custom"]["kind"] == "answer" and message["custom"]["guide_id"] == "birth-registration"
+    assert message["custom"]["section"] != "Tóm tắt"  # not the summary the resident has just read
+
+
+@pytest.mark.parametrize(("text", "intent"), [("phí hết bao nhiêu", "nlu_fallback"), ("nộp ở chỗ nào", "part_question")])
+def test_a_follow_up_to_no_guide_gets_the_honest_reply_again(make_tracker: MakeTracker, text: str, intent: str) -> None:
+    (message,), _ = run(ActionAnswer(), after(make_tracker(text, intent, VAGUE), {"kind": "no_guide"}))
+    assert message["custom"]["kind"] == "no_guide"
+    # a long question after "no guide" is a question of its own
+    long = "cho tôi hỏi đăng ký khai sinh cho con thì phí bao nhiêu"
+    (message,), _ = run(ActionAnswer(), after(make_tracker(long, "nlu_fallback", VAGUE), {"kind": "no_guide"}))
+    assert message["custom"]["kind"] != "no_guide"
