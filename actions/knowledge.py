@@ -299,26 +299,26 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 
 
-def follows_no_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> bool:
-    """This message is a short follow-up (as in `follow_up_guide`) to the "no guide for this yet" reply: "phí bao
-    nhiêu" after "sang tên xe máy" is still about a service no guide covers."""
-    if last_bot_custom(tracker).get("kind") != "no_guide":
-        return False
+def short_follow_up(text: str, needs_cue: bool = True) -> bool:
+    """At most FOLLOW_UP_MAX_WORDS words that ask for the fee, the papers, where to ask or the steps (`CUES`;
+    `needs_cue=False` when the intent already says what is asked, as "hướng dẫn từng bước" does)."""
     return len(normalise(text).split()) <= FOLLOW_UP_MAX_WORDS and (not needs_cue or bool(cues_of(text)))
+
+
+def follows_no_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> bool:
+    """This message is a short follow-up to the "no guide for this yet" reply: "phí bao nhiêu" after "sang tên xe
+    máy" is still about a service no guide covers."""
+    return last_bot_custom(tracker).get("kind") == "no_guide" and short_follow_up(text, needs_cue)
 
 
 def follow_up_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> str | None:
     """The guide the assistant's previous reply (an answer or a walkthrough step) came from, when this message is a
-    short follow-up about it: at most FOLLOW_UP_MAX_WORDS words that ask for the fee, the papers, where to ask or
-    the steps (`CUES`; `needs_cue=False` when the intent already says what is asked, as "hướng dẫn từng bước" does).
-    None otherwise."""
+    short follow-up about it (`short_follow_up`). None otherwise."""
     custom = last_bot_custom(tracker)
     guide_id = custom.get("guide_id")
     if custom.get("kind") not in ("answer", "walkthrough") or not isinstance(guide_id, str) or not guide_id:
         return None
-    if len(normalise(text).split()) > FOLLOW_UP_MAX_WORDS or (needs_cue and not cues_of(text)):
-        return None
-    return guide_id
+    return guide_id if short_follow_up(text, needs_cue) else None
 
 
 def follow_up_part(index: HybridIndex, guide_id: str, text: str) -> str | None:

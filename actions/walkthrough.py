@@ -20,11 +20,11 @@ from actions import procedures, replies, services
 from actions import walkthrough_flow as flow
 from actions.feedback import ask_rating
 from actions.knowledge import (
-    FOLLOW_UP_MAX_WORDS,
     ActionAnswer,
     decide,
     follow_up_guide,
     route,
+    short_follow_up,
     signals,
     topic_ranking,
     unanimous,
@@ -226,7 +226,7 @@ class ActionStartWalkthrough(Action):
                 procedures.reply(dispatcher, tracker, choice, index.guides)
                 return []
             offered = last_bot_custom(tracker)
-            if offered.get("kind") == "clarify" and len(normalise(text).split()) <= FOLLOW_UP_MAX_WORDS:
+            if offered.get("kind") == "clarify" and short_follow_up(text, needs_cue=False):
                 # right after "which of these?", a short "hướng dẫn từng bước" is about the guides just offered
                 candidates = [index.guides[g] for g in offered.get("candidates") or [] if g in index.guides]
             else:
