@@ -311,14 +311,47 @@ def follows_no_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> boo
     return last_bot_custom(tracker).get("kind") == "no_guide" and short_follow_up(text, needs_cue)
 
 
-def follow_up_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> str | None:
-    """The guide the assistant's previous reply (an answer or a walkthrough step) came from, when this message is a
-    short follow-up about it (`short_follow_up`). None otherwise."""
+def conversation_guide(tracker: Tracker) -> str | None:
+    """The guide the assistant's previous reply (an answer or a walkthrough step) came from, if it came from one."""
     custom = last_bot_custom(tracker)
     guide_id = custom.get("guide_id")
     if custom.get("kind") not in ("answer", "walkthrough") or not isinstance(guide_id, str) or not guide_id:
         return None
-    return guide_id if short_follow_up(text, needs_cue) else None
+    return guide_id
+
+
+def follow_up_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> str | None:
+    """The guide the assistant's previous reply (an answer or a walkthrough step) came from, when this message is a
+    short follow-up about it (`short_follow_up`). None otherwise."""
+    guide_id = conversation_guide(tracker)
+    return guide_id if guide_id and short_follow_up(text, needs_cue) else None
+
+
+def follow_up_choices(tracker: Tracker, text: str, needs_cue: bool = True) -> list[str]:
+    """The guides the assistant's previous reply offered ("which one?"), when this message is a short follow-up
+    (`short_follow_up`): "các bước thế nào" after that question still asks about one of them. [] otherwise."""
+    custom = last_bot_custom(tracker)
+    offered = custom.get("candidates")
+    if custom.get("kind") != "clarify" or not isinstance(offered, list) or not short_follow_up(text, needs_cue):
+        return []
+    return [g for g in offered if isinstance(g, str) and g]
+
+
+def follow_up_procedure(tracker: Tracker, text: str, needs_cue: bool = True) -> str | None:
+    """The catalogue procedure whose card the assistant's previous reply was, when this message is a short follow-up
+    about it ("phí hết bao nhiêu" after the card for transferring a motorbike). None otherwise."""
+    custom = last_bot_custom(tracker)
+    code = custom.get("procedure_code")
+    if custom.get("kind") != "procedure" or not isinstance(code, str) or not code:
+        return None
+    return code if short_follow_up(text, needs_cue) else None
+
+
+def follows_up(tracker: Tracker, text: str) -> bool:
+    """A short follow-up, with a part's shape, to an answer, a walkthrough step, a procedure's card or a "which one?"
+    question."""
+    return bool(follow_up_guide(tracker, text) or follow_up_choices(tracker, text)
+                or follow_up_procedure(tracker, text))
 
 
 def follow_up_part(index: HybridIndex, guide_id: str, text: str) -> str | None:
@@ -406,6 +439,28 @@ class ActionAnswer(Action):
             heading = follow_up_part(index, context, text)
             if heading is not None:
                 return answer_from_guide(dispatcher, tracker, index, context, text, decision.confidence, heading)
+        card = follow_up_procedure(tracker, text, needs_cue=not part_question) if decision.kind in open_kinds else None
+        record = procedures.get_procedure_index().by_code.get(card or "")
+        if record is not None:
+            # "phí hết bao nhiêu" right after a procedure's card: that card's fee part, not "which topic?"
+            send(dispatcher, with_resume(tracker, procedures.card_message(
+                record, procedures.part_for(text), procedures.place(), procedures.walkthrough_for(record.code,
+                                                                                                  index.guides))))
+            services.log_reply(tracker, "procedure", candidates=[record.code])
+            return resume_events(tracker)
+        if decision.kind == "clarify" and decision.candidates and decision.candidates[0] == conversation_guide(tracker):
+            # "nếu tôi đang làm ăn ở tỉnh khác thì có nộp ở đó được không" right after the birth-registration answer:
+            # the guide that scores best, though not by enough to answer alone, is the one the conversation is about
+            return answer_from_guide(dispatcher, tracker, index, decision.candidates[0], text, decision.confidence)
+        offered = [g for g in follow_up_choices(tracker, text, needs_cue=not part_question) if g in index.guides] \
+            if decision.kind in open_kinds else []
+        if offered:
+            # "các bước thế nào" right after "which one?" asks the same question again, about the same guides: each
+            # button now opens the part this message asks for
+            parts = {g: follow_up_part(index, g, text) or GENERAL for g in offered}
+            send(dispatcher, with_resume(tracker, replies.clarify_message([index.guides[g] for g in offered], parts)))
+            services.log_reply(tracker, "clarify", candidates=offered)
+            return resume_events(tracker)
         if decision.kind in ("clarify", "out_of_scope") and follows_no_guide(tracker, text, needs_cue=not part_question):
             # the fee or the place of a service no guide covers: the same honest reply, not guides that do not fit
             send(dispatcher, with_resume(tracker, replies.no_guide_message(get_commune())))

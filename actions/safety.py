@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.knowledge import follow_up_guide
+from actions.knowledge import follows_up
 from actions.tracking import resident_text
 from common.messages import say
 from common.text import asks_for_a_person, gives_a_verdict, input_problem, proposes, sensitive_request
@@ -43,7 +43,7 @@ class ActionOutOfScope(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text = resident_text(tracker)
         if sensitive_request(text) or asks_for_a_person(text) or proposes(text) or gives_a_verdict(text) \
-                or follow_up_guide(tracker, text):
+                or follows_up(tracker, text):
             # "Tôi cần một con người, ngay bây giờ", "bot đứng về phe nào", "Đề nghị…", "tệ quá" are not off topic, nor
             # is "mất bao lâu" right after an answer: the answering action routes them (refusal, a person, feedback,
             # the part of the guide just shown) as it routes any other message

@@ -23,6 +23,7 @@ from actions.knowledge import (
     ActionAnswer,
     decide,
     follow_up_guide,
+    follows_up,
     route,
     short_follow_up,
     signals,
@@ -357,7 +358,7 @@ class ActionMenu(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         text = resident_text(tracker)
-        if not text.startswith("/") and follow_up_guide(tracker, text):
+        if not text.startswith("/") and follows_up(tracker, text):
             # "các bước thế nào" right after an answer asks for that guide's steps, not for the list of topics
             return ActionAnswer().run(dispatcher, tracker, domain)
         index = get_index()

@@ -125,6 +125,32 @@ def normalise(text: str) -> str:
     return " ".join(tokens(text))
 
 
+# The parts every guide has, by the shape of a question that asks for one, on the normalised form (folded,
+# abbreviations expanded) so they hold without diacritics too: "bao nhiêu tiền" → fees, "ở đâu" → where to ask.
+# Section choice (actions/retrieval/sections.py) scores them; the NLU pipeline (rasa_addons.nlu.PartQuestionGuard)
+# reads "có mất phí không" as a question about a part, not as "no".
+PART_SHAPES: dict[str, re.Pattern[str]] = {
+    "Phí và thời gian": re.compile(
+        r"\b(bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu|le phi|phi|mien phi|may tien|tien"
+        r"|bao lau|may ngay|bao nhieu ngay|bao nhieu lau|mat may|thoi han|han chot|khi nao (moi )?(co|nhan|xong|duoc|lay)"
+        r"|trong bao lau|dung duoc bao lau|co gia tri|may hom|bao nhieu hom|ngay nao (co|nhan|tra|xong)"
+        r"|(dong|tra|het|mat) nhieu( khong| vay| the)?$|(dong|tra|het|mat) nhieu tien)\b"),
+    "Hỏi ở đâu": re.compile(
+        r"\b(hoi ai|o dau|cho nao|noi nao|co quan nao|lien he|tong dai|hotline|so dien thoai|goi so|goi den"
+        r"|duong day nong|so may|so nao|goi ai|goi cho ai|bao (cho )?ai|gui (cho )?ai|nho ai)\b"),
+    "Cần chuẩn bị": re.compile(
+        r"\b(giay to gi|mang (theo )?(nhung )?gi|chuan bi (nhung )?gi|can (nhung )?gi|ho so gom|can giay|"
+        r"nhung giay to|dieu kien|de san (nhung )?gi|san (nhung )?gi|chuan bi (the nao|sao|ra sao|nhu nao))\b"),
+    "Các bước": re.compile(r"\b(cac buoc|tung buoc|lam the nao|lam sao de|cach (nao|lam|de)|thu tuc nhu the nao)\b"),
+}
+
+
+def part_shapes(text: str) -> set[str]:
+    """The parts (`PART_SHAPES` headings) whose question shape the message has."""
+    norm = normalise(text)
+    return {heading for heading, pattern in PART_SHAPES.items() if pattern.search(norm)}
+
+
 # What makes a message ask something, on the normalised form of each clause (so it holds without diacritics and with
 # "ko", "j", "dc"): a question word anywhere, or a question particle closing the clause ("chỗ nào cũng đòi…" says
 # everywhere, it does not ask where).

@@ -19,10 +19,11 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common import text as text_module
-from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, strip_tags
+from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, part_shapes, strip_tags
 
 BAD_INPUT_INTENT = "bad_input"
 RAW_TEXT = "raw_text"
+NLU_FALLBACK = "nlu_fallback"
 # A button payload such as /choose_topic{"topic": "vneid-activate"}: Rasa parses it itself.
 _PAYLOAD = re.compile(r"^/[a-z_]+(\{.*\})?$", re.DOTALL)
 
@@ -134,4 +135,59 @@ class InputGuard(GraphComponent):
                 intent = {"name": BAD_INPUT_INTENT, "confidence": 1.0}
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
+        return messages
+
+
+# What a short message with the shape of a question about a part ("có mất phí không", "xin ở đâu", "giờ báo cho ai")
+# is never: a yes or no, a greeting, thanks or a move in a walkthrough. The classifier reads such words ("có…
+# không", "xin", "ạ") and not the question.
+CHAT_INTENTS = frozenset({"affirm", "deny", "greet", "thank", "goodbye", "nav_menu", "nav_repeat", "nav_back",
+                          "nav_next", "nav_restart", "nlu_fallback"})
+PART_QUESTION_INTENT = "part_question"
+PART_QUESTION_MAX_WORDS = 6  # actions.knowledge.FOLLOW_UP_MAX_WORDS: longer ones name what they are about
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class PartQuestionGuard(GraphComponent):
+    """Reads a short question about a part of a procedure (the fee, the papers, where to ask, the steps; the shapes
+    in common.text.PART_SHAPES) as `part_question` when the classifier took it for chat (`CHAT_INTENTS`).
+
+    The action server then answers it from the guide the conversation is about, or asks which procedure is meant.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PartQuestionGuard:
+        return cls()
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The question shapes, so a change to them is not hidden by Rasa's training cache."""
+        return hashlib.sha256(inspect.getsource(text_module).encode()).hexdigest()
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            raw = message.get(RAW_TEXT, message.get(TEXT))
+            intent = message.get(INTENT) or {}
+            if not isinstance(raw, str) or is_payload(raw) or intent.get("name") not in CHAT_INTENTS:
+                continue
+            if len(normalise(raw).split()) > PART_QUESTION_MAX_WORDS or not part_shapes(raw):
+                continue
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != NLU_FALLBACK]
+            if ranking and ranking[0].get("name") not in CHAT_INTENTS | {PART_QUESTION_INTENT}:
+                continue  # unsure between procedures ("hộ chiếu phí bao nhiêu"): that question names its topic
+            own = max((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == PART_QUESTION_INTENT),
+                      default=0.0)
+            chosen = {"name": PART_QUESTION_INTENT, "confidence": max(own, float(intent.get("confidence") or 0.0))}
+            rest = [r for r in ranking if r.get("name") != PART_QUESTION_INTENT]
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [chosen, *rest], add_to_output=True)
         return messages

@@ -13,7 +13,6 @@ part at once, adds its probability for each part. The weights are chosen on the 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,25 +20,12 @@ import numpy as np
 
 from actions.retrieval.calibration import SectionWeights
 from actions.retrieval.index import HybridIndex
-from common.text import fold, normalise, tokens
+from common.text import PART_SHAPES, fold, normalise, part_shapes, tokens
 
 GENERAL = ""  # the guide's summary
 
-# Question shapes, on the normalised form (folded, abbreviations expanded), so they hold without diacritics too.
-CUES: dict[str, re.Pattern[str]] = {
-    "Phí và thời gian": re.compile(
-        r"\b(bao nhieu tien|het bao nhieu|mat bao nhieu|ton bao nhieu|le phi|phi|mien phi|may tien|tien"
-        r"|bao lau|may ngay|bao nhieu ngay|bao nhieu lau|mat may|thoi han|han chot|khi nao (moi )?(co|nhan|xong|duoc|lay)"
-        r"|trong bao lau|dung duoc bao lau|co gia tri|may hom|bao nhieu hom|ngay nao (co|nhan|tra|xong)"
-        r"|(dong|tra|het|mat) nhieu( khong| vay| the)?$|(dong|tra|het|mat) nhieu tien)\b"),
-    "Hỏi ở đâu": re.compile(
-        r"\b(hoi ai|o dau|cho nao|noi nao|co quan nao|lien he|tong dai|hotline|so dien thoai|goi so|goi den"
-        r"|duong day nong|so may|so nao|goi ai|goi cho ai)\b"),
-    "Cần chuẩn bị": re.compile(
-        r"\b(giay to gi|mang (theo )?(nhung )?gi|chuan bi (nhung )?gi|can (nhung )?gi|ho so gom|can giay|"
-        r"nhung giay to|dieu kien|de san (nhung )?gi|san (nhung )?gi)\b"),
-    "Các bước": re.compile(r"\b(cac buoc|tung buoc|lam the nao|lam sao de|cach (nao|lam|de)|thu tuc nhu the nao)\b"),
-}
+# Question shapes (common.text.PART_SHAPES): "bao nhiêu tiền" → fees, "ở đâu" → where to ask.
+CUES = PART_SHAPES
 
 
 @dataclass(frozen=True)
@@ -51,8 +37,7 @@ class SectionChoice:
 
 def cues_of(text: str) -> set[str]:
     """The sections whose question shape the text has."""
-    norm = normalise(text)
-    return {heading for heading, pattern in CUES.items() if pattern.search(norm)}
+    return part_shapes(text)
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

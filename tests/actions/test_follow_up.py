@@ -3,6 +3,8 @@ about the guide that answer came from; without such an answer it is handled as b
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import FOLLOW_UP_MAX_WORDS, ActionAnswer, follow_up_guide
+from actions.knowledge import FOLLOW_UP_MAX_WORDS, ActionAnswer, Decision, follow_up_guide
+from actions.retrieval.index import HybridIndex
 from actions.safety import ActionOutOfScope
 from actions.walkthrough import ActionMenu, ActionStartWalkthrough, ActionWalkthroughNav
 
@@ -149,3 +152,49 @@ def test_a_follow_up_to_no_guide_gets_the_honest_reply_again(make_tracker: MakeT
     long = "cho tôi hỏi đăng ký khai sinh cho con thì phí bao nhiêu"
     (message,), _ = run(ActionAnswer(), after(make_tracker(long, "nlu_fallback", VAGUE), {"kind": "no_guide"}))
     assert message["custom"]["kind"] != "no_guide"
+
+
+def test_a_follow_up_to_which_one_asks_again_about_the_same_guides(make_tracker: MakeTracker,
+                                                                  patched_index: HybridIndex) -> None:
+    offered = {"kind": "clarify", "candidates": ["can-cuoc", "passport"]}
+    (message,), _ = run(ActionAnswer(), after(make_tracker("phí bao nhiêu", "nlu_fallback", VAGUE), offered))
+    assert message["custom"] == {"kind": "clarify", "candidates": ["can-cuoc", "passport"]}
+    # each button opens that guide's fee part, so one tap answers
+    opened = [json.loads(b["payload"][len("/choose_topic"):]) for b in message["buttons"][:2]]
+    headings = [patched_index.guides[o["topic"]].sections[int(o["section"])].heading for o in opened]
+    assert headings == ["Phí và thời gian", "Phí và thời gian"]
+    # a question with no part's shape after "which one?" is a new question, asked about on its own words
+    (message,), _ = run(ActionAnswer(), after(make_tracker("thời tiết hôm nay", "nlu_fallback", VAGUE), offered))
+    assert message.get("custom", {}).get("candidates") != ["can-cuoc", "passport"]
+
+
+def test_a_follow_up_to_a_procedure_card_gets_that_part_of_the_card(make_tracker: MakeTracker) -> None:
+    card = {"kind": "procedure", "procedure_code": "1.003677", "section": "summary"}
+    (message,), _ = run(ActionAnswer(), after(make_tracker("phí hết bao nhiêu", "nlu_fallback", VAGUE), card))
+    assert (message["custom"]["kind"], message["custom"]["procedure_code"]) == ("procedure", "1.003677")
+    assert message["custom"]["section"] == "fee_time"
+    (message,), _ = run(ActionAnswer(), after(make_tracker("nộp ở chỗ nào", "part_question", VAGUE), card))
+    assert (message["custom"]["procedure_code"], message["custom"]["section"]) == ("1.003677", "where")
+    # read as out of scope, it still reaches the answer; an unknown code is not followed up
+    messages, events = run(ActionOutOfScope(), after(make_tracker("mất bao lâu", "out_of_scope"), card))
+    assert messages == [] and events == [FollowupAction("action_answer")]
+    (message,), _ = run(ActionAnswer(), after(make_tracker("phí hết bao nhiêu", "nlu_fallback", VAGUE),
+                                              {**card, "procedure_code": "9.999999"}))
+    assert message["custom"]["kind"] == "clarify"
+
+
+def test_a_longer_question_the_conversation_settles_is_answered_from_its_guide(make_tracker: MakeTracker,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # fusion leans to birth registration, but not by enough to answer alone
+    unsure = Decision("clarify", confidence=0.3, candidates=["birth-registration", "residence-registration"])
+    monkeypatch.setattr("actions.knowledge.decide", lambda *args, **kwargs: unsure)
+    text = "nếu tôi đang làm ăn ở tỉnh khác thì có nộp ở đó được không"
+    (first,), _ = run(ActionAnswer(), after(make_tracker(text, "nlu_fallback", VAGUE), None))
+    assert first["custom"]["kind"] == "clarify"  # on its own, it is asked about
+    # right after the birth answer, the conversation settles it
+    (message,), _ = run(ActionAnswer(), after(make_tracker(text, "nlu_fallback", VAGUE), BIRTH))
+    assert (message["custom"]["kind"], message["custom"]["guide_id"]) == ("answer", "birth-registration")
+    # after the answer of a guide fusion ranks second, or of none it ranks, it is asked about as on its own
+    for custom in ({"kind": "answer", "guide_id": "residence-registration"}, {"kind": "answer", "guide_id": "passport"}):
+        (other,), _ = run(ActionAnswer(), after(make_tracker(text, "nlu_fallback", VAGUE), custom))
+        assert other["custom"]["kind"] == "clarify"

@@ -38,6 +38,9 @@ from common.text import normalise
         ("tổng đài cổng dịch vụ công số mấy", "Hỏi ở đâu"),
         ("phải để sẵn những gì", "Cần chuẩn bị"),
         ("nộp giấy xác nhận độc thân rồi chừng nào mới lấy", "Phí và thời gian"),  # "chừng nào" reads "khi nào"
+        ("bị lừa rồi thì phải báo cho ai", "Hỏi ở đâu"),
+        ("đơn này gửi ai", "Hỏi ở đâu"),
+        ("giấy tờ phải chuẩn bị ra sao", "Cần chuẩn bị"),
     ],
 )
 def test_question_shapes_read_with_or_without_diacritics(text: str, cue: str) -> None:

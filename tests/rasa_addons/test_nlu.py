@@ -10,7 +10,14 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.text import MAX_MESSAGE_CHARS, input_problem
-from rasa_addons.nlu import BAD_INPUT_INTENT, RAW_TEXT, InputGuard, VietnameseNormalizer, is_payload
+from rasa_addons.nlu import (
+    BAD_INPUT_INTENT,
+    RAW_TEXT,
+    InputGuard,
+    PartQuestionGuard,
+    VietnameseNormalizer,
+    is_payload,
+)
 
 CHOOSE_TOPIC = '/choose_topic{"topic": "vneid-activate"}'
 BAD_INPUT = {"name": BAD_INPUT_INTENT, "confidence": 1.0}
@@ -368,3 +375,46 @@ def test_the_sentence_featurizer_is_rasas_without_per_token_rows(tmp_path: Any) 
         ours.process_training_data(training)
         assert all(f.type == FEATURE_TYPE_SENTENCE for m in training.training_examples for f in m.features
                    if f.origin == ours._identifier)
+
+
+# --- PartQuestionGuard ----------------------------------------------------------------------------------------
+
+
+def classified(text: str, ranking: list[tuple[str, float]]) -> Message:
+    """A message through the normaliser, with the classifier's (and fallback's) ranking, then the part guard."""
+    msg = message(text)
+    VietnameseNormalizer().process([msg])
+    entries = [{"name": name, "confidence": conf} for name, conf in ranking]
+    msg.set(INTENT, entries[0])
+    msg.set(INTENT_RANKING_KEY, entries)
+    return PartQuestionGuard().process([msg])[0]
+
+
+@pytest.mark.parametrize(("text", "ranking"), [
+    ("có mất phí không", [("deny", 0.39), ("part_question", 0.25), ("ask_payment_online", 0.13)]),
+    ("co mat phi ko", [("deny", 0.5), ("ask_payment_online", 0.2)]),
+    ("xin ở đâu", [("affirm", 0.29), ("part_question", 0.14), ("greet", 0.11)]),
+    ("chào, giấy tờ gì ạ", [("greet", 0.6), ("part_question", 0.2)]),
+    ("trả bằng thẻ mất bao lâu", [("nav_menu", 0.6), ("ask_payment_online", 0.2)]),
+    ("ảnh chuẩn bị ra sao", [("nlu_fallback", 0.25), ("part_question", 0.44), ("out_of_scope", 0.4)]),
+])
+def test_a_short_question_about_a_part_read_as_chat_is_a_part_question(text: str,
+                                                                          ranking: list[tuple[str, float]]) -> None:
+    msg = classified(text, ranking)
+    assert intent_of(msg) == "part_question"
+    names = [r["name"] for r in msg.get(INTENT_RANKING_KEY)]
+    assert names[0] == "part_question" and names.count("part_question") == 1 and "nlu_fallback" not in names
+    assert msg.get(INTENT)["confidence"] == max(conf for name, conf in ranking if name != "nlu_fallback")
+
+
+@pytest.mark.parametrize(("text", "ranking"), [
+    ("không", [("deny", 0.97)]),  # no part's shape
+    ("có, tôi có rồi", [("affirm", 0.9)]),
+    ("tiếp", [("nav_next", 0.99)]),
+    ("cho tôi hỏi cái này thì phải làm ở đâu vậy ạ", [("affirm", 0.4)]),  # long enough to name its own topic
+    ("hộ chiếu phí bao nhiêu", [("nlu_fallback", 0.25), ("ask_passport", 0.3), ("ask_can_cuoc", 0.25)]),
+    ("làm ở đâu", [("other_service", 0.5), ("affirm", 0.3)]),  # the classifier's own reading is kept
+    ('/choose_topic{"topic": "passport"}', [("choose_topic", 1.0)]),
+])
+def test_the_part_guard_leaves_other_messages_alone(text: str, ranking: list[tuple[str, float]]) -> None:
+    assert intent_of(classified(text, ranking)) == ranking[0][0]
