@@ -29,6 +29,7 @@ from common.text import (
     normalise,
     proposes,
     sensitive_request,
+    sounds_like_scam,
 )
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ SURE = 0.85
 # A follow-up this short that asks for a part every guide has ("phí bao nhiêu", "cần giấy tờ gì", "làm ở đâu") is about
 # the guide the previous reply came from: it has no room to name another topic.
 FOLLOW_UP_MAX_WORDS = 6
+# The guide for a doubted unsolicited call, text or link, whatever procedure the caller named.
+SCAM_GUIDE = "scam-safety"
 # With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
 # threshold: a question the classifier does not recognise is never answered on retrieval alone, it is clarified.
 
@@ -108,6 +111,7 @@ class Signals:
     wants_person: bool = False  # the message asks for a person, a call back or a visit (common.text.asks_for_a_person)
     verdict: bool = False  # the message judges the service and asks nothing (common.text.gives_a_verdict)
     words: int = 0  # how many words the message has (a short one is too little to tell "no guide" from "vague")
+    doubts_a_contact: bool = False  # it doubts an unsolicited call, text or link (common.text.sounds_like_scam)
 
 
 def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Signals:
@@ -132,7 +136,7 @@ def signals(text: str, ranking: list[dict[str, Any]], index: HybridIndex) -> Sig
     dense = None if sure else index.guide_scores_dense(text)
     return Signals(nlu, lexical, dense, has_diacritics(text), best_other, best_other_conf, acts,
                    asks_something(text), proposes(text), sensitive_request(text), asks_for_a_person(text),
-                   gives_a_verdict(text), len(normalise(text).split()))
+                   gives_a_verdict(text), len(normalise(text).split()), sounds_like_scam(text))
 
 
 def fused_scores(sig: Signals, weights: FusionWeights) -> dict[str, float]:
@@ -250,6 +254,10 @@ def route(sig: Signals, threshold: float, margin: float, weights: FusionWeights 
         return Decision("answer", top, top_score, ordered[:3])
     if top_score >= threshold and top_score - second >= margin:
         return Decision("answer", top, top_score, ordered[:3])
+    if sig.doubts_a_contact and SCAM_GUIDE in ordered[:3] and combined[SCAM_GUIDE] >= top_score * 0.5:
+        # "có người gọi xưng bảo hiểm xã hội… kêu đọc số căn cước, có nên đọc không": a doubted call, text or link is
+        # what the scam guide answers, whichever procedure the caller named (the procedure's own guide ranks close)
+        return Decision("answer", SCAM_GUIDE, combined[SCAM_GUIDE], ordered[:3])
     if top_score < (weights or FusionWeights()).floor and sig.words >= FLOOR_MIN_WORDS:
         # "tiền điện tháng này sao cao quá", "trẻ dưới 1 tuổi uống mật ong được không": no guide comes close, and
         # buttons for the closest ones (traffic fines, VNeID level 2) would only send the resident the wrong way.

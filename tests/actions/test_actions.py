@@ -1327,3 +1327,25 @@ def test_below_the_floor_no_guide_is_offered_as_a_button() -> None:
         == "out_of_scope"
     # a vague short message ("giấy tờ") says too little to rule the guides out: it is asked about
     assert route(replace(sig, words=2), 0.75, 0.1, replace(weights, floor=top + 0.01)).kind == "clarify"
+
+
+def test_a_doubted_call_or_text_is_answered_from_the_scam_guide_when_it_ranks_close(bm25_index: HybridIndex) -> None:
+    from actions.knowledge import SCAM_GUIDE, Signals, route, signals
+
+    # "có người gọi xưng bảo hiểm xã hội… kêu đọc số căn cước để gia hạn, có nên đọc không": the health-insurance guide
+    # ranks first, not by enough to answer; the scam guide close behind
+    sig = Signals({"health-insurance": 0.4, SCAM_GUIDE: 0.35}, {"health-insurance": 20.0, SCAM_GUIDE: 18.0},
+                  {"health-insurance": 0.88, SCAM_GUIDE: 0.87, "traffic-fines": 0.80}, True, None, 0.0, words=25)
+    weights = FusionWeights(nlu=0.2, lexical=0.6, dense=0.4)
+    assert route(sig, 0.9, 0.1, weights).kind == "clarify"
+    decision = route(replace(sig, doubts_a_contact=True), 0.9, 0.1, weights)
+    assert (decision.kind, decision.guide_id) == ("answer", SCAM_GUIDE)
+    # not when the scam guide ranks far behind, nor when another guide is sure enough to answer on its own
+    far = replace(sig, doubts_a_contact=True, nlu={"health-insurance": 0.6}, lexical={"health-insurance": 20.0},
+                  dense={"health-insurance": 0.9, SCAM_GUIDE: 0.5, "traffic-fines": 0.7})
+    assert route(far, 0.9, 0.1, weights).guide_id != SCAM_GUIDE
+    sure = route(replace(sig, doubts_a_contact=True), 0.3, 0.0, weights)
+    assert (sure.kind, sure.guide_id) == ("answer", "health-insurance")
+    # the signal itself: a doubted unsolicited contact, not any mention of a call
+    assert signals("có người gọi xưng công an kêu đọc mã OTP, có nên đọc không", [], bm25_index).doubts_a_contact
+    assert not signals("gọi tổng đài VNeID số nào", [], bm25_index).doubts_a_contact

@@ -4,7 +4,6 @@ about the guide that answer came from; without such an answer it is handled as b
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 from typing import Any
 
