@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -142,8 +143,10 @@ def first_answer(url: str, limit: float = 240) -> float:
     raise RuntimeError(f"{url} gave no answer within {limit}s")
 
 
-async def conversation(client: httpx.AsyncClient, url: str, turns: int, offset: int) -> list[float]:
-    """One resident sending `turns` messages one after another; per-turn latencies in ms."""
+async def conversation(client: httpx.AsyncClient, url: str, turns: int, offset: int,
+                       replies: list[list[str]] | None = None) -> list[float]:
+    """One resident sending `turns` messages one after another; per-turn latencies in ms (and each turn's reply
+    texts appended to `replies`, when given)."""
     sender, latencies = f"bench-{uuid.uuid4().hex[:10]}", []
     for i in range(turns):
         message = MESSAGES[(offset + i) % len(MESSAGES)]
@@ -152,6 +155,8 @@ async def conversation(client: httpx.AsyncClient, url: str, turns: int, offset: 
         response = await client.post(url, json={"sender": sender, "message": message, "message_id": uuid.uuid4().hex})
         response.raise_for_status()
         latencies.append((time.perf_counter() - started) * 1000)
+        if replies is not None:
+            replies.append([str(m.get("text") or "") for m in response.json()])
     return latencies
 
 
@@ -161,12 +166,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-async def load(url: str, pids: dict[str, int]) -> dict[str, float]:
+async def load(url: str, pids: dict[str, int], script: list[list[str]] | None = None) -> dict[str, float]:
     """Sequential, concurrent and long-conversation measurements against one webhook; CPU milliseconds per turn of
     each process in `pids` (and of Redis) during the concurrent run, for the capacity model."""
     limits = httpx.Limits(max_connections=CONCURRENCY + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        await conversation(client, url, len(MESSAGES), 0)  # warm-up
+        await conversation(client, url, len(MESSAGES), 0, script)  # warm-up: the script once, its replies kept
         sequential = await conversation(client, url, 60, 3)
         cpu_before = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
         started = time.perf_counter()
@@ -209,21 +214,58 @@ def retrieval_latency() -> float:
     return round(pct(times, 95), 1)
 
 
-def train_plain(env: dict[str, str]) -> Path:
+def plain_epochs() -> int | None:
+    """BENCH_PLAIN_EPOCHS: train plain Rasa's networks (DIET, the ResponseSelector, TED, UnexpecTED) for this many
+    epochs instead of config-plain.yml's 100. None: as configured."""
+    value = os.environ.get("BENCH_PLAIN_EPOCHS", "").strip()
+    if not value:
+        return None
+    epochs = int(value)
+    if not 1 <= epochs <= 100:
+        raise SystemExit(f"BENCH_PLAIN_EPOCHS must be 1–100, not {value}")
+    return epochs
+
+
+def plain_config(epochs: int | None) -> tuple[Path, Path]:
+    """The plain-Rasa config and model: config-plain.yml, or a copy with every `epochs:` set to `epochs`.
+
+    Epochs change how long the networks train, not the networks: a message passes through the same layers of the
+    same size either way, so the per-message cost the benchmark measures is the same. Fewer epochs make a worse
+    classifier, which could change the replies and so the work per turn; the report compares plain Rasa's replies to
+    ours turn by turn (`plain_same_replies`) to show how far that goes.
+    """
+    source = ROOT / "config-plain.yml"
+    if epochs is None:
+        return source, ROOT / "models" / "plain.tar.gz"
+    config = RUN / f"config-plain-e{epochs}.yml"
+    text = re.sub(r"(?m)^(\s*epochs:\s*)\d+\s*$", lambda m: f"{m.group(1)}{epochs}", source.read_text(encoding="utf-8"))
+    config.write_text(text, encoding="utf-8")
+    return config, ROOT / "models" / f"plain-e{epochs}.tar.gz"
+
+
+def train_plain(env: dict[str, str], epochs: int | None) -> Path:
     """Train the plain-Rasa comparison model if missing (or stale with BENCH_RETRAIN_PLAIN=1).
 
-    Its training (DIET and TED, 100 epochs each) takes over 30 minutes on 2 cores, so an existing model is reused
-    even when the training data changed since; set BENCH_RETRAIN_PLAIN=1 to rebuild it.
+    Its training (DIET and TED, 100 epochs each) took over 130 CPU minutes with today's data, so an existing model is
+    reused even when the training data changed since; set BENCH_RETRAIN_PLAIN=1 to rebuild it, BENCH_PLAIN_EPOCHS to
+    train shorter (`plain_config`). TensorFlow may use both cores for it (BENCH_TRAIN_THREADS, default 2).
     """
-    model = ROOT / "models" / "plain.tar.gz"
+    config, model = plain_config(epochs)
     if model.exists() and os.environ.get("BENCH_RETRAIN_PLAIN") != "1":
         print(f"Reusing {model.relative_to(ROOT)} (BENCH_RETRAIN_PLAIN=1 retrains it)", flush=True)
         return model
-    print("Plain-Rasa comparison model (default pipeline and policies; 30+ minutes on 2 cores)…", flush=True)
+    threads = os.environ.get("BENCH_TRAIN_THREADS", "2")
+    print(f"Plain-Rasa comparison model ({config.name}; long: see train_plain)…", flush=True)
     subprocess.run([str(ROOT / "tools" / "stack.sh"), "train"], cwd=ROOT, check=True,
-                   env={**env, "RASA_CONFIG": "config-plain.yml", "MODEL": "models/plain.tar.gz",
-                        "RUN_DIR": str(RUN)})
+                   env={**env, "RASA_CONFIG": str(config.relative_to(ROOT)), "MODEL": str(model.relative_to(ROOT)),
+                        "RUN_DIR": str(RUN), "OMP_NUM_THREADS": threads, "TF_INTRA_OP_PARALLELISM_THREADS": threads,
+                        "TF_INTER_OP_PARALLELISM_THREADS": "1"})
     return model
+
+
+def same_replies(ours: list[list[str]], plain: list[list[str]]) -> str:
+    """How many turns of the benchmark's script got the same reply texts from both stacks, as "k/n"."""
+    return f"{sum(a == b for a, b in zip(ours, plain, strict=False))}/{len(ours)}"
 
 
 def main() -> None:
@@ -244,7 +286,8 @@ def main() -> None:
            "REDIS_URL": REDIS_URL, "FEEDBACK_ID_KEY": "bench-pseudonym-key-0123456789abcdef",
            "PLAIN_REDIS_HOST": parsed.hostname or "127.0.0.1", "PLAIN_REDIS_PORT": str(parsed.port or 6379),
            "PLAIN_REDIS_DB": (parsed.path or "/13").lstrip("/") or "13", "SANIC_WORKERS": WORKERS}
-    plain_model = None if ours_only else train_plain(env)
+    epochs = plain_epochs()
+    plain_model = None if ours_only else train_plain(env, epochs)
     report: dict[str, object] = {"rasa_workers": int(WORKERS)}
     actions = rasa = plain = None
     try:
@@ -259,7 +302,8 @@ def main() -> None:
         first_answer(ours_url)
         report["cold_start_s"] = round(time.perf_counter() - started, 1)
         print(f"ours: cold start {report['cold_start_s']} s; loading…", flush=True)
-        ours = asyncio.run(load(ours_url, {"rasa": rasa.pid, "actions": actions.pid}))
+        ours_script: list[list[str]] = []
+        ours = asyncio.run(load(ours_url, {"rasa": rasa.pid, "actions": actions.pid}, ours_script))
         ours.update(redis_tracker_bytes())
         report["rss_mb_rasa"] = round(rss_mb(rasa.pid), 0)
         report["rss_mb_actions"] = round(rss_mb(actions.pid), 0)
@@ -283,7 +327,8 @@ def main() -> None:
         first_answer(plain_url)
         plain_cold = round(time.perf_counter() - started, 1)
         print(f"plain: cold start (Rasa only, action server already warm) {plain_cold} s; loading…", flush=True)
-        base = asyncio.run(load(plain_url, {"rasa": plain.pid, "actions": actions.pid}))
+        plain_script: list[list[str]] = []
+        base = asyncio.run(load(plain_url, {"rasa": plain.pid, "actions": actions.pid}, plain_script))
         report["plain_rss_mb_rasa"] = round(rss_mb(plain.pid), 0)
         print(f"plain: {json.dumps(base)}", flush=True)
     finally:
@@ -294,6 +339,8 @@ def main() -> None:
     report["retrieval_p95_ms"] = retrieval_latency()
     report.update({f"plain_{k}": v for k, v in base.items()})
     report["plain_cold_start_rasa_only_s"] = plain_cold
+    report["plain_epochs"] = epochs or 100
+    report["plain_same_replies"] = same_replies(ours_script, plain_script)
     report["throughput_ratio_vs_plain"] = round(ours["turns_per_s_c20"] / base["turns_per_s_c20"], 2)
     report["p95_ratio_vs_plain"] = round(base["turn_p95_ms_c20"] / ours["turn_p95_ms_c20"], 2)
     report["embedding_backend"] = os.environ.get("EMBEDDING_BACKEND", "sentence-transformers")

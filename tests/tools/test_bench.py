@@ -1,0 +1,53 @@
+"""The benchmark's plain-Rasa settings: the shorter-trained copy of config-plain.yml and the reply comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tools import bench
+
+
+def epochs_of(config: dict) -> list[int]:
+    parts = [*config.get("pipeline", []), *config.get("policies", [])]
+    return [part["epochs"] for part in parts if "epochs" in part]
+
+
+def test_plain_config_as_configured_and_with_fewer_epochs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "RUN", tmp_path)
+    config, model = bench.plain_config(None)
+    assert (config, model.name) == (bench.ROOT / "config-plain.yml", "plain.tar.gz")
+    original = yaml.safe_load(config.read_text(encoding="utf-8"))
+    assert epochs_of(original) == [100, 100, 100, 100]  # DIET, ResponseSelector, UnexpecTED, TED
+
+    short, model = bench.plain_config(20)
+    assert short.parent == tmp_path and model.name == "plain-e20.tar.gz"
+    copied = yaml.safe_load(short.read_text(encoding="utf-8"))
+    assert epochs_of(copied) == [20, 20, 20, 20]
+    # everything else, the networks' shapes included, is config-plain.yml's
+    for part in [*copied["pipeline"], *copied["policies"]]:
+        part.pop("epochs", None)
+    for part in [*original["pipeline"], *original["policies"]]:
+        part.pop("epochs", None)
+    assert copied == original
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("20", 20), (" 5 ", 5)])
+def test_plain_epochs_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str, expected: int | None) -> None:
+    monkeypatch.setenv("BENCH_PLAIN_EPOCHS", value)
+    assert bench.plain_epochs() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "101", "abc"])
+def test_plain_epochs_out_of_range(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("BENCH_PLAIN_EPOCHS", value)
+    with pytest.raises((SystemExit, ValueError)):
+        bench.plain_epochs()
+
+
+def test_same_replies_counts_turns_with_the_same_texts() -> None:
+    ours = [["Chào anh/chị"], ["Bước 1", "Bước 2"], ["Dạ"]]
+    assert bench.same_replies(ours, [["Chào anh/chị"], ["Bước 1"], ["Dạ"]]) == "2/3"
+    assert bench.same_replies(ours, ours) == "3/3"
