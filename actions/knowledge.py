@@ -451,9 +451,7 @@ class ActionAnswer(Action):
         record = procedures.get_procedure_index().by_code.get(card or "")
         if record is not None:
             # "phí hết bao nhiêu" right after a procedure's card: that card's fee part, not "which topic?"
-            send(dispatcher, with_resume(tracker, procedures.card_message(
-                record, procedures.part_for(text), procedures.place(), procedures.walkthrough_for(record.code,
-                                                                                                  index.guides))))
+            send(dispatcher, with_resume(tracker, procedures.part_card(record, text, index.guides)))
             services.log_reply(tracker, "procedure", candidates=[record.code])
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates and decision.candidates[0] == conversation_guide(tracker):

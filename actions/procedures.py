@@ -189,6 +189,11 @@ def message_for(choice: ProcedureChoice, guides: dict[str, Guide]) -> dict[str, 
     return card_message(record, choice.part, place(), walkthrough_for(record.code, guides))
 
 
+def part_card(record: Procedure, text: str, guides: dict[str, Guide]) -> dict[str, Any]:
+    """The card of a procedure just shown, opened at the part a follow-up asks for ("phí hết bao nhiêu" → fees)."""
+    return card_message(record, part_for(text), place(), walkthrough_for(record.code, guides))
+
+
 def reply(dispatcher: CollectingDispatcher, tracker: Tracker, choice: ProcedureChoice, guides: dict[str, Guide],
           decorate: Any = None) -> None:
     """Send a choice's reply (through `decorate`, e.g. the walkthrough's resume button) and record it."""
