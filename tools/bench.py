@@ -156,7 +156,8 @@ async def conversation(client: httpx.AsyncClient, url: str, turns: int, offset: 
         response.raise_for_status()
         latencies.append((time.perf_counter() - started) * 1000)
         if replies is not None:
-            replies.append([str(m.get("text") or "") for m in response.json()])
+            # the texts only: Rasa's stock REST channel sends a reply's custom payload as a message of its own
+            replies.append([str(m["text"]) for m in response.json() if m.get("text")])
     return latencies
 
 
@@ -341,6 +342,9 @@ def main() -> None:
     report["plain_cold_start_rasa_only_s"] = plain_cold
     report["plain_epochs"] = epochs or 100
     report["plain_same_replies"] = same_replies(ours_script, plain_script)
+    (RUN / "script-replies.json").write_text(json.dumps({"messages": MESSAGES, "ours": ours_script,
+                                                         "plain": plain_script}, ensure_ascii=False, indent=1),
+                                             encoding="utf-8")
     report["throughput_ratio_vs_plain"] = round(ours["turns_per_s_c20"] / base["turns_per_s_c20"], 2)
     report["p95_ratio_vs_plain"] = round(base["turn_p95_ms_c20"] / ours["turn_p95_ms_c20"], 2)
     report["embedding_backend"] = os.environ.get("EMBEDDING_BACKEND", "sentence-transformers")
