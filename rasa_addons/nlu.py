@@ -33,13 +33,8 @@ def is_payload(text: object) -> bool:
     return isinstance(text, str) and bool(_PAYLOAD.match(text.strip()))
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class VietnameseNormalizer(GraphComponent):
-    """Rewrites message text to its matching form: diacritics folded, đ→d, abbreviations expanded.
-
-    Residents write with and without diacritics; folding both to one form lets every later featurizer see
-    "đăng ký" and "dang ky" (and "dk") as the same words.
-    """
+class TextRules(GraphComponent):
+    """A component with no state of its own that applies the rules of common/text.py."""
 
     @classmethod
     def create(
@@ -48,14 +43,23 @@ class VietnameseNormalizer(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> VietnameseNormalizer:
+    ) -> TextRules:
         return cls()
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The normalising rules themselves, so that Rasa's training cache never reuses text normalised by older
-        rules (the data and config can be unchanged when only common/text.py changed)."""
+        """The rules themselves, so that Rasa's training cache never reuses what older rules produced (the data and
+        config can be unchanged when only common/text.py changed)."""
         return hashlib.sha256(inspect.getsource(text_module).encode()).hexdigest()
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class VietnameseNormalizer(TextRules):
+    """Rewrites message text to its matching form: diacritics folded, đ→d, abbreviations expanded.
+
+    Residents write with and without diacritics; folding both to one form lets every later featurizer see
+    "đăng ký" and "dang ky" (and "dk") as the same words.
+    """
 
     def _normalise(self, message: Message) -> None:
         text = message.get(TEXT)
@@ -148,27 +152,12 @@ PART_QUESTION_MAX_WORDS = 6  # actions.knowledge.FOLLOW_UP_MAX_WORDS: longer one
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class PartQuestionGuard(GraphComponent):
+class PartQuestionGuard(TextRules):
     """Reads a short question about a part of a procedure (the fee, the papers, where to ask, the steps; the shapes
     in common.text.PART_SHAPES) as `part_question` when the classifier took it for chat (`CHAT_INTENTS`).
 
     The action server then answers it from the guide the conversation is about, or asks which procedure is meant.
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> PartQuestionGuard:
-        return cls()
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The question shapes, so a change to them is not hidden by Rasa's training cache."""
-        return hashlib.sha256(inspect.getsource(text_module).encode()).hexdigest()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
