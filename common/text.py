@@ -145,6 +145,19 @@ PART_SHAPES: dict[str, re.Pattern[str]] = {
 }
 
 
+# Words that open a message and name nothing ("thế đăng ký thường trú cho cháu mất bao nhiêu tiền", "vậy còn hộ chiếu
+# thì sao"). Folded, "thế" is "the", the spelling of "thẻ" (a card) too, and the classifier read such a question as a
+# service with no guide. Only with diacritics, where the two differ; never "thế nào", "vậy thôi", "thế à".
+_OPENING = re.compile(r"^\s*(?:(?:thế còn|vậy còn|thế thì|vậy thì|thế|vậy|ủa|ờ)"
+                      r"(?!\s*(?:nào|này|ạ|à|nhé|nhỉ|thôi|sao|hả|hở|đó|đấy|là xong)\b)[\s,.!…]+)+", re.IGNORECASE)
+
+
+def without_opening_words(text: str) -> str:
+    """The message without the words that open it and name nothing (`_OPENING`), when at least two words are left."""
+    rest = _OPENING.sub("", text, count=1)
+    return rest if len(rest.split()) >= 2 else text
+
+
 def part_shapes(text: str) -> set[str]:
     """The parts (`PART_SHAPES` headings) whose question shape the message has."""
     norm = normalise(text)

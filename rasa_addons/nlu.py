@@ -19,7 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common import text as text_module
-from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, part_shapes, strip_tags
+from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, part_shapes, strip_tags, without_opening_words
 
 BAD_INPUT_INTENT = "bad_input"
 RAW_TEXT = "raw_text"
@@ -65,7 +65,7 @@ class VietnameseNormalizer(TextRules):
         text = message.get(TEXT)
         if isinstance(text, str) and text and not is_payload(text):
             message.set(RAW_TEXT, text)
-            message.set(TEXT, normalise(strip_tags(text[:MAX_MESSAGE_CHARS])) or text)
+            message.set(TEXT, normalise(strip_tags(without_opening_words(text[:MAX_MESSAGE_CHARS]))) or text)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:

@@ -33,6 +33,7 @@ from common.text import (
     tokens,
     truncate,
     with_bigrams,
+    without_opening_words,
 )
 
 # --- normalisation -------------------------------------------------------------------------------------------
@@ -1014,3 +1015,22 @@ def test_asks_who_answers(text: str, asks: bool) -> None:
 ])
 def test_asks_about_privacy(text: str, asks: bool) -> None:
     assert asks_about_privacy(text) is asks
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("thế đăng ký thường trú cho cháu mất bao nhiêu tiền", "đăng ký thường trú cho cháu mất bao nhiêu tiền"),
+    ("Vậy còn hộ chiếu thì sao", "hộ chiếu thì sao"),
+    ("Thế thì, nộp ở đâu ạ", "nộp ở đâu ạ"),
+    ("vậy làm hộ chiếu thì mấy ngày có", "làm hộ chiếu thì mấy ngày có"),
+    # words that ask or close, not open: kept
+    ("thế nào là hộ kinh doanh", "thế nào là hộ kinh doanh"),
+    ("Vậy thôi, cảm ơn", "Vậy thôi, cảm ơn"),
+    ("thế à", "thế à"),
+    ("vậy là xong hả", "vậy là xong hả"),
+    # "thẻ" (a card) is not "thế", and without diacritics the two cannot be told apart
+    ("thẻ bhyt mất rồi", "thẻ bhyt mất rồi"),
+    ("the con toi mat roi", "the con toi mat roi"),
+    ("vậy ạ", "vậy ạ"),  # nothing would be left
+])
+def test_without_opening_words(text: str, expected: str) -> None:
+    assert without_opening_words(text) == expected

@@ -73,6 +73,14 @@ def test_normalizer_folds_diacritics_and_expands_abbreviations(text: str, expect
     assert normalised(text).get(TEXT) == expected
 
 
+def test_normalizer_drops_the_words_that_open_a_message_and_name_nothing() -> None:
+    # "thế" folds to "the", as "thẻ" (a card) does: the classifier sees the question, the raw text stays whole
+    msg = normalised("Thế đăng ký thường trú cho cháu mất bao nhiêu tiền")
+    assert msg.get(TEXT) == "dang ky thuong tru cho chau mat bao nhieu tien"
+    assert msg.get(RAW_TEXT) == "Thế đăng ký thường trú cho cháu mất bao nhiêu tiền"
+    assert normalised("thẻ bhyt mất rồi").get(TEXT) == "the bao hiem y te mat roi"
+
+
 def test_normalizer_keeps_the_raw_text() -> None:
     msg = normalised("Tôi ko nhận đc mã OTP")
 
