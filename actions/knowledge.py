@@ -14,12 +14,14 @@ from actions import procedures, replies, services
 from actions.feedback import ActionFeedback
 from actions.retrieval.calibration import FusionWeights
 from actions.retrieval.index import HybridIndex, get_index
-from actions.retrieval.sections import CUES, GENERAL, choose_section, cues_of, same_part
+from actions.retrieval.sections import GENERAL, choose_section, same_part
 from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import entities_of, intent_of, last_bot_custom, resident_text, send
 from common.messages import say
 from common.text import (
+    PART_SHAPES,
+    SHORT_QUESTION_MAX_WORDS,
     asks_about_privacy,
     asks_for_a_person,
     asks_something,
@@ -27,6 +29,7 @@ from common.text import (
     gives_a_verdict,
     has_diacritics,
     normalise,
+    part_shapes,
     proposes,
     sensitive_request,
     sounds_like_scam,
@@ -57,7 +60,7 @@ HANDOFF_SHARE = 0.5
 SURE = 0.85
 # A follow-up this short that asks for a part every guide has ("phí bao nhiêu", "cần giấy tờ gì", "làm ở đâu") is about
 # the guide the previous reply came from: it has no room to name another topic.
-FOLLOW_UP_MAX_WORDS = 6
+FOLLOW_UP_MAX_WORDS = SHORT_QUESTION_MAX_WORDS
 # The guide for a doubted unsolicited call, text or link, whatever procedure the caller named.
 SCAM_GUIDE = "scam-safety"
 # With retrieval alone (no topic intent at all) the fused score tops out at 1 - NLU_WEIGHT, below the answer
@@ -308,9 +311,9 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
 
 
 def short_follow_up(text: str, needs_cue: bool = True) -> bool:
-    """At most FOLLOW_UP_MAX_WORDS words that ask for the fee, the papers, where to ask or the steps (`CUES`;
+    """At most FOLLOW_UP_MAX_WORDS words that ask for the fee, the papers, where to ask or the steps (`PART_SHAPES`;
     `needs_cue=False` when the intent already says what is asked, as "hướng dẫn từng bước" does)."""
-    return len(normalise(text).split()) <= FOLLOW_UP_MAX_WORDS and (not needs_cue or bool(cues_of(text)))
+    return len(normalise(text).split()) <= FOLLOW_UP_MAX_WORDS and (not needs_cue or bool(part_shapes(text)))
 
 
 def follows_no_guide(tracker: Tracker, text: str, needs_cue: bool = True) -> bool:
@@ -367,18 +370,18 @@ def follow_up_part(index: HybridIndex, guide_id: str, text: str) -> str | None:
     the first of those the guide has ("phí bao nhiêu" is the fee part, not the late-registration part that also
     mentions a fee). A follow-up with no part's shape ("nộp trễ thì sao") gets the part its words choose, unless
     that is the summary the resident has just read. None when there is no such part."""
-    asked = cues_of(text)
+    asked = part_shapes(text)
     chosen = choose_section(index, guide_id, text, get_settings().sections).heading
     if chosen in asked or (not asked and chosen != GENERAL):
         return chosen
     headings = {section.heading for section in index.guides[guide_id].sections}
-    return next((heading for heading in CUES if heading in asked and heading in headings), None)
+    return next((heading for heading in PART_SHAPES if heading in asked and heading in headings), None)
 
 
 def named_part(heading: str) -> bool:
     """A part written for one situation ("Không nhận được mã OTP"), not the summary or the fees, papers, contacts
     and steps parts every guide has."""
-    return heading != GENERAL and not any(same_part(heading, shared) for shared in CUES)
+    return heading != GENERAL and not any(same_part(heading, shared) for shared in PART_SHAPES)
 
 
 def answered_alike(candidates: list[str], parts: dict[str, str]) -> bool:

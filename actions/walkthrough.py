@@ -31,13 +31,12 @@ from actions.knowledge import (
     unanimous,
 )
 from actions.retrieval.index import get_index
-from actions.retrieval.sections import cues_of
 from actions.services import get_commune
 from actions.settings import get_settings
 from actions.tracking import intent_of, last_bot_custom, resident_text, send
 from common.guides import Guide
 from common.messages import say
-from common.text import normalise, truncate
+from common.text import normalise, part_shapes, truncate
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +309,7 @@ class ActionWalkthroughNav(Action):
         intent = intent_of(tracker)
         if state is None or guide is None or len(guide.steps) != state.total:
             text = resident_text(tracker)
-            if not text.startswith("/") and (len(normalise(text).split()) > 3 or cues_of(text)):
+            if not text.startswith("/") and (len(normalise(text).split()) > 3 or part_shapes(text)):
                 # a question the classifier took for "tiếp"/"quay lại" ("làm ở đâu" asks where to go): answer it, do
                 # not talk about walkthroughs
                 return [*(ActionAnswer().run(dispatcher, tracker, domain) or []),

@@ -158,6 +158,11 @@ def without_opening_words(text: str) -> str:
     return rest if len(rest.split()) >= 2 else text
 
 
+# A question this short that has a part's shape ("phí bao nhiêu", "cần giấy tờ gì", "làm ở đâu") has no room to name a
+# procedure: it asks about the one the conversation is on (actions.knowledge, rasa_addons.nlu.PartQuestionGuard).
+SHORT_QUESTION_MAX_WORDS = 6
+
+
 def part_shapes(text: str) -> set[str]:
     """The parts (`PART_SHAPES` headings) whose question shape the message has."""
     norm = normalise(text)

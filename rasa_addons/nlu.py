@@ -19,7 +19,15 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common import text as text_module
-from common.text import MAX_MESSAGE_CHARS, input_problem, normalise, part_shapes, strip_tags, without_opening_words
+from common.text import (
+    MAX_MESSAGE_CHARS,
+    SHORT_QUESTION_MAX_WORDS,
+    input_problem,
+    normalise,
+    part_shapes,
+    strip_tags,
+    without_opening_words,
+)
 
 BAD_INPUT_INTENT = "bad_input"
 RAW_TEXT = "raw_text"
@@ -148,7 +156,6 @@ class InputGuard(GraphComponent):
 CHAT_INTENTS = frozenset({"affirm", "deny", "greet", "thank", "goodbye", "nav_menu", "nav_repeat", "nav_back",
                           "nav_next", "nav_restart", "nlu_fallback"})
 PART_QUESTION_INTENT = "part_question"
-PART_QUESTION_MAX_WORDS = 6  # actions.knowledge.FOLLOW_UP_MAX_WORDS: longer ones name what they are about
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -168,7 +175,7 @@ class PartQuestionGuard(TextRules):
             intent = message.get(INTENT) or {}
             if not isinstance(raw, str) or is_payload(raw) or intent.get("name") not in CHAT_INTENTS:
                 continue
-            if len(normalise(raw).split()) > PART_QUESTION_MAX_WORDS or not part_shapes(raw):
+            if len(normalise(raw).split()) > SHORT_QUESTION_MAX_WORDS or not part_shapes(raw):
                 continue
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != NLU_FALLBACK]
             if ranking and ranking[0].get("name") not in CHAT_INTENTS | {PART_QUESTION_INTENT}:

@@ -24,20 +24,11 @@ from common.text import PART_SHAPES, fold, normalise, part_shapes, tokens
 
 GENERAL = ""  # the guide's summary
 
-# Question shapes (common.text.PART_SHAPES): "bao nhiêu tiền" → fees, "ở đâu" → where to ask.
-CUES = PART_SHAPES
-
-
 @dataclass(frozen=True)
 class SectionChoice:
     heading: str  # GENERAL for the summary
     score: float
     runner_up: str
-
-
-def cues_of(text: str) -> set[str]:
-    """The sections whose question shape the text has."""
-    return part_shapes(text)
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:
@@ -154,7 +145,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
     title_terms = set(tokens(index.guides[guide_id].title)) if guide_id in index.guides else set()
     beyond = " ".join(t for t in tokens(text) if t not in title_terms)
     beyond_scores = index.lexical_scores(beyond) if beyond else {}
-    cues = cues_of(text)
+    cues = part_shapes(text)
     headings = tuple(_heading(index.passages[i].section) for i in ids)
     probabilities = part_model(index, guide_id).probabilities(text, vector) if ids else {}
     return PartFeatures(
@@ -163,7 +154,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
         # the summary's weight: the guide's own description and "Tóm tắt", not the questions written for the whole topic
         np.array([1.0 if h == GENERAL and index.passages[i].kind != "part" else 0.0 for h, i in zip(headings, ids,
                                                                                                    strict=True)]),
-        np.array([h in CUES for h in headings]),
+        np.array([h in PART_SHAPES for h in headings]),
         np.array([beyond_scores.get(i, 0.0) > 0 for i in ids], dtype=bool),
         np.array([index.passages[i].kind == "part" for i in ids], dtype=bool),
         np.array([probabilities.get(h, 0.0) for h in headings]),

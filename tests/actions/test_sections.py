@@ -15,12 +15,11 @@ from actions.retrieval.sections import (
     PartFeatures,
     PartModel,
     choose_section,
-    cues_of,
     part_model,
     pick_part,
     same_part,
 )
-from common.text import normalise
+from common.text import normalise, part_shapes
 
 
 @pytest.mark.parametrize(
@@ -44,12 +43,12 @@ from common.text import normalise
     ],
 )
 def test_question_shapes_read_with_or_without_diacritics(text: str, cue: str) -> None:
-    assert cue in cues_of(text)
+    assert cue in part_shapes(text)
 
 
 def test_a_general_question_has_no_shape() -> None:
-    assert cues_of("thẻ căn cước") == set()
-    assert cues_of("nhiều người hỏi trả nhiều lần") == set()  # "nhiều" (many) is not "nhiêu" (how much)
+    assert part_shapes("thẻ căn cước") == set()
+    assert part_shapes("nhiều người hỏi trả nhiều lần") == set()  # "nhiều" (many) is not "nhiêu" (how much)
 
 
 def features(headings: tuple[str, ...], lexical: list[float], cue: list[float]) -> PartFeatures:
