@@ -14,7 +14,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions import settings as config
-from actions.analytics import AnalyticsLog, Context
+from actions.analytics import AnalyticsLog, Context, QueuedAnalyticsLog
 from actions.feedback_store import FeedbackStore
 from actions.tracking import resident_text
 from common.communes import COMMUNES_DIR, Commune, load_commune
@@ -57,8 +57,14 @@ def get_feedback_store() -> FeedbackStore:
 
 @lru_cache(maxsize=1)
 def get_analytics() -> AnalyticsLog:
-    """Answers, clarifications and walkthrough events (`analytics:v1`)."""
-    return AnalyticsLog(redis_client(), on_error=lambda: get_metrics().redis_error("analytics"))
+    """Answers, clarifications and walkthrough events (`analytics:v1`): written in the background, except in the
+    terminal demo, whose in-process store is written at once."""
+    def on_error() -> None:
+        get_metrics().redis_error("analytics")
+
+    if config.get_settings().serving().demo:
+        return AnalyticsLog(redis_client(), on_error=on_error)
+    return QueuedAnalyticsLog(redis_client(), on_error=on_error)
 
 
 def resident_id(sender_id: str) -> str:

@@ -99,6 +99,14 @@ class HybridIndex:
         self.by_guide: dict[str, list[int]] = {}
         for i, p in enumerate(passages):
             self.by_guide.setdefault(p.guide_id, []).append(i)
+        # each passage's guide as a number, and the passages grouped by guide: a guide's best score is one numpy
+        # reduction over all passages, not a Python loop per passage or per guide
+        self._guide_ids = list(self.by_guide)
+        self._guide_of = np.array([self._guide_ids.index(p.guide_id) for p in passages] if passages else [],
+                                  dtype=np.int64)
+        self._by_guide_order = np.concatenate([np.array(self.by_guide[g], dtype=np.int64) for g in self._guide_ids]) \
+            if passages else np.zeros(0, dtype=np.int64)
+        self._guide_starts = np.cumsum([0] + [len(self.by_guide[g]) for g in self._guide_ids[:-1]]).astype(np.int64)
         self._recent: dict[tuple[str, str], Any] = {}
         self._recent_lock = threading.Lock()
         # models learned from these passages, built on first use (actions.retrieval.sections.part_model)
@@ -164,12 +172,13 @@ class HybridIndex:
 
     def guide_scores_lexical(self, query: str) -> dict[str, float]:
         """Guide → BM25 score of its best passage."""
-        best: dict[str, float] = {}
-        for i, score in self.lexical_scores(query).items():
-            gid = self.passages[i].guide_id
-            if score > best.get(gid, 0.0):
-                best[gid] = score
-        return best
+        scores = self.lexical_scores(query)
+        if not scores:
+            return {}
+        best = np.zeros(len(self._guide_ids))
+        np.maximum.at(best, self._guide_of[np.fromiter(scores, dtype=np.int64, count=len(scores))],
+                      np.fromiter(scores.values(), dtype=float, count=len(scores)))
+        return {self._guide_ids[g]: float(best[g]) for g in np.flatnonzero(best > 0.0)}
 
     def guide_scores_dense(self, query: str) -> dict[str, float] | None:
         """Guide → cosine of its best passage (None without an encoder)."""
@@ -177,10 +186,8 @@ class HybridIndex:
         if vector is None or self.vectors is None:
             return None
         sims = self.vectors @ vector
-        best: dict[str, float] = {}
-        for gid, ids in self.by_guide.items():
-            best[gid] = float(sims[ids].max())
-        return best
+        best = np.maximum.reduceat(sims[self._by_guide_order], self._guide_starts)
+        return dict(zip(self._guide_ids, map(float, best), strict=True))
 
     @staticmethod
     def max_score(dense_weight: float = DENSE_WEIGHT_ACCENTED) -> float:

@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services
-from actions.analytics import AnalyticsLog
+from actions.analytics import AnalyticsLog, QueuedAnalyticsLog
 from actions.knowledge import ActionAnswer
 from actions.walkthrough import ActionStartWalkthrough, ActionWalkthroughNav
 from common.records import ANALYTICS_STREAM as STREAM
@@ -69,6 +69,82 @@ def test_real_redis_trims_the_stream_approximately(real_redis: Any) -> None:
     for i in range(300):
         small.record("answer", channel="zalo", commune="vi-du", resident=str(i), guide_id="dvc-login")
     assert 10 <= real_redis.xlen(STREAM) < 300  # approximate trimming keeps at least maxlen
+
+
+# --- the action server's log: written in the background ------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_queued_entries_reach_real_redis_in_order_with_the_same_fields(real_redis: Any) -> None:
+    queued, direct = QueuedAnalyticsLog(real_redis, batch=7), AnalyticsLog(MemoryRedis())
+    for i in range(50):
+        for target in (queued, direct):
+            target.record("clarify", channel="zalo", commune="vi-du", resident=str(i), at=100.0 + i,
+                          question=f"câu {i}", candidates=["dvc-login"])
+    assert queued.flush(5.0)
+    written = [fields for _, fields in real_redis.xrange(STREAM)]
+    assert written == entries(direct)
+
+
+class SlowPipeline:
+    """A pipeline whose execute waits until the test lets it go, then fails (or succeeds) as told."""
+
+    def __init__(self, owner: Any) -> None:
+        self.owner = owner
+
+    def xadd(self, *args: Any, **kwargs: Any) -> None:
+        self.owner.seen += 1
+
+    def execute(self) -> None:
+        self.owner.release.wait(5.0)
+        if self.owner.broken:
+            raise redis.ConnectionError("Redis is down")
+
+
+class SlowRedis:
+    def __init__(self, broken: bool) -> None:
+        self.release, self.broken, self.seen = __import__("threading").Event(), broken, 0
+
+    def pipeline(self, transaction: bool = True) -> SlowPipeline:
+        return SlowPipeline(self)
+
+
+def test_a_failed_batch_is_counted_per_entry_and_never_raised(caplog: pytest.LogCaptureFixture) -> None:
+    errors: list[int] = []
+    dead = SlowRedis(broken=True)
+    dead.release.set()
+    log = QueuedAnalyticsLog(dead, on_error=lambda: errors.append(1))
+    for i in range(3):
+        assert log.record("answer", channel="zalo", commune="vi-du", resident=str(i), guide_id="dvc-login") is None
+    assert log.flush(5.0)
+    assert len(errors) == 3 and dead.seen == 3
+    assert "Could not write" in caplog.text
+
+
+def test_a_full_queue_drops_new_entries_counted_and_keeps_the_reply_going() -> None:
+    errors: list[int] = []
+    stuck = SlowRedis(broken=False)
+    log = QueuedAnalyticsLog(stuck, on_error=lambda: errors.append(1), max_queued=2)
+    for i in range(6):  # the writer holds at most one batch while stuck; the queue two more; the rest are dropped
+        log.record("answer", channel="zalo", commune="vi-du", resident=str(i), guide_id="dvc-login")
+    assert not log.flush(0.2)
+    assert 2 <= len(errors) <= 4
+    stuck.release.set()
+    assert log.flush(5.0)
+    assert stuck.seen + len(errors) == 6
+
+
+def test_the_action_server_writes_in_the_background_and_the_demo_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions import settings as config
+
+    services.get_analytics.cache_clear()
+    monkeypatch.setattr(services, "redis_client", lambda: MemoryRedis())
+    for demo, kind in ((False, QueuedAnalyticsLog), (True, AnalyticsLog)):
+        serving = type("Serving", (), {"demo": demo})()
+        monkeypatch.setattr(config, "get_settings", lambda s=serving: type("S", (), {"serving": lambda self: s})())
+        services.get_analytics.cache_clear()
+        assert type(services.get_analytics()) is kind
+    services.get_analytics.cache_clear()
 
 
 # --- the call sites in the actions --------------------------------------------------------------------------
