@@ -443,10 +443,27 @@ _DOUBT = re.compile(r"\b(co that khong|that khong|that hay gia|co phai lua dao|l
                     r"|an toan khong|gia mao)\b")
 
 
+# Someone who claims a role ("có người xưng công an", "tự xưng luật sư", "giả danh cán bộ"), or a stranger's number:
+# how the scripted scams start. "xưng" folds to "xung", as "xung quanh" does: only before a role.
+_CLAIMS_A_ROLE = re.compile(r"\b(tu xung|gia danh|mao danh|(so|nguoi|nick) la (goi|nhan|ket ban)"
+                            r"|xung (la )?(minh la )?(can bo|cong an|ca|canh sat|nhan vien|ben|nguoi|luat su|bao hiem"
+                            r"|ngan hang|toa|vien kiem sat|chu|bo|doan|thanh tra|dien luc|buu dien))\b")
+# …or the contact tells the resident to hand over a secret, send money or install something: "đòi chụp hai mặt căn
+# cước với mã OTP", "kêu cài vneid theo đường link", "nói chuyển tiền vào tài khoản tạm giữ". Not "bảo": folded it is
+# "báo", and "ngân hàng nhắn tin báo chuyển khoản thành công" hands nothing over.
+_HAND_OVER = re.compile(r"\b(doi|bat|yeu cau|keu|bieu|noi|huong dan)\b(?: \w+){0,8} "
+                        r"((doc|gui|cung cap|chup|dua|nhap|cho)(?: \w+){0,4} (ma otp|otp|ma xac (thuc|nhan)|mat khau"
+                        r"|passcode|so the|ma pin|hai mat|mat truoc)|chuyen (tien|khoan)|cai(?: \w+){0,3} (theo|qua) "
+                        r"(link|duong link|duong dan)|bam (vao )?(link|duong link|duong dan))\b")
+
+
 def sounds_like_scam(text: str) -> bool:
-    """The message doubts an unsolicited contact about a procedure (see _UNSOLICITED)."""
+    """An unsolicited contact about a procedure that the resident doubts, that claims a role, or that asks for a
+    secret, money or an install (see _UNSOLICITED, _CLAIMS_A_ROLE, _HAND_OVER)."""
     folded = normalise(text)
-    return bool(_UNSOLICITED.search(folded) and _DOUBT.search(folded))
+    if _CLAIMS_A_ROLE.search(folded):
+        return True
+    return bool(_UNSOLICITED.search(folded) and (_DOUBT.search(folded) or _HAND_OVER.search(folded)))
 
 
 def sensitive_request(text: str) -> str:

@@ -962,6 +962,15 @@ def test_sensitive_request(text: str, reason: str) -> None:
     ("cấp lại sổ đỏ bị mất làm ở đâu", False),  # no contact to doubt
     ("tôi không nhận được tin nhắn OTP", False),  # a text, not doubted
     ("gọi tổng đài 1900 0368 có mất phí không", False),
+    # a contact that claims a role, or asks for a secret, money or an install, doubted or not
+    ("Có người gọi xưng công an đòi mã OTP, phải làm sao", True),
+    ("sáng nay số lạ gọi nói tài khoản dính vụ án, bảo chuyển tiền vào tài khoản tạm giữ", True),
+    ("co tin nhan keu cai vneid theo duong link de nhan qua cua nha nuoc", True),
+    ("mot nick tu xung luat su hua lay lai tien bi lua", True),
+    ("nhà tôi ở xung quanh chợ, làm căn cước ở đâu gần nhất", False),  # "xung quanh" is not "xưng"
+    ("cán bộ xã gọi điện bảo tôi lên bổ sung hồ sơ", False),  # no role claimed, nothing handed over
+    ("tôi đổi mật khẩu vneid mà không nhận được tin nhắn OTP", False),
+    ("ngân hàng nhắn tin báo chuyển khoản thành công mà hồ sơ chưa cập nhật", False),
 ])
 def test_sounds_like_scam(text: str, scam: bool) -> None:
     assert sounds_like_scam(text) is scam
