@@ -429,9 +429,15 @@ def test_int8_and_bfloat16_queries_point_where_float32_ones_do() -> None:
 
     texts = ["quên mật khẩu vneid phải làm sao", "dang ky khai sinh cho con o dau",
              "phí làm lại căn cước bị mất bao nhiêu tiền", "có người gọi xưng công an đòi mã OTP"]
-    full = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="float32").encode(texts, "query")
-    bf16 = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="bfloat16").encode(texts, "query")
-    assert bf16.dtype == np.float32 and (bf16 * full).sum(axis=1).min() > 0.9995  # the same vectors, to rounding
+    exact = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="float32")
+    full = exact.encode(texts, "query")  # several texts: sentence-transformers' own encode
+    # one text (a resident's question) takes the short path: the same vector as `encode`, and the model stays in eval
+    one = np.concatenate([exact.encode([t], "query") for t in texts])
+    assert np.allclose(one, full, atol=1e-5) and not exact._load().training
+    bf16_encoder = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="bfloat16")
+    bf16 = np.concatenate([bf16_encoder.encode(texts, "query")] + [bf16_encoder.encode([t], "query") for t in texts])
+    twice = np.concatenate([full, full])
+    assert bf16.dtype == np.float32 and (bf16 * twice).sum(axis=1).min() > 0.9995  # the same vectors, to rounding
     int8 = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="int8")
     small = int8.encode(texts, "query")
     assert not any(isinstance(m, torch.nn.Linear) for m in int8._load().modules())  # every linear layer is int8
