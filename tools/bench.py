@@ -159,12 +159,12 @@ def first_answer(url: str, limit: float = 240) -> float:
 
 
 async def conversation(client: httpx.AsyncClient, url: str, turns: int, offset: int,
-                       replies: list[list[str]] | None = None) -> list[float]:
-    """One resident sending `turns` messages one after another; per-turn latencies in ms (and each turn's reply
-    texts appended to `replies`, when given)."""
+                       replies: list[list[str]] | None = None, messages: list[str] = MESSAGES) -> list[float]:
+    """One resident sending `turns` of `messages` (from `offset`, round) one after another; per-turn latencies in ms
+    (and each turn's reply texts appended to `replies`, when given)."""
     sender, latencies = f"bench-{uuid.uuid4().hex[:10]}", []
     for i in range(turns):
-        message = MESSAGES[(offset + i) % len(MESSAGES)]
+        message = messages[(offset + i) % len(messages)]
         started = time.perf_counter()
         # with a message id, as every gateway sends one (Rasa then checks the conversation for a repeat)
         response = await client.post(url, json={"sender": sender, "message": message, "message_id": uuid.uuid4().hex})
@@ -182,6 +182,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process in `pids` (with its children) and of Redis."""
+    return {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
+
+
 async def load(url: str, pids: dict[str, int], script: list[list[str]] | None = None) -> dict[str, float]:
     """Sequential, concurrent and long-conversation measurements against one webhook; CPU milliseconds per turn of
     each process in `pids` (and of Redis) during the concurrent run, for the capacity model."""
@@ -189,12 +194,12 @@ async def load(url: str, pids: dict[str, int], script: list[list[str]] | None = 
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         await conversation(client, url, len(MESSAGES), 0, script)  # warm-up: the script once, its replies kept
         sequential = await conversation(client, url, 60, 3)
-        cpu_before = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
+        cpu_before = cpu_snapshot(pids)
         started = time.perf_counter()
         results = await asyncio.gather(*(conversation(client, url, TURNS_PER_CONVERSATION, i * 3)
                                          for i in range(CONCURRENCY)))
         wall = time.perf_counter() - started
-        cpu_after = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
+        cpu_after = cpu_snapshot(pids)
         concurrent = [x for r in results for x in r]
         long = await conversation(client, url, LONG_TURNS, 0)
     head, tail = statistics.median(long[:20]), statistics.median(long[-20:])
@@ -220,23 +225,13 @@ async def fresh_load(url: str, pids: dict[str, int]) -> dict[str, float]:
     """20 residents at once, each asking 10 questions as texts never sent before: turns/s, p95 and CPU per turn."""
     texts = fresh_questions(CONCURRENCY * TURNS_PER_CONVERSATION)
     limits = httpx.Limits(max_connections=CONCURRENCY + 5)
-
-    async def resident(mine: list[str]) -> list[float]:
-        sender, latencies = f"bench-{uuid.uuid4().hex[:10]}", []
-        for message in mine:
-            started = time.perf_counter()
-            response = await client.post(url, json={"sender": sender, "message": message,
-                                                    "message_id": uuid.uuid4().hex})
-            response.raise_for_status()
-            latencies.append((time.perf_counter() - started) * 1000)
-        return latencies
-
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        cpu_before = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
+        cpu_before = cpu_snapshot(pids)
         started = time.perf_counter()
-        results = await asyncio.gather(*(resident(texts[i::CONCURRENCY]) for i in range(CONCURRENCY)))
+        results = await asyncio.gather(*(conversation(client, url, TURNS_PER_CONVERSATION, 0,
+                                                      messages=texts[i::CONCURRENCY]) for i in range(CONCURRENCY)))
         wall = time.perf_counter() - started
-        cpu_after = {name: cpu_s(pid) for name, pid in pids.items()} | {"redis": redis_cpu_s()}
+        cpu_after = cpu_snapshot(pids)
     turns = [x for r in results for x in r]
     cpu_ms = {f"fresh_cpu_ms_per_turn_{name}": round((cpu_after[name] - cpu_before[name]) * 1000 / len(turns), 1)
               for name in cpu_before}

@@ -94,13 +94,8 @@ class SentenceTransformerEncoder:
         model = self._load()
         if len(texts) == 1:
             return self._encode_one(model, texts[0], kind)
-        prompts = getattr(model, "prompts", {}) or {}
-        if kind in prompts:
-            vectors = model.encode(list(texts), prompt_name=kind, batch_size=batch_size, normalize_embeddings=True,
-                                   show_progress_bar=False)
-        else:
-            vectors = model.encode([self._prompt(model, kind) + t for t in texts], batch_size=batch_size,
-                                   normalize_embeddings=True, show_progress_bar=False)
+        vectors = model.encode(list(texts), prompt=self._prompt(model, kind), batch_size=batch_size,
+                               normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     def _encode_one(self, model: Any, text: str, kind: str) -> np.ndarray:

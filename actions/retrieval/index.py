@@ -102,11 +102,10 @@ class HybridIndex:
         # each passage's guide as a number, and the passages grouped by guide: a guide's best score is one numpy
         # reduction over all passages, not a Python loop per passage or per guide
         self._guide_ids = list(self.by_guide)
-        self._guide_of = np.array([self._guide_ids.index(p.guide_id) for p in passages] if passages else [],
-                                  dtype=np.int64)
-        self._by_guide_order = np.concatenate([np.array(self.by_guide[g], dtype=np.int64) for g in self._guide_ids]) \
-            if passages else np.zeros(0, dtype=np.int64)
-        self._guide_starts = np.cumsum([0] + [len(self.by_guide[g]) for g in self._guide_ids[:-1]]).astype(np.int64)
+        number = {gid: n for n, gid in enumerate(self._guide_ids)}
+        self._guide_of = np.array([number[p.guide_id] for p in passages], dtype=np.int64)
+        self._by_guide_order = np.array([i for ids in self.by_guide.values() for i in ids], dtype=np.int64)
+        self._guide_starts = np.cumsum([0] + [len(ids) for ids in self.by_guide.values()][:-1]).astype(np.int64)
         self._recent: dict[tuple[str, str], Any] = {}
         self._recent_lock = threading.Lock()
         # models learned from these passages, built on first use (actions.retrieval.sections.part_model)
