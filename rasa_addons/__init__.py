@@ -2,7 +2,7 @@
 
 Rasa imports this package to load the REST channel (credentials.yml, before `rasa run` builds its server), the NLU
 components (config.yml) and the stores (endpoints.yml). Importing it changes Rasa's behaviour, once per process,
-through two explicit calls below (three with `RASA_WITHOUT_TENSORFLOW=1`, whose `without_tensorflow.install()` runs
+through three explicit calls below (four with `RASA_WITHOUT_TENSORFLOW=1`, whose `without_tensorflow.install()` runs
 first, before anything of Rasa is imported: `python -m rasa_addons run …` imports this package before Rasa):
 
 - `speedups.apply()`: seven speed-ups for hot spots found by profiling (rasa_addons/speedups.py), each replacing Rasa
@@ -15,6 +15,8 @@ first, before anything of Rasa is imported: `python -m rasa_addons run …` impo
   skipped with a warning and Rasa's own code runs.
 - `reliability.install()`: store errors, an unreachable action server and repeated message ids fail or replay a
   turn instead of losing it. It refuses (raises) on a Rasa other than 3.6.x.
+- `forking.install()`: with several Sanic workers, the objects imported before the fork are frozen out of the garbage
+  collector's reach, so the workers keep sharing their pages instead of each copying them (rasa_addons/forking.py).
 """
 
 import os
@@ -24,7 +26,8 @@ from rasa_addons import without_tensorflow
 if os.environ.get(without_tensorflow.ENV) == "1":
     without_tensorflow.install()
 
-from rasa_addons import reliability, speedups  # noqa: E402  (imports Rasa, so after the TensorFlow stand-in)
+from rasa_addons import forking, reliability, speedups  # noqa: E402  (imports Rasa, so after the TensorFlow stand-in)
 
 speedups.apply()
 reliability.install()
+forking.install()

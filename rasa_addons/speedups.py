@@ -23,7 +23,10 @@ Each patch replaces Rasa functions with faster ones that give the same results:
    keeps one session per event loop and lends it out (`async with endpoint.session()` no longer closes it); outside
    a running loop Rasa's own session is returned. The shared sessions are closed when Rasa's server stops: Rasa
    registers `close_resources` as a Sanic `after_server_stop` listener in `serve_application`, and the replacement
-   runs Rasa's own `close_resources` and then `close_shared_sessions()`.
+   runs Rasa's own `close_resources` and then `close_shared_sessions()`. A shared session writes its JSON bodies
+   with orjson (`fast_json_dumps`): the conversation Rasa sends with every custom-action call (about 38 kB) took
+   0.7 ms a call through `json.dumps`, 0.07 ms through orjson; the same JSON, without the spaces (a value orjson
+   cannot write, an integer beyond 64 bits say, goes through `json.dumps`).
 4. ``fortran_coefficients`` wraps `LogisticRegressionClassifier.process`. scikit-learn scores a message as
    `X @ coef_.T`; for a sparse X, scipy flattens the dense operand in C order, and `coef_.T` of the C-ordered
    `coef_` is not, so every parse copied the whole intents × features matrix (45 × 28,103 floats here): about a fifth
@@ -374,6 +377,19 @@ async def close_shared_sessions() -> int:
     return closed
 
 
+def fast_json_dumps(value: Any) -> str:
+    """`json.dumps(value)` through orjson: the same JSON document (numpy numbers as numbers), 10x faster on the
+    conversation sent with each custom-action call; what orjson refuses goes to `json.dumps`."""
+    import json
+
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, an unknown type
+        return json.dumps(value)
+
+
 def _build_shared_sessions(originals: Mapping[str, Any]) -> dict[str, Any]:
     make_session = originals[ENDPOINT_SESSION]
     rasa_close_resources = originals[CLOSE_RESOURCES]
@@ -387,6 +403,8 @@ def _build_shared_sessions(originals: Mapping[str, Any]) -> dict[str, Any]:
         shared = self.__dict__.get(_SESSION)
         if shared is None or shared.closed or self.__dict__.get(_LOOP) is not loop:
             shared = make_session(self)
+            if hasattr(shared, "_json_serialize"):  # aiohttp's `json_serialize`, the writer of `json=` bodies
+                shared._json_serialize = fast_json_dumps
             self.__dict__[_SESSION], self.__dict__[_LOOP] = shared, loop
             _keep(loop, shared)
         return _Borrowed(shared)

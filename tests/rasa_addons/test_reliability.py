@@ -190,6 +190,31 @@ async def test_the_same_text_with_a_new_id_is_a_new_message(
     assert user_events(redis_server.client(), "resident-6") == ["cảm ơn anh/chị"] * 3
 
 
+async def test_a_new_message_reads_the_conversation_once(redis_server: PrivateRedis, actions: ActionServer) -> None:
+    agent = load_agent(redis_server.url, actions.url)
+    await say(agent, "resident-7", "xin chào", message_id="m1")
+    store = agent.tracker_store._tracker_store  # Rasa's fail-safe wrapper around ResidentTrackerStore
+    reads = []
+    retrieve = store.retrieve
+
+    async def counted(sender_id: str) -> Any:
+        tracker = await retrieve(sender_id)
+        reads.append(tracker)
+        return tracker
+
+    store.retrieve = counted
+
+    replies = await say(agent, "resident-7", "cảm ơn anh/chị", message_id="m2")  # the duplicate check reads it
+
+    assert [r["text"] for r in replies] == ["Dạ vâng (action_thank)."]
+    assert len(reads) == 1  # the processor went on with the tracker the check read
+    assert user_events(redis_server.client(), "resident-7") == ["xin chào", "cảm ơn anh/chị"]
+    await say(agent, "resident-7", "tạm biệt")  # no id: no duplicate check, the processor reads it itself
+    assert len(reads) == 2
+    await say(agent, "resident-8", "xin chào", message_id="n1")  # a new conversation: created by the processor
+    assert user_events(redis_server.client(), "resident-8") == ["xin chào"]
+
+
 def test_replies_for_reads_the_bot_messages_up_to_the_next_user_turn() -> None:
     from rasa.shared.core.events import ActionExecuted, BotUttered
     from rasa.shared.core.trackers import DialogueStateTracker

@@ -6,6 +6,7 @@ Rasa's own code does."""
 from __future__ import annotations
 
 import importlib
+import json
 import inspect
 import logging
 import socket
@@ -382,6 +383,24 @@ def test_a_replayed_graph_calls_the_nodes_in_dasks_order_with_dasks_values(tmp_p
             assert type(mine_error.value.__cause__) is type(their_error.value.__cause__)
 
 
+def test_fast_json_dumps_writes_the_document_json_dumps_writes() -> None:
+    import numpy as np
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+    tracker = DialogueStateTracker.from_events("r", [
+        ActionExecuted("action_listen"),
+        UserUttered("quên mật khẩu vneid", {"name": "ask_vneid_troubleshoot", "confidence": 0.9965730458727378},
+                    parse_data={"intent_ranking": [{"name": "greet", "confidence": 1.0051366519741944e-05}]}),
+        SlotSet("topic", "vneid-troubleshoot"), BotUttered("Dạ", data={"custom": {"kind": "answer", "n": 3}}),
+    ])
+    state = {"next_action": "action_answer", "tracker": tracker.current_state(EventVerbosity.ALL)}
+    assert json.loads(speedups.fast_json_dumps(state)) == json.loads(json.dumps(state))
+    numbers = {"a": np.float64(0.1), "b": np.int64(3), "c": 1e-05}
+    assert json.loads(speedups.fast_json_dumps(numbers)) == {"a": 0.1, "b": 3, "c": 1e-05}
+    assert speedups.fast_json_dumps({"big": 2**70}) == json.dumps({"big": 2**70})  # beyond orjson: json.dumps
+
+
 async def test_a_shared_session_sends_what_rasa_sends(reapplied: None) -> None:
     from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
@@ -390,7 +409,7 @@ async def test_a_shared_session_sends_what_rasa_sends(reapplied: None) -> None:
     async def handle(request: web.Request) -> web.Response:
         seen.append({"method": request.method, "path": request.path, "query": dict(request.query),
                      "auth": request.headers.get("Authorization"), "custom": request.headers.get("X-Resident"),
-                     "type": request.headers.get("Content-Type"), "body": await request.text(),
+                     "type": request.headers.get("Content-Type"), "text": await request.text(),
                      "peer": request.transport.get_extra_info("peername")})  # type: ignore[union-attr]
         if request.path.endswith("/fail"):
             return web.Response(status=500, text="boom")
@@ -421,8 +440,13 @@ async def test_a_shared_session_sends_what_rasa_sends(reapplied: None) -> None:
     finally:
         await server.cleanup()
     assert ours == theirs
-    assert [{k: v for k, v in call.items() if k != "peer"} for call in ours_seen] == \
-        [{k: v for k, v in call.items() if k != "peer"} for call in theirs_seen]
+
+    def sent(call: dict[str, Any]) -> dict[str, Any]:  # the same JSON document, written with or without spaces
+        return {k: v for k, v in call.items() if k not in ("peer", "text")} | {
+            "body": json.loads(call["text"]) if call["text"] else None}
+
+    assert [sent(call) for call in ours_seen] == [sent(call) for call in theirs_seen]
+    assert ours_seen[0]["text"] == '{"next_action":"action_x"}'  # orjson wrote it (fast_json_dumps)
     assert len({call["peer"] for call in ours_seen}) == 1, "the shared session reuses one connection"
     assert len({call["peer"] for call in theirs_seen}) == len(theirs_seen), "Rasa opens one per call"
     assert await speedups.close_shared_sessions() == 1
