@@ -6,8 +6,8 @@ Rasa's own code does."""
 from __future__ import annotations
 
 import importlib
-import json
 import inspect
+import json
 import logging
 import socket
 import subprocess
