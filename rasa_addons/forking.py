@@ -20,14 +20,14 @@ def install() -> None:
     """Freeze the collector's objects before Sanic forks its workers (once per process)."""
     import sanic.app
 
-    fork = sanic.app.serve_multiple
-    if getattr(fork, _FREEZES, False):
+    original = sanic.app.serve_multiple
+    if getattr(original, _FREEZES, False):
         return
 
     def serve_multiple(server_settings: dict[str, Any], workers: int) -> Any:
         gc.collect()
         gc.freeze()
-        return fork(server_settings, workers)
+        return original(server_settings, workers)
 
     setattr(serve_multiple, _FREEZES, True)
     sanic.app.serve_multiple = serve_multiple

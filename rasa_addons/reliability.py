@@ -12,7 +12,7 @@
    `message_id` again. Under the conversation lock, a `message_id` the conversation already holds is not run again:
    the replies it got are sent again from the tracker. A new message goes on with that same tracker: the processor's
    own read of the conversation (`MessageProcessor.get_tracker`, right after, under the same lock) is not made a
-   second time (it was a fourteenth of Rasa's CPU per turn, half of it for nothing).
+   second time (that second read and parse was about a fourteenth of Rasa's CPU per turn).
 
 Each patch replaces one Rasa function and is applied only to the Rasa version it was written for (3.6.x, checked in
 `install`); tests/rasa_addons/test_reliability.py exercises each one against the installed Rasa.

@@ -74,11 +74,14 @@ import asyncio
 import hashlib
 import importlib
 import inspect
+import json
 import logging
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 logger = logging.getLogger(__name__)
 
@@ -380,10 +383,6 @@ async def close_shared_sessions() -> int:
 def fast_json_dumps(value: Any) -> str:
     """`json.dumps(value)` through orjson: the same JSON document (numpy numbers as numbers), 10x faster on the
     conversation sent with each custom-action call; what orjson refuses goes to `json.dumps`."""
-    import json
-
-    import orjson
-
     try:
         return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits, an unknown type
