@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable
 from functools import lru_cache
@@ -40,15 +39,35 @@ def _event_classes() -> dict[str, Any]:
     return {cls.type_name: cls for cls in all_subclasses(Event) if getattr(cls, "type_name", None)}
 
 
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
+# Each digit as "1", every other byte kept: a run of 19 digits is then one substring search away
+_DIGITS_AS_ONES = bytes.maketrans(b"0123456789", b"1" * 10)
+_NINETEEN = b"1" * 19
+_POINT, _ONE = ord("."), ord("1")
+
+
+def _long_integer(raw: str) -> bool:
+    """Whether the text holds a run of 19 or more digits that is not the fraction of a number (after a "."): an
+    integer that may lie beyond 64 bits, which orjson would read as a float. Fraction digits are safe: json.dumps
+    writes a float like 0.0023858960525242417, a 19-digit run after the point, in every stored user event's intent
+    ranking. (A byte scan: the regular expression it replaces took half of `_loads`' time on a turn's 60 events.)"""
+    ones = raw.encode().translate(_DIGITS_AS_ONES)
+    start = ones.find(_NINETEEN)
+    while start != -1:
+        if start == 0 or ones[start - 1] != _POINT:
+            return True
+        end = start + len(_NINETEEN)
+        while end < len(ones) and ones[end] == _ONE:
+            end += 1
+        start = ones.find(_NINETEEN, end)
+    return False
 
 
 def _loads(raw: str) -> Any:
     """`json.loads`, through orjson where orjson reads the text the same way: the same values (floats correctly
-    rounded both ways), 3-4x faster on the 60 stored events of every turn. Text with a run of 19 digits or more
+    rounded both ways), 3-4x faster on the 60 stored events of every turn. Text with an integer of 19 digits or more
     goes to json (orjson turns an integer beyond 64 bits into a float), and so does what orjson refuses and json
     accepts (NaN and Infinity, which json.dumps writes for such floats)."""
-    if _LONG_DIGITS.search(raw):
+    if _long_integer(raw):
         return json.loads(raw)
     try:
         return orjson.loads(raw)

@@ -385,6 +385,27 @@ def test_the_sentence_featurizer_is_rasas_without_per_token_rows(tmp_path: Any) 
                    if f.origin == ours._identifier)
 
 
+def test_a_sentence_row_is_the_vectorizer_s_sorted_coo_row() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from rasa_addons.nlu import sentence_row
+
+    corpus = ["kich hoat tai khoan vneid", "quen mat khau vneid", "lam giay khai sinh cho con", "xin chao ban"]
+    texts = ["kich hoat vneid vneid vneid", "khai sinh cho con cho con", "", "zzz qqq", "xin chao", "a b c d e f g"]
+    for options in ({"ngram_range": (1, 2)}, {"analyzer": "char_wb", "ngram_range": (2, 5)},
+                    {"ngram_range": (1, 2), "binary": True}):
+        vectorizer = CountVectorizer(**options).fit(corpus)  # type: ignore[arg-type]
+        for text in texts:
+            theirs = vectorizer.transform([text])
+            theirs.sort_indices()
+            theirs = theirs.tocoo()
+            ours = sentence_row(vectorizer, text)
+            assert ours.shape == theirs.shape
+            for field in ("data", "row", "col"):
+                assert getattr(ours, field).dtype == getattr(theirs, field).dtype
+                assert getattr(ours, field).tolist() == getattr(theirs, field).tolist()
+
+
 # --- PartQuestionGuard ----------------------------------------------------------------------------------------
 
 

@@ -481,6 +481,18 @@ def test_the_redis_backend_reads_replies_with_the_c_parser() -> None:
     assert backend.red.connection_pool.make_connection()._parser.__class__ is HiredisParser
 
 
+def test_only_an_integer_of_19_digits_or_more_needs_json() -> None:
+    from rasa_addons.tracker_store import _long_integer
+
+    assert not _long_integer('{"confidence": 0.0023858960525242417, "n": 123456789012345678}')  # a fraction; 18 digits
+    assert not _long_integer('{"t": 1796646242.6517115, "e": 9.448545118159564e-05}')
+    assert _long_integer('{"id": 1234567890123456789}')  # 19 digits: may not fit 64 bits
+    assert _long_integer('{"id": -9223372036854775809}')
+    assert _long_integer('[0.5, 18446744073709551616]')  # the second run is an integer
+    assert _long_integer('12345678901234567890')
+    assert _long_integer('{"x": 0.1234567890123456789, "id": 12345678901234567890}')
+
+
 def test_stored_events_parse_to_what_json_gives() -> None:
     import math
     import random
