@@ -8,6 +8,7 @@ import inspect
 import re
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -17,6 +18,7 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import Coun
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import coo_matrix
 
 from common import text as text_module
 from common.text import (
@@ -122,9 +124,6 @@ def sentence_row(vectorizer: Any, text: str) -> Any:
     """`vectorizer.transform([text])` with sorted indices, as a COO matrix, built directly: the vectorizer's own
     analyser and vocabulary count the n-grams (out-of-vocabulary ones dropped), columns ascending, values in the
     vectorizer's dtype (1 when it is binary), int32 indices."""
-    import numpy as np
-    from scipy.sparse import coo_matrix
-
     vectorizer._check_vocabulary()
     vocabulary = vectorizer.vocabulary_
     counts: dict[int, int] = {}
