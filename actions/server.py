@@ -25,6 +25,7 @@ from sanic.worker.loader import AppLoader
 from actions import services
 from actions.settings import get_settings
 from common.logs import setup_logging
+from common.memory import settle
 from common.metrics import CONTENT_TYPE, render
 from common.settings import exit_on_bad_settings
 
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 def _warm() -> None:
-    """Load the index, run one query and learn each guide's part model, so first-call costs are paid now."""
+    """Load the index, run one query and learn each guide's part model, so first-call costs are paid now; then settle
+    (common.memory): what was loaded leaves the collector's reach and the heap freed while learning goes back."""
     from actions.retrieval.index import get_index
     from actions.retrieval.sections import part_model
 
@@ -44,6 +46,8 @@ def _warm() -> None:
         logger.info("Retrieval index loaded")
     except Exception:  # noqa: BLE001 - a broken index must not stop the server; the action reports it
         logger.exception("Could not load the retrieval index at start-up")
+        return
+    settle("Action server")
 
 
 class TimedExecutor(ActionExecutor):

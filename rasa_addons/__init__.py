@@ -16,7 +16,8 @@ first, before anything of Rasa is imported: `python -m rasa_addons run …` impo
 - `reliability.install()`: store errors, an unreachable action server and repeated message ids fail or replay a
   turn instead of losing it. It refuses (raises) on a Rasa other than 3.6.x.
 - `forking.install()`: with several Sanic workers, the objects imported before the fork are frozen out of the garbage
-  collector's reach, so the workers keep sharing their pages instead of each copying them (rasa_addons/forking.py).
+  collector's reach, so the workers keep sharing their pages instead of each copying them; each worker settles once
+  its model is loaded (freezes the model's objects, returns the heap freed while loading) (rasa_addons/forking.py).
 """
 
 import os

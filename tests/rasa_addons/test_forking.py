@@ -68,3 +68,31 @@ def test_a_frozen_parent_s_objects_stay_shared_after_the_child_collects(unfrozen
     copied_frozen = child_copies_kb(objects)
     assert copied_unfrozen > 20_000  # the collector wrote to every inherited object's page
     assert copied_frozen < copied_unfrozen / 5
+
+
+def test_rasa_registers_the_settling_start_up_listener() -> None:
+    import rasa.core.run
+
+    wrapper = rasa.core.run.load_agent_on_start
+    assert getattr(wrapper, forking._SETTLES, False)
+    forking.install()  # idempotent: not wrapped twice
+    assert rasa.core.run.load_agent_on_start is wrapper
+
+
+async def test_a_worker_settles_once_its_model_is_loaded(unfrozen: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.core.run
+
+    from common import memory
+
+    events: list[str] = []
+
+    async def load(*args: Any, **kwargs: Any) -> str:
+        events.append("load")
+        return "agent"
+
+    monkeypatch.setattr(rasa.core.run, "load_agent_on_start", load)
+    monkeypatch.setattr(memory, "return_free_heap", lambda: events.append("trim") or True)
+    forking._settle_after_load()
+    assert await rasa.core.run.load_agent_on_start("model.tar.gz", None, None, None, None) == "agent"
+    assert events == ["load", "trim"]
+    assert gc.get_freeze_count() > 0
