@@ -448,6 +448,37 @@ def test_int8_and_bfloat16_queries_point_where_float32_ones_do() -> None:
     assert ((small @ full.T).argmax(axis=1) == np.arange(len(texts))).all()
 
 
+def test_a_question_s_tokens_are_padded_to_a_multiple_masked_out() -> None:
+    import torch
+
+    from actions.retrieval.dense import padded
+
+    features = {"input_ids": torch.tensor([[0, 5, 6, 7, 2]]), "attention_mask": torch.ones(1, 5, dtype=torch.long),
+                "token_type_ids": torch.zeros(1, 5, dtype=torch.long), "prompt_length": 3}
+    out = padded(features, 8, pad_id=1)
+    assert out["input_ids"].tolist() == [[0, 5, 6, 7, 2, 1, 1, 1]]
+    assert out["attention_mask"].tolist() == [[1, 1, 1, 1, 1, 0, 0, 0]]
+    assert out["token_type_ids"].tolist() == [[0] * 8] and out["prompt_length"] == 3
+    assert padded(out, 8, pad_id=1) is out  # already a multiple: untouched
+    assert padded(features, 8, pad_id=1, limit=6)["input_ids"].shape == (1, 6)  # never past the model's limit
+    assert padded(features, 8, pad_id=1, limit=4) is features  # nor shortened
+
+
+@pytest.mark.real_model
+@pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="`make setup` builds the local embedding model")
+def test_a_padded_question_gets_the_vector_of_the_unpadded_one() -> None:
+    import torch
+
+    encoder = SentenceTransformerEncoder(str(DEFAULT_MODEL_DIR), precision="bfloat16")
+    model = encoder._load()
+    text = "cho em hỏi làm lại căn cước bị mất hết bao nhiêu tiền ạ"
+    features = model.preprocess([text], prompt="query: ")
+    assert features["input_ids"].shape[1] % 16  # this question needs padding
+    with torch.inference_mode():
+        plain = torch.nn.functional.normalize(model(features)["sentence_embedding"].float(), dim=1).numpy()
+    assert float((encoder.encode([text], "query") * plain).sum()) > 0.9999
+
+
 def test_cache_with_a_different_passage_count_is_rebuilt(few_guides: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     HybridIndex.build(few_guides, cache, HashingEncoder())
