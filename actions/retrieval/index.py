@@ -15,7 +15,7 @@ import numpy as np
 
 from actions.retrieval.dense import Encoder
 from common.guides import Guide, load_guides
-from common.lexical import BM25
+from common.lexical import BM25, Scored
 from common.nlu import nlu_examples
 from common.text import has_diacritics
 
@@ -70,10 +70,10 @@ def passages_of(guide: Guide, examples: Iterable[str] = ()) -> list[Passage]:
     return out
 
 
-def _ranks(scores: np.ndarray | dict[int, float], passages: list[Passage], limit: int = 50) -> dict[str, tuple[int, str]]:
+def _ranks(scores: np.ndarray | Scored, passages: list[Passage], limit: int = 50) -> dict[str, tuple[int, str]]:
     """Guide → (rank, best section) from passage scores, best passage per guide."""
-    if isinstance(scores, dict):
-        order: Iterable[int] = sorted(scores, key=scores.__getitem__, reverse=True)
+    if isinstance(scores, Scored):
+        order: Iterable[int] = scores.ranked().tolist()
     else:
         order = np.argsort(-scores)[:limit].tolist()
     ranked: dict[str, tuple[int, str]] = {}
@@ -133,9 +133,9 @@ class HybridIndex:
         encoder = self.encoder
         return self._remember("dense", query, lambda: encoder.encode([query], "query")[0])
 
-    def lexical_scores(self, query: str) -> dict[int, float]:
+    def lexical_scores(self, query: str) -> Scored:
         """BM25 score of every passage sharing a term with the query (computed once per query)."""
-        return self._remember("bm25", query, lambda: self.bm25.scores(query))
+        return self._remember("bm25", query, lambda: self.bm25.scored(query))
 
     @classmethod
     def build(cls, knowledge_dir: Path, cache_dir: Path, encoder: Encoder | None, progress: bool = False,
@@ -175,8 +175,7 @@ class HybridIndex:
         if not scores:
             return {}
         best = np.zeros(len(self._guide_ids))
-        np.maximum.at(best, self._guide_of[np.fromiter(scores, dtype=np.int64, count=len(scores))],
-                      np.fromiter(scores.values(), dtype=float, count=len(scores)))
+        np.maximum.at(best, self._guide_of[scores.ids], scores.values)
         return {self._guide_ids[g]: float(best[g]) for g in np.flatnonzero(best > 0.0)}
 
     def guide_scores_dense(self, query: str) -> dict[str, float] | None:

@@ -139,6 +139,18 @@ def test_bm25_over_no_documents() -> None:
     assert BM25([]).scores("vneid") == {}
 
 
+@pytest.mark.parametrize("query", ["kích hoạt vneid", "vneid", "lý lịch tư pháp vneid", "nộp phí", "xyzzy", ""])
+def test_scored_arrays_rank_and_look_up_as_the_dict_does(query: str) -> None:
+    """The index keeps a query's scores as two arrays: the same ranking (ties in document order) and the same values."""
+    bm25 = BM25([*DOCS, *DOCS])  # every document twice: equal scores, to check the order of ties
+    scored, as_dict = bm25.scored(query), bm25.scores(query)
+    assert len(scored) == len(as_dict) and list(scored.ids) == sorted(as_dict)
+    assert scored.ranked().tolist() == sorted(as_dict, key=as_dict.__getitem__, reverse=True)
+    every = list(range(-1, 2 * len(DOCS) + 1))  # one before and one past the documents too
+    assert scored.lookup(every).tolist() == [as_dict.get(i, 0.0) for i in every]
+    assert scored.lookup([]).shape == (0,)
+
+
 @pytest.mark.parametrize("query", ["kích hoạt vneid", "lý lịch tư pháp vneid", "nộp phí", "khai sinh khai sinh"])
 def test_bm25_scores_are_okapi_bm25(query: str) -> None:
     bm25 = BM25(DOCS)

@@ -1,4 +1,5 @@
-"""The action server's warm-up: the index, one query and every part model are loaded, then the process settles."""
+"""The action server's warm-up: the index, one query, every part model and the procedure catalogue are loaded, then
+the process settles."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ def test_the_server_settles_after_everything_is_loaded(monkeypatch: pytest.Monke
     index = FakeIndex(events)
     monkeypatch.setattr("actions.retrieval.index.get_index", lambda: index)
     monkeypatch.setattr("actions.retrieval.sections.part_model", lambda _, guide: events.append(f"parts {guide}"))
+    monkeypatch.setattr("procedures.search.get_procedure_index", lambda: events.append("catalogue"))
     monkeypatch.setattr(server, "settle", lambda process: events.append(f"settle {process}"))
     server._warm()
-    assert events == ["search", "parts vneid-activate", "parts dvc-login", "settle Action server"]
+    assert events == ["search", "parts vneid-activate", "parts dvc-login", "catalogue", "settle Action server"]
 
 
 def test_a_broken_index_is_logged_and_nothing_is_frozen(monkeypatch: pytest.MonkeyPatch,
