@@ -30,7 +30,7 @@ RUN pip install -r requirements/rasa.txt -c requirements/rasa.lock
 # common/text.py and the words residents read (common/messages.py, messages/); nothing of actions/ runs in Rasa.
 COPY config.yml domain.yml credentials.yml endpoints.yml ./
 COPY data/ data/
-COPY common/__init__.py common/text.py common/messages.py common/redis.py common/standins.py common/
+COPY common/__init__.py common/text.py common/messages.py common/redis.py common/standins.py common/memory.py common/
 COPY messages/ messages/
 COPY rasa_addons/ rasa_addons/
 
