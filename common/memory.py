@@ -17,12 +17,13 @@ import ctypes.util
 import gc
 import logging
 from functools import lru_cache
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
-def _trim():  # type: ignore[no-untyped-def]
+def _trim() -> Any:
     """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
     name = ctypes.util.find_library("c")
     try:

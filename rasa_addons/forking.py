@@ -17,6 +17,8 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+from common.memory import settle
+
 _FREEZES = "_freezes_before_fork"
 _SETTLES = "_settles_after_load"
 
@@ -49,8 +51,6 @@ def _settle_after_load() -> None:
         return
 
     async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
-        from common.memory import settle
-
         agent = await original(*args, **kwargs)
         settle("Rasa worker")
         return agent

@@ -15,6 +15,9 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
+# a question's tokens are padded to a multiple of this (SentenceTransformerEncoder._encode_one says why)
+QUERY_TOKENS_MULTIPLE = 16
+
 
 class Encoder(Protocol):
     """Turns texts into L2-normalised vectors (an encoder may also have a `fingerprint`: see model_fingerprint)."""
@@ -115,9 +118,6 @@ class SentenceTransformerEncoder:
         with torch.inference_mode():
             vector = model(features)["sentence_embedding"]
         return torch.nn.functional.normalize(vector.float(), p=2, dim=1).numpy()
-
-
-QUERY_TOKENS_MULTIPLE = 16
 
 
 def padded(features: dict[str, Any], multiple: int, pad_id: int, limit: int = 0) -> dict[str, Any]:
