@@ -78,7 +78,7 @@ eval-plain: setup  ## The same evaluation on Rasa's default pipeline and policie
 	tools/stack.sh train && tools/stack.sh index && tools/stack.sh serve && \
 	$(APP_PY) tools/eval.py $(QUESTIONS) --url http://127.0.0.1:5006/webhooks/rest/webhook; s=$$?; tools/stack.sh stop; exit $$s
 
-bench: build  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa (BENCH_ARGS=--ours-only: ours alone; BENCH_PLAIN_EPOCHS=20: plain Rasa trained shorter)
+bench: build  ## Measure latency, throughput, growth, cold start and memory vs plain Rasa (BENCH_ARGS=--ours-only: ours alone; add --real-questions 2000: memory after real questions; BENCH_PLAIN_EPOCHS=20: plain Rasa trained shorter)
 	@$(APP_PY) tools/bench.py $(BENCH_ARGS)
 
 bench-gateways: setup  ## Zalo OA webhook under load (fake Rasa and Zalo, real gateway and Redis): time to HTTP 200, delivery rate

@@ -4,6 +4,8 @@ Measures, for our stack and for plain Rasa (Rasa's default pipeline/policies and
 data, same action server): cold start to first answer, REST turn latency sequential and with 20 concurrent
 conversations, turns/s, latency growth over a 200-turn conversation, and RSS of each process. Also the retrieval
 query latency inside the action server's code path. Both stacks keep their trackers in Redis (db 13).
+`--real-questions N` also sends ours up to N real questions (the blind sets' validation lines) and reports how much
+each process grew on them.
 """
 
 from __future__ import annotations
@@ -239,6 +241,43 @@ async def fresh_load(url: str, pids: dict[str, int]) -> dict[str, float]:
             "fresh_turns_per_s_c20": round(len(turns) / wall, 1), "fresh_turn_p95_ms_c20": round(pct(turns, 95), 1)}
 
 
+# Real resident questions for the memory run (`--real-questions N`): the validation lines of the blind sets, which
+# are for reporting and tuning thresholds, never for training. Their many lengths and words are what grows a process
+# that only ever saw the script's (the encoder's per-shape kernels, the query memo).
+BLIND = ROOT / "eval" / "blind"
+
+
+def real_questions(count: int, blind: Path = BLIND) -> list[str]:
+    """Up to `count` question texts from the blind sets' validation lines (test lines are never read), each once."""
+    texts: list[str] = []
+    for path in sorted(blind.glob("*/questions.jsonl")) + [blind / "questions.jsonl"]:
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line) if line.strip() else {}
+            if item.get("split", "validation") == "validation" and isinstance(item.get("text"), str):
+                texts.append(item["text"])
+    return list(dict.fromkeys(texts))[:count]
+
+
+async def real_load(url: str, pids: dict[str, int], count: int) -> dict[str, float]:
+    """`count` real questions, each in a new conversation, 8 at a time: how much each process grows (PSS, MB)."""
+    texts = real_questions(count)
+    before = {name: pss_mb(pid) for name, pid in pids.items()}
+    limits = httpx.Limits(max_connections=13)
+    gate = asyncio.Semaphore(8)
+
+    async def ask(text: str) -> None:
+        async with gate:
+            await conversation(client, url, 1, 0, messages=[text])
+
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await asyncio.gather(*(ask(text) for text in texts))
+    after = {name: pss_mb(pid) for name, pid in pids.items()}
+    return {"real_questions": len(texts), **{f"real_pss_mb_{name}": round(after[name], 0) for name in pids},
+            **{f"real_growth_mb_{name}": round(after[name] - before[name], 0) for name in pids}}
+
+
 def retrieval_latency() -> float:
     """p95 of the retrieval search alone, with the same settings as the action server."""
     from actions.retrieval.index import get_index
@@ -308,8 +347,10 @@ def same_replies(ours: list[list[str]], plain: list[list[str]]) -> str:
 
 
 def main() -> None:
-    """Run both stacks one after the other and print the report (`--ours-only` skips plain Rasa and its training)."""
+    """Run both stacks one after the other and print the report (`--ours-only` skips plain Rasa and its training;
+    `--real-questions N` then sends N real questions to ours and reports how much each process grew)."""
     ours_only = "--ours-only" in sys.argv[1:]
+    real = int(sys.argv[sys.argv.index("--real-questions") + 1]) if "--real-questions" in sys.argv[1:] else 0
     RUN.mkdir(parents=True, exist_ok=True)
     from urllib.parse import urlparse
 
@@ -351,6 +392,9 @@ def main() -> None:
         report["pss_mb_rasa"] = round(pss_mb(rasa.pid), 0)
         report["pss_mb_actions"] = round(pss_mb(actions.pid), 0)
         report["pss_mb_total"] = report["pss_mb_rasa"] + report["pss_mb_actions"]  # type: ignore[operator]
+        if real:
+            report.update(asyncio.run(real_load(ours_url, {"rasa": rasa.pid, "actions": actions.pid}, real)))
+            report["real_pss_mb_total"] = report["real_pss_mb_rasa"] + report["real_pss_mb_actions"]  # type: ignore[operator]
         stop(rasa)
         rasa = None
         print(f"ours: {json.dumps(ours)}", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,19 @@ def test_fresh_questions_are_all_new_texts_of_the_script_questions() -> None:
     assert all(len(q.split()) >= 4 for q in bench.QUESTIONS) and "xin chào" not in bench.QUESTIONS
     # each resident of the fresh run gets ten questions, no two the same text
     assert all(len(set(texts[i::bench.CONCURRENCY])) == bench.TURNS_PER_CONVERSATION for i in range(bench.CONCURRENCY))
+
+
+def test_real_questions_are_the_validation_lines_only_each_once(tmp_path: Path) -> None:
+    (tmp_path / "fresh").mkdir()
+    lines = [{"text": "quên mật khẩu vneid", "split": "validation"}, {"text": "câu của phần test", "split": "test"},
+             {"text": "quên mật khẩu vneid", "split": "validation"}, {"text": "không ghi phần"}, {"before": "x"}]
+    (tmp_path / "fresh" / "questions.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines)
+                                                        + "\n\n", encoding="utf-8")
+    assert bench.real_questions(10, tmp_path) == ["quên mật khẩu vneid", "không ghi phần"]
+    assert bench.real_questions(1, tmp_path) == ["quên mật khẩu vneid"]
+    # the real blind sets: only what a validation line holds is sent
+    texts = bench.real_questions(100_000)
+    paths = [*bench.BLIND.glob("*/questions.jsonl"), bench.BLIND / "questions.jsonl"]
+    lines = [json.loads(x) for p in paths for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+    validation = {x["text"] for x in lines if x.get("split", "validation") == "validation"}
+    assert len(texts) > 1000 and len(texts) == len(set(texts)) and set(texts) <= validation
