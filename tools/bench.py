@@ -346,11 +346,21 @@ def same_replies(ours: list[list[str]], plain: list[list[str]]) -> str:
     return f"{sum(a == b for a, b in zip(ours, plain, strict=False))}/{len(ours)}"
 
 
+def real_questions_asked(args: list[str]) -> int:
+    """N of `--real-questions N` (0 without it); exits with a short message when N is missing or not a number."""
+    if "--real-questions" not in args:
+        return 0
+    value = args[args.index("--real-questions") + 1:][:1]
+    if not value or not value[0].isdigit():
+        raise SystemExit("--real-questions needs a number of questions, e.g. --real-questions 2000")
+    return int(value[0])
+
+
 def main() -> None:
     """Run both stacks one after the other and print the report (`--ours-only` skips plain Rasa and its training;
     `--real-questions N` then sends N real questions to ours and reports how much each process grew)."""
     ours_only = "--ours-only" in sys.argv[1:]
-    real = int(sys.argv[sys.argv.index("--real-questions") + 1]) if "--real-questions" in sys.argv[1:] else 0
+    real = real_questions_asked(sys.argv[1:])
     RUN.mkdir(parents=True, exist_ok=True)
     from urllib.parse import urlparse
 

@@ -78,3 +78,11 @@ def test_real_questions_are_the_validation_lines_only_each_once(tmp_path: Path) 
     lines = [json.loads(x) for p in paths for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
     validation = {x["text"] for x in lines if x.get("split", "validation") == "validation"}
     assert len(texts) > 1000 and len(texts) == len(set(texts)) and set(texts) <= validation
+
+
+def test_the_real_questions_option_reads_its_number() -> None:
+    assert bench.real_questions_asked(["--ours-only"]) == 0
+    assert bench.real_questions_asked(["--ours-only", "--real-questions", "2000"]) == 2000
+    for args in (["--real-questions"], ["--real-questions", "many"], ["--real-questions", "--ours-only"]):
+        with pytest.raises(SystemExit, match="needs a number"):
+            bench.real_questions_asked(args)
