@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,3 +28,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """A test that freezes the garbage collector's objects (gc.freeze) leaves none frozen for the next."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()

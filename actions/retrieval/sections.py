@@ -144,7 +144,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
         dense = _scaled(index.vectors[ids] @ vector)
     title_terms = set(tokens(index.guides[guide_id].title)) if guide_id in index.guides else set()
     beyond = " ".join(t for t in tokens(text) if t not in title_terms)
-    beyond_scores = index.lexical_scores(beyond) if beyond else None
+    beyond_scores = index.lexical_scores(beyond)  # nothing beyond the title scores nothing
     cues = part_shapes(text)
     headings = tuple(_heading(index.passages[i].section) for i in ids)
     probabilities = part_model(index, guide_id).probabilities(text, vector) if ids else {}
@@ -155,7 +155,7 @@ def part_features(index: HybridIndex, guide_id: str, text: str) -> PartFeatures:
         np.array([1.0 if h == GENERAL and index.passages[i].kind != "part" else 0.0 for h, i in zip(headings, ids,
                                                                                                    strict=True)]),
         np.array([h in PART_SHAPES for h in headings]),
-        beyond_scores.lookup(ids) > 0 if beyond_scores is not None else np.zeros(len(ids), dtype=bool),
+        beyond_scores.lookup(ids) > 0,
         np.array([index.passages[i].kind == "part" for i in ids], dtype=bool),
         np.array([probabilities.get(h, 0.0) for h in headings]),
     )

@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from common import memory
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()
 
 
 def test_settling_freezes_what_exists_and_says_so(unfrozen: None, caplog: pytest.LogCaptureFixture) -> None:

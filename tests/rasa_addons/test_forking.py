@@ -12,13 +12,6 @@ import rasa_addons  # noqa: F401  (installs the patches, as `python -m rasa_addo
 from rasa_addons import forking
 
 
-@pytest.fixture
-def unfrozen() -> Any:
-    gc.unfreeze()
-    yield
-    gc.unfreeze()
-
-
 def private_dirty_kb() -> int:
     with open("/proc/self/smaps_rollup", encoding="ascii") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("Private_Dirty:"))
