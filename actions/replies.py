@@ -12,6 +12,7 @@ from common.text import truncate
 
 # Zalo allows 2,000 characters a message; keep answers well under it so they read on a phone.
 MAX_ANSWER_CHARS = 900
+LINK_BUDGET = 60  # of an answer's one-screen budget, the source link counts this much at most
 HUMAN_BUTTON = {"title": say("button.human"), "payload": "/request_human"}
 MENU_BUTTON = {"title": say("button.menu"), "payload": "/nav_menu"}
 
@@ -75,7 +76,8 @@ def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
 
 def answer_message(guide: Guide, section: Section | None, confidence: float | None = None) -> dict[str, Any]:
     """The answer from one guide: the part that holds it (the summary for a general question), source, buttons."""
-    footer = say("answer.source", url=guide.source_url, date=date_vi(guide))
+    source = guide.source_for(section)
+    footer = say("answer.source", url=source, date=date_vi(guide))
     heading = section.heading if section is not None and section.heading not in GENERAL_HEADINGS else ""
     if section is not None and heading == "Các bước":
         steps = "\n".join(f"{i}. {s}" for i, s in enumerate(guide.steps, 1))
@@ -87,12 +89,13 @@ def answer_message(guide: Guide, section: Section | None, confidence: float | No
     else:
         body = f"📘 {guide.title}\n\n{guide.summary}"
         limit = MAX_ANSWER_CHARS
-    text = truncate(body, limit - len(footer) - 2) + "\n\n" + footer
+    # the page's address counts LINK_BUDGET characters at most: a phone folds a long link, and it is tapped, not read
+    text = truncate(body, limit - len(footer) + max(0, len(source) - LINK_BUDGET) - 2) + "\n\n" + footer
     custom: dict[str, Any] = {
         "kind": "answer",
         "guide_id": guide.id,
         "section": heading or "Tóm tắt",
-        "source_url": guide.source_url,
+        "source_url": source,
         "reviewed": guide.reviewed.isoformat(),
         "title": guide.title,
     }

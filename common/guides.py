@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -34,6 +35,26 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A page a guide's facts come from, and the parts of the guide that rest on it."""
+
+    name: str
+    url: str
+    facts: str = ""  # the FACTS.md sections it backs
+    parts: tuple[str, ...] = ()  # `##` or `###` headings of the guide whose facts the page holds
+
+    @property
+    def official(self) -> bool:
+        return ".gov.vn" in self.url
+
+    @property
+    def rank(self) -> tuple[bool, bool]:
+        """Pages served over https first (some provincial pages are http only: a phone warns before opening them),
+        official ones first among those."""
+        return not self.url.startswith("https://"), not self.official
+
+
+@dataclass(frozen=True)
 class Guide:
     """A parsed guide: front matter plus sections."""
 
@@ -42,7 +63,7 @@ class Guide:
     summary: str
     aliases: tuple[str, ...]
     questions: tuple[str, ...]
-    sources: tuple[dict[str, str], ...]
+    sources: tuple[Source, ...]
     reviewed: dt.date
     applies_from: dt.date | None
     related: tuple[str, ...]
@@ -64,10 +85,21 @@ class Guide:
 
     @property
     def source_url(self) -> str:
-        """The first official source: the link shown under every answer."""
-        urls = [s.get("url", "") for s in self.sources]
-        official = [u for u in urls if ".gov.vn" in u]
-        return (official or urls or [""])[0]
+        """The guide's first source by rank (https, official): its link when no source names the part shown."""
+        ranked = sorted(self.sources, key=lambda s: s.rank)  # stable: in file order within a rank
+        return ranked[0].url if ranked else ""
+
+    def source_for(self, section: Section | None) -> str:
+        """The page that holds what a part says: among the sources naming the part (else its parent part, for a
+        problem under "Lỗi thường gặp"), an https page first and an official one first among those (`Source.rank`),
+        then the one naming it earliest in its `parts` (a page about that part rather than one that also touches
+        it), then file order; else the guide's first source by the same rank."""
+        for heading in (section.heading, section.parent) if section is not None else ("Tóm tắt",):
+            naming = [(*s.rank, s.parts.index(heading), i) for i, s in enumerate(self.sources)
+                      if heading and heading in s.parts]
+            if naming:
+                return self.sources[min(naming)[-1]].url
+        return self.source_url
 
     @property
     def steps(self) -> list[str]:
@@ -174,7 +206,7 @@ def parse_guide(path: Path) -> Guide:
         raise GuideError(f"{path.name}: bad date: {exc}") from exc
     sources = meta["sources"]
     if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
-        raise GuideError(f"{path.name}: sources must be a list of {{name, url, facts}}")
+        raise GuideError(f"{path.name}: sources must be a list of {{name, url, facts, parts}}")
     guide_id = str(meta["id"])
     return Guide(
         id=guide_id,
@@ -182,7 +214,7 @@ def parse_guide(path: Path) -> Guide:
         summary=str(meta["summary"]).strip(),
         aliases=_strings(meta.get("aliases")),
         questions=_strings(meta.get("questions")),
-        sources=tuple({k: str(v) for k, v in s.items()} for s in sources),
+        sources=tuple(_source(s) for s in sources),
         reviewed=reviewed,  # type: ignore[arg-type]
         applies_from=applies_from,
         related=_strings(meta.get("related")),
@@ -193,6 +225,11 @@ def parse_guide(path: Path) -> Guide:
         path=path,
         part_questions=load_part_questions(questions_file(path, guide_id)),
     )
+
+
+def _source(entry: dict[str, Any]) -> Source:
+    return Source(name=str(entry.get("name") or "").strip(), url=str(entry.get("url") or "").strip(),
+                  facts=str(entry.get("facts") or "").strip(), parts=_strings(entry.get("parts")))
 
 
 def questions_file(guide_path: Path, guide_id: str) -> Path:
@@ -244,12 +281,13 @@ def problems_in(guide: Guide, known_ids: set[str] | None = None, today: dt.date 
     name = guide.path.name if guide.path else guide.id
     if guide.path and guide.path.stem != guide.id:
         issues.append(f"{name}: id '{guide.id}' differs from the file name")
-    if not any(s.get("url", "").startswith("https://") for s in guide.sources):
+    if not any(s.url.startswith("https://") for s in guide.sources):
         issues.append(f"{name}: no source with an https:// link")
-    if not any(".gov.vn" in s.get("url", "") for s in guide.sources):
+    if not any(s.official for s in guide.sources):
         issues.append(f"{name}: no official .gov.vn source")
-    if any(not s.get("name") or not s.get("url") for s in guide.sources):
+    if any(not s.name or not s.url for s in guide.sources):
         issues.append(f"{name}: every source needs a name and a url")
+    issues += source_problems(guide, name)
     if today and guide.reviewed > today:
         issues.append(f"{name}: reviewed date {guide.reviewed} is in the future")
     headings = [s.heading for s in guide.sections if not s.parent]
@@ -279,6 +317,22 @@ def problems_in(guide: Guide, known_ids: set[str] | None = None, today: dt.date 
     issues += [f"{name}: questions file names a part the guide does not have: '{h}'"
                for h in guide.part_questions if h not in known_parts]
     issues += district_mentions(guide)
+    return issues
+
+
+def source_problems(guide: Guide, name: str) -> list[str]:
+    """A source must be the page that holds the facts (not a site's home page) and name the parts that rest on it."""
+    issues = []
+    headings = {s.heading for s in guide.sections}
+    for source in guide.sources:
+        address = urlsplit(source.url)
+        if source.url and not address.path.strip("/") and not address.query:
+            issues.append(f"{name}: source '{source.name}' is a site's home page ({source.url}), "
+                          "not the page that holds the fact")
+        if not source.parts:
+            issues.append(f"{name}: source '{source.name}' names no part of the guide (parts: [...])")
+        issues += [f"{name}: source '{source.name}' names a part the guide does not have: '{part}'"
+                   for part in source.parts if part not in headings]
     return issues
 
 

@@ -31,8 +31,9 @@ def test_question_gets_answer_from_the_right_guide_with_source(resident: Residen
     assert first["custom"]["guide_id"] in guides.split("|")
     if section:
         assert first["custom"]["section"] == section
-    assert first["custom"]["source_url"].startswith("https://")
-    assert "Nguồn: https://" in first["text"] and "cập nhật" in first["text"]
+    # the page that holds the part shown (a few provincial pages are http only)
+    assert first["custom"]["source_url"].startswith(("https://", "http://"))
+    assert f"Nguồn: {first['custom']['source_url']} (cập nhật" in first["text"]
     assert len(first["text"]) < 2000
     assert any(b["payload"] == "/request_human" for b in first["buttons"])
 

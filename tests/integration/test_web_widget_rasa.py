@@ -51,7 +51,8 @@ async def test_a_resident_asks_through_the_widget_api_and_gets_a_sourced_answer(
         assert response.status == 200
         first = (await response.json())["replies"][0]
         assert first["kind"] == "answer"
-    assert any(line.startswith("Nguồn: https://") for line in first["text"].splitlines()), first["text"]
+    # the page that holds the part shown: most are https, a few provincial pages are http only
+    assert any(line.startswith(("Nguồn: https://", "Nguồn: http://")) for line in first["text"].splitlines()), first["text"]
     assert first["custom"]["guide_id"].startswith("vneid")
     # nothing is left behind for the widget's poll
     inbox = await web.get("/api/inbox", params={"sender": sender})

@@ -112,16 +112,31 @@ def test_every_answer_fits_a_zalo_message(path: Path) -> None:
     for section in (None, *guide.sections):
         message = replies.answer_message(guide, section, confidence=0.5)
         heading = section.heading if section else "Tóm tắt"
-        assert len(message["text"]) <= replies.MAX_ANSWER_CHARS < ZALO_LIMIT, heading
+        link = guide.source_for(section)
+        limit = replies.MAX_ANSWER_CHARS * (2 if heading == "Các bước" else 1)  # the whole list of steps: two
+        assert len(message["text"]) - max(0, len(link) - replies.LINK_BUDGET) <= limit, heading
+        assert len(message["text"]) < ZALO_LIMIT
         # no prefix is added to answers any more: the channel sends its OTP warning as a reply of its own
-        assert message["text"].endswith(f"Nguồn: {guide.source_url} (cập nhật {guide.reviewed:%d/%m/%Y})")
+        assert message["text"].endswith(f"Nguồn: {guide.source_for(section)} (cập nhật {guide.reviewed:%d/%m/%Y})")
+        assert message["custom"]["source_url"] == guide.source_for(section)
     assert len(replies.steps_message(guide)["text"]) < ZALO_LIMIT
+
+
+@_by_file(GUIDE_FILES)
+def test_a_long_source_link_never_cuts_the_answer(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    guide = parse_guide(path)
+    sections = (None, *guide.sections)
+    answers = [replies.answer_message(guide, s)["text"].rsplit("\n\n", 1)[0] for s in sections]
+    # the same answers when every link counts in full: its first LINK_BUDGET characters
+    real = Guide.source_for
+    monkeypatch.setattr(Guide, "source_for", lambda self, section: real(self, section)[: replies.LINK_BUDGET])
+    assert answers == [replies.answer_message(guide, s)["text"].rsplit("\n\n", 1)[0] for s in sections]
 
 
 @_by_file(GUIDE_FILES)
 def test_guide_shape(path: Path) -> None:
     guide = parse_guide(path)
-    assert guide.source_url.startswith("https://") and ".gov.vn" in guide.source_url
+    assert guide.source_url.startswith("https://")
     assert all(step and not _STEP_NUMBER.match(step) for step in guide.steps)
     assert guide.problems, "'Lỗi thường gặp' has no ### problems"
     assert set(guide.needs) <= PRECONDITIONS
@@ -147,8 +162,10 @@ def front_matter(**changes: Any) -> dict[str, Any]:
         "aliases": ["mẫu", "thử"],
         "questions": [f"Câu hỏi mẫu số {i}?" for i in range(1, 7)],
         "sources": [
-            {"name": "Cổng Dịch vụ công quốc gia", "url": "https://dichvucong.gov.vn", "facts": "FACTS §1"},
-            {"name": "Một tờ báo", "url": "https://example.com/bai-viet", "facts": "FACTS §2"},
+            {"name": "Cổng Dịch vụ công quốc gia – Hướng dẫn", "url": "https://dichvucong.gov.vn/p/huong-dan.html",
+             "facts": "FACTS §1", "parts": ["Các bước", "Hỏi ở đâu"]},
+            {"name": "Một tờ báo", "url": "https://example.com/bai-viet", "facts": "FACTS §2",
+             "parts": ["Phí và thời gian", "Không nhận được OTP"]},
         ],
         "reviewed": dt.date(2025, 11, 1),
         "applies_from": dt.date(2025, 7, 1),
@@ -238,7 +255,7 @@ def test_sample_guide_is_valid(tmp_path: Path) -> None:
     assert guide.steps == STEPS
     assert [p.heading for p in guide.problems] == ["Không nhận được OTP"]
     assert guide.short_title == "Hướng dẫn mẫu"
-    assert guide.source_url == "https://dichvucong.gov.vn"
+    assert guide.source_url == "https://dichvucong.gov.vn/p/huong-dan.html"
     assert guide.section("Tóm tắt") is not None and guide.section("Nope") is None
 
 
@@ -507,9 +524,59 @@ def test_problems_are_sub_sections_of_errors(tmp_path: Path) -> None:
 
 def test_source_url_prefers_an_official_source(tmp_path: Path) -> None:
     meta = front_matter(
-        sources=[{"name": "Báo", "url": "https://vnexpress.net"}, {"name": "Cổng", "url": "https://vneid.gov.vn"}]
+        sources=[{"name": "Báo", "url": "https://vnexpress.net/a"}, {"name": "Cổng", "url": "https://vneid.gov.vn/b"}]
     )
-    assert parse_guide(write_guide(tmp_path, meta)).source_url == "https://vneid.gov.vn"
+    assert parse_guide(write_guide(tmp_path, meta)).source_url == "https://vneid.gov.vn/b"
+
+
+def test_each_part_cites_the_page_that_holds_it(tmp_path: Path) -> None:
+    meta = front_matter(sources=[
+        {"name": "Báo", "url": "https://bao.vn/phi", "parts": ["Phí và thời gian", "Lỗi thường gặp"]},
+        {"name": "Cổng", "url": "https://dichvucong.gov.vn/p/a", "parts": ["Các bước"]},
+        {"name": "Xã", "url": "http://xa.gov.vn/phi", "parts": ["Phí và thời gian"]},  # http only: after https
+        {"name": "Sở", "url": "https://so.gov.vn/phi", "parts": ["Phí và thời gian"]},
+        {"name": "Báo 2", "url": "https://bao2.vn/a", "parts": ["Cần chuẩn bị", "Không nhận được OTP"]},
+        {"name": "Báo 3", "url": "https://bao3.vn/otp", "parts": ["Không nhận được OTP", "Cần chuẩn bị"]},
+    ])
+    guide = parse_guide(write_guide(tmp_path, meta))
+    (problem,) = guide.problems
+    assert guide.source_for(guide.section("Phí và thời gian")) == "https://so.gov.vn/phi"  # https, official first
+    assert guide.source_for(guide.section("Các bước")) == "https://dichvucong.gov.vn/p/a"
+    # the page about that part (naming it first) before one that also touches it
+    assert guide.source_for(problem) == "https://bao3.vn/otp"
+    assert guide.source_for(guide.section("Cần chuẩn bị")) == "https://bao2.vn/a"
+    # a part no source names and the summary: the guide's first official source
+    assert guide.source_for(guide.section("Hỏi ở đâu")) == guide.source_for(None) == "https://dichvucong.gov.vn/p/a"
+    fees = replies.answer_message(guide, guide.section("Phí và thời gian"))
+    assert fees["custom"]["source_url"] == "https://so.gov.vn/phi"
+    assert fees["text"].endswith("Nguồn: https://so.gov.vn/phi (cập nhật 01/11/2025)")
+
+
+def test_a_problem_no_source_names_cites_its_part(tmp_path: Path) -> None:
+    meta = front_matter(sources=[
+        {"name": "Cổng", "url": "https://dichvucong.gov.vn/p/a", "parts": ["Các bước"]},
+        {"name": "Báo", "url": "https://bao.vn/loi", "parts": ["Lỗi thường gặp"]},
+    ])
+    guide = parse_guide(write_guide(tmp_path, meta))
+    assert guide.source_for(guide.problems[0]) == "https://bao.vn/loi"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"url": "https://vnexpress.net", "parts": ["Các bước"]}, "is a site's home page (https://vnexpress.net)"),
+        ({"url": "https://plo.vn/", "parts": ["Các bước"]}, "is a site's home page (https://plo.vn/)"),
+        ({"url": "https://plo.vn/?p=6765"}, "names no part of the guide (parts: [...])"),  # a query is a page
+        ({"url": "https://plo.vn/bai-viet.html", "parts": ["Lệ phí"]}, "names a part the guide does not have: 'Lệ phí'"),
+    ],
+    ids=["home-page", "home-page-slash", "no-parts", "unknown-part"],
+)
+def test_a_source_must_be_a_page_that_backs_named_parts(tmp_path: Path, source: dict[str, Any],
+                                                        message: str) -> None:
+    sources = [*front_matter()["sources"], {"name": "Báo", **source}]
+    found = problems(write_guide(tmp_path, front_matter(sources=sources)))
+    assert found == [f"sample-guide.md: source 'Báo' {message}" + ("" if "home page" not in message
+                                                                      else ", not the page that holds the fact")]
 
 
 @pytest.mark.parametrize(

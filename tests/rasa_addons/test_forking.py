@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +90,98 @@ async def test_a_worker_settles_once_its_model_is_loaded(unfrozen: None, monkeyp
     assert await rasa.core.run.load_agent_on_start("model.tar.gz", None, None, None, None) == "agent"
     assert events == ["load", "trim"]
     assert gc.get_freeze_count() > 0
+
+
+def serve(monkeypatch: pytest.MonkeyPatch, *args: Any, **kwargs: Any) -> None:
+    """Call `rasa.core.run.serve_application` as `rasa.api.run` does, through the wrapper, over a stand-in with
+    Rasa's signature that starts no server."""
+    import rasa.core.run
+
+    served: list[Any] = []
+
+    def serve_application(model_path: Any = None, channel: Any = None, remote_storage: Any = None,
+                          port: int = 5005) -> None:
+        served.append(model_path)
+
+    monkeypatch.setattr(forking, "_SERVING", {})
+    monkeypatch.setattr(rasa.core.run, "serve_application", serve_application)
+    forking._remember_what_is_served()
+    rasa.core.run.serve_application(*args, **kwargs)
+    assert served == [args[0] if args else kwargs.get("model_path")]
+
+
+def test_rasa_serves_through_the_wrapper_that_notes_the_model() -> None:
+    import rasa.core.run
+    from rasa.shared.utils.common import arguments_of, minimal_kwargs
+
+    wrapper = rasa.core.run.serve_application
+    assert getattr(wrapper, forking._REMEMBERS, False)
+    # `rasa.api.run` filters its arguments by the signature of what it calls: the port must get through
+    assert arguments_of(wrapper) == arguments_of(wrapper.__wrapped__)
+    assert minimal_kwargs({"port": 5105, "interface": "127.0.0.1"}, wrapper) == {"port": 5105,
+                                                                                 "interface": "127.0.0.1"}
+    forking.install()  # idempotent: not wrapped twice
+    assert rasa.core.run.serve_application is wrapper
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every time the model archive is really read (Rasa's own loader, counted), with nothing preloaded before."""
+    from rasa.core.processor import MessageProcessor
+
+    seen: list[str] = []
+    monkeypatch.setattr(forking, "_PRELOADED", {})
+    monkeypatch.setattr(MessageProcessor, "_load_model", staticmethod(lambda path: seen.append(str(path)) or
+                                                                      ("model.tar.gz", "metadata", object())))
+    forking._share_preloaded_model()
+    return seen
+
+
+def test_rasa_workers_share_the_model_the_parent_loaded(unfrozen: None, loads: list[str], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sanic.app
+    from rasa.core.processor import MessageProcessor
+
+    archive = tmp_path / "models" / "assistant.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(b"a model")
+    forked: list[int] = []
+    monkeypatch.setattr(sanic.app, "serve_multiple", lambda settings, workers: forked.append(len(loads)))
+    forking.install()
+    serve(monkeypatch, str(archive.parent), channel="rest")
+    sanic.app.serve_multiple({}, 2)
+    assert loads == [str(archive.parent)] and forked == [1]  # loaded once, before the fork
+    assert gc.get_freeze_count() > 0
+
+    # a worker asks for the model by the path it was given: it gets the parent's graph, the archive is not read
+    preloaded = forking._PRELOADED[(str(archive.resolve()), archive.stat().st_mtime_ns)]
+    assert MessageProcessor._load_model(str(archive)) is preloaded
+    assert loads == [str(archive.parent)]
+    # a later reload of the same path reads the file again
+    assert MessageProcessor._load_model(str(archive)) is not preloaded
+    assert loads == [str(archive.parent), str(archive)]
+
+
+def test_a_changed_or_remote_model_is_not_taken_from_the_parent(unfrozen: None, loads: list[str], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import sanic.app
+    from rasa.core.processor import MessageProcessor
+
+    archive = tmp_path / "assistant.tar.gz"
+    archive.write_bytes(b"a model")
+    monkeypatch.setattr(sanic.app, "serve_multiple", lambda settings, workers: None)
+    forking.install()
+    sanic.app.serve_multiple({}, 2)  # nothing served yet: nothing to preload, no crash
+    serve(monkeypatch, model_path=archive, remote_storage="aws")
+    sanic.app.serve_multiple({}, 2)
+    assert loads == [] and forking._PRELOADED == {}
+
+    serve(monkeypatch, archive)
+    sanic.app.serve_multiple({}, 2)
+    os.utime(archive, ns=(1, 1))  # replaced after the parent loaded it
+    MessageProcessor._load_model(archive)
+    assert loads == [str(archive), str(archive)]
+
+
+def test_a_missing_model_is_left_to_rasa_s_own_error() -> None:
+    assert forking._archive("/no/such/model.tar.gz") is None
