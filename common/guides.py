@@ -228,6 +228,7 @@ def parse_guide(path: Path) -> Guide:
 
 
 def _source(entry: dict[str, Any]) -> Source:
+    """One `sources:` entry; `parts` may be one heading or a list."""
     return Source(name=str(entry.get("name") or "").strip(), url=str(entry.get("url") or "").strip(),
                   facts=str(entry.get("facts") or "").strip(), parts=_strings(entry.get("parts")))
 

@@ -533,7 +533,8 @@ def test_each_part_cites_the_page_that_holds_it(tmp_path: Path) -> None:
     meta = front_matter(sources=[
         {"name": "Báo", "url": "https://bao.vn/phi", "parts": ["Phí và thời gian", "Lỗi thường gặp"]},
         {"name": "Cổng", "url": "https://dichvucong.gov.vn/p/a", "parts": ["Các bước"]},
-        {"name": "Xã", "url": "http://xa.gov.vn/phi", "parts": ["Phí và thời gian"]},  # http only: after https
+        # official but http only: after every https page naming the same part
+        {"name": "Xã", "url": "http://xa.gov.vn/phi", "parts": ["Phí và thời gian", "Cần chuẩn bị"]},
         {"name": "Sở", "url": "https://so.gov.vn/phi", "parts": ["Phí và thời gian"]},
         {"name": "Báo 2", "url": "https://bao2.vn/a", "parts": ["Cần chuẩn bị", "Không nhận được OTP"]},
         {"name": "Báo 3", "url": "https://bao3.vn/otp", "parts": ["Không nhận được OTP", "Cần chuẩn bị"]},
@@ -544,7 +545,7 @@ def test_each_part_cites_the_page_that_holds_it(tmp_path: Path) -> None:
     assert guide.source_for(guide.section("Các bước")) == "https://dichvucong.gov.vn/p/a"
     # the page about that part (naming it first) before one that also touches it
     assert guide.source_for(problem) == "https://bao3.vn/otp"
-    assert guide.source_for(guide.section("Cần chuẩn bị")) == "https://bao2.vn/a"
+    assert guide.source_for(guide.section("Cần chuẩn bị")) == "https://bao2.vn/a"  # not the http official one
     # a part no source names and the summary: the guide's first official source
     assert guide.source_for(guide.section("Hỏi ở đâu")) == guide.source_for(None) == "https://dichvucong.gov.vn/p/a"
     fees = replies.answer_message(guide, guide.section("Phí và thời gian"))
