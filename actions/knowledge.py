@@ -305,7 +305,7 @@ def answer_from_guide(dispatcher: CollectingDispatcher, tracker: Tracker, index:
     if heading is None:
         heading = choose_section(index, guide.id, text, get_settings().sections).heading
     section = next((s for s in guide.sections if s.heading == heading), None)
-    send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, confidence)))
+    send(dispatcher, with_resume(tracker, replies.answer_message(guide, section, confidence, question=text)))
     services.log_reply(tracker, "answer", guide_id=guide.id)
     return [SlotSet("topic", guide.id), *resume_events(tracker)]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from common.communes import Commune
 from common.guides import Guide, Section
+from common.lexical import analyse
 from common.messages import say
 from common.text import truncate
 
@@ -74,8 +76,42 @@ def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
     return [*buttons, MENU_BUTTON, HUMAN_BUTTON]
 
 
-def answer_message(guide: Guide, section: Section | None, confidence: float | None = None) -> dict[str, Any]:
-    """The answer from one guide: the part that holds it (the summary for a general question), source, buttons."""
+def focused(body: str, question: str, limit: int) -> str:
+    """A part too long for one screen, cut to its lines that share the most telling words with the question, in the
+    guide's order, rather than to its first lines: "gia hạn tạm trú trước bao nhiêu ngày" keeps the line about
+    extending a stay even when the fee lines before it fill the screen. A word counts by how few of the part's lines
+    hold it (a word every line holds tells nothing). A part that fits, or that shares no word with the question, is
+    cut as before (`truncate`); lines left out show as one "…" where they were."""
+    if len(body) <= limit or not question:
+        return truncate(body, limit)
+    head, _, rest = body.partition("\n\n")  # the "📘 guide — part" title stays
+    lines = [line for line in rest.split("\n") if line.strip()]
+    asked = set(analyse(question))
+    found = [set(analyse(line)) & asked for line in lines]
+    held = {term: sum(term in terms for terms in found) for term in asked}
+    weights = [sum(math.log(1 + len(lines) / held[term]) for term in terms) for terms in found]
+    kept: set[int] = set()
+    for i in sorted(range(len(lines)), key=lambda i: (-weights[i], i)):
+        if weights[i] > 0 and len(_lines_shown(head, lines, kept | {i})) <= limit:
+            kept.add(i)
+    return _lines_shown(head, lines, kept) if kept else truncate(body, limit)
+
+
+def _lines_shown(head: str, lines: list[str], kept: set[int]) -> str:
+    """The title and the kept lines in order, each run of lines left out shown as one "…"."""
+    shown: list[str] = []
+    for i, line in enumerate(lines):
+        if i in kept:
+            shown.append(line)
+        elif not shown or shown[-1] != "…":
+            shown.append("…")
+    return head + "\n\n" + "\n".join(shown)
+
+
+def answer_message(guide: Guide, section: Section | None, confidence: float | None = None,
+                   question: str = "") -> dict[str, Any]:
+    """The answer from one guide: the part that holds it (the summary for a general question), source, buttons; a part
+    too long for one screen keeps the lines that answer `question` (`focused`)."""
     source = guide.source_for(section)
     footer = say("answer.source", url=source, date=date_vi(guide))
     heading = section.heading if section is not None and section.heading not in GENERAL_HEADINGS else ""
@@ -90,7 +126,7 @@ def answer_message(guide: Guide, section: Section | None, confidence: float | No
         body = f"📘 {guide.title}\n\n{guide.summary}"
         limit = MAX_ANSWER_CHARS
     # the page's address counts LINK_BUDGET characters at most: a phone folds a long link, and it is tapped, not read
-    text = truncate(body, limit - len(footer) + max(0, len(source) - LINK_BUDGET) - 2) + "\n\n" + footer
+    text = focused(body, question, limit - len(footer) + max(0, len(source) - LINK_BUDGET) - 2) + "\n\n" + footer
     custom: dict[str, Any] = {
         "kind": "answer",
         "guide_id": guide.id,

@@ -258,7 +258,7 @@ Q = [
  "https://hoatieu.vn/bieu-mau/giay-bao-tu-54086", "nd+ab", [], []),
 
 # ================= marriage-registration
-("marriage-registration", "Mất giấy xác nhận tình trạng hôn nhân", r"cam kết|cam ket", "specific", "",
+("marriage-registration", "Mất giấy xác nhận tình trạng hôn nhân", r"cam kết|cam ket|cam đoan|cam doan", "specific", "",
  "Năm ngoái em xin giấy độc thân để làm hồ sơ vay ngân hàng, giờ làm mất rồi mà sắp cưới. Xã có bắt nộp lại tờ cũ không, không có thì sao ạ?",
  "https://daibieunhandan.vn/phap-luat-va-doi-song/xin-cap-lai-giay-xac-nhan-tinh-trang-hon-nhan-i312155/", "nd+ab", [], ["marriage-registration#Cần chuẩn bị"]),
 ("marriage-registration", "Giấy đã quá 6 tháng", r"6 tháng|6 thang", "specific", "",

@@ -160,7 +160,7 @@ Q = [
  "Em xin lý lịch tư pháp trên VNeID, có bản điện tử rồi. Mà trường bên Úc đòi bản giấy có đóng dấu. Giờ em làm răng?",
  "https://fliphtml5.com/udcbo/hony/S%E1%BB%95_tay_VNeiD_%28Thi%CC%A3_%C4%91oa%CC%80n_Ch%C6%A1n_Tha%CC%80nh%29/18", "nd+ab", [], []),
 # ================= marriage-registration
-("marriage-registration", "Mất giấy xác nhận tình trạng hôn nhân", r"cam kết|cam ket", "specific", "",
+("marriage-registration", "Mất giấy xác nhận tình trạng hôn nhân", r"cam kết|cam ket|cam đoan|cam doan", "specific", "",
  "Năm ngoái tôi xin giấy độc thân để cưới, rồi hai đứa chia tay nên không đăng ký. Giờ có người mới mà tờ giấy cũ thất lạc đâu mất. Xin giấy mới có bị làm khó vì không nộp lại được tờ cũ không?",
  "https://nld.com.vn/phap-luat/mat-giay-xac-nhan-tinh-trang-hon-nhan-co-duoc-cap-lai-2020122521254949.htm", "nd+ab", [], ["marriage-registration#Cần chuẩn bị"]),
 ("marriage-registration", "Mất giấy đăng ký kết hôn", r"sổ gốc|so goc|trích lục|trich luc", "specific", "",

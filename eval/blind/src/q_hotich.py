@@ -34,7 +34,7 @@ Q = [
 ("marriage-registration", "Giấy đã quá 6 tháng", r"6 tháng|6 thang|sáu tháng", "specific",
  "Tháng 1 tôi xin giấy xác nhận độc thân để làm hồ sơ vay, tới tháng 9 đem đi đăng ký kết hôn thì bị nói hết hạn. Giấy này xài được bao lâu vậy?",
  "http://plo.vn/ban-doc/go-vuong-thu-tuc-xac-nhan-doc-than-640326.html", "nd+ab"),
-("marriage-registration", "Mất giấy xác nhận tình trạng hôn nhân", r"cam kết|cam ket", "specific",
+("marriage-registration", "Mất giấy xác nhận tình trạng hôn nhân", r"cam kết|cam ket|cam đoan|cam doan", "specific",
  "Tôi lỡ làm mất giấy xác nhận tình trạng hôn nhân trước khi kịp đăng ký kết hôn. Xin lại có được không, có phải nộp gì thay giấy cũ không?",
  "https://nld.com.vn/phap-luat/mat-giay-xac-nhan-tinh-trang-hon-nhan-co-duoc-cap-lai-2020122521254949.htm", "nd+ab"),
 ("marriage-registration", "Các bước", "", "general",
