@@ -47,7 +47,7 @@ class ActionHandoff(Action):
             services.log_reply(tracker, "sensitive")
             return []
         about = about_the_assistant(text)
-        if about:  # "em là người thật hay máy trả lời vậy", "thông tin có bị lưu lại không": not for a person
+        if about:  # "bên này là người hay máy vậy", "thông tin có bị lưu lại không": not for a person
             return tell_about_the_assistant(dispatcher, tracker, about)
         topic = tracker.get_slot("topic")
         custom = {"kind": "handoff", "topic": topic, "reason": "resident_request"}

@@ -458,7 +458,7 @@ class ActionAnswer(Action):
             services.log_reply(tracker, "procedure", candidates=[record.code])
             return resume_events(tracker)
         if decision.kind == "clarify" and decision.candidates and decision.candidates[0] == conversation_guide(tracker):
-            # "nếu tôi đang làm ăn ở tỉnh khác thì có nộp ở đó được không" right after the birth-registration answer:
+            # "tôi đang đi làm xa nhà thì nộp ở chỗ đang ở được không" right after the birth-registration answer:
             # the guide that scores best, though not by enough to answer alone, is the one the conversation is about
             return answer_from_guide(dispatcher, tracker, index, decision.candidates[0], text, decision.confidence)
         offered = [g for g in follow_up_choices(tracker, text, needs_cue=not part_question) if g in index.guides] \

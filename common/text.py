@@ -145,7 +145,7 @@ PART_SHAPES: dict[str, re.Pattern[str]] = {
 }
 
 
-# Words that open a message and name nothing ("thế đăng ký thường trú cho cháu mất bao nhiêu tiền", "vậy còn hộ chiếu
+# Words that open a message and name nothing ("thế làm tạm trú cho con thì hết bao nhiêu", "vậy còn hộ chiếu
 # thì sao"). Folded, "thế" is "the", the spelling of "thẻ" (a card) too, and the classifier read such a question as a
 # service with no guide. Only with diacritics, where the two differ; never "thế nào", "vậy thôi", "thế à".
 _OPENING = re.compile(r"^\s*(?:(?:thế còn|vậy còn|thế thì|vậy thì|thế|vậy|ủa|ờ)"
@@ -393,7 +393,7 @@ def asks_for_forgery(text: str) -> bool:
     return bool(_FORGE_ACCENTED.search(text.lower()) or _FORGE_FOLDED.search(folded))
 
 
-# Whether the assistant is a person or a program: "em là người thật hay máy trả lời vậy", "tôi đang nhắn với nhân viên
+# Whether the assistant is a person or a program: "bên này là người hay máy vậy", "tôi đang nhắn với nhân viên
 # ủy ban hay với phần mềm", "có phải bot không". The greeting answers it (an automated assistant, and a person on
 # request); it is not a request for a person.
 # "máy" folds like "mấy" (how many): alone it counts only at the end or before words that end a question about it
@@ -413,7 +413,7 @@ def asks_who_answers(text: str) -> bool:
     return bool(_WHO_ANSWERS.search(normalise(text))) and not asks_for_a_person(text)
 
 
-# What happens to what the resident writes here: "nói chuyện với bot thì thông tin của tôi có bị lưu lại không",
+# What happens to what the resident writes here: "nhắn với bot thì tin của tôi có ai đọc được không",
 # "tin nhắn gửi cho em có ai đọc không". Not the same question about VNeID, a bank or an account ("thông tin trên
 # VNeID có bị lộ không"): the scam and VNeID guides answer those.
 _WHAT_I_WRITE = r"(thong tin|tin nhan|du lieu|noi dung|nhung gi|cau hoi|cuoc tro chuyen|so cccd|so can cuoc|so dien thoai)"

@@ -187,7 +187,7 @@ def test_a_longer_question_the_conversation_settles_is_answered_from_its_guide(m
     # fusion leans to birth registration, but not by enough to answer alone
     unsure = Decision("clarify", confidence=0.3, candidates=["birth-registration", "residence-registration"])
     monkeypatch.setattr("actions.knowledge.decide", lambda *args, **kwargs: unsure)
-    text = "nếu tôi đang làm ăn ở tỉnh khác thì có nộp ở đó được không"
+    text = "tôi đang đi làm xa nhà thì nộp ở chỗ đang ở được không"
     (first,), _ = run(ActionAnswer(), after(make_tracker(text, "nlu_fallback", VAGUE), None))
     assert first["custom"]["kind"] == "clarify"  # on its own, it is asked about
     # right after the birth answer, the conversation settles it

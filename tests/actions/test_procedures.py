@@ -135,8 +135,9 @@ def test_the_card_offers_the_walkthrough_of_the_guide_that_covers_it(make_tracke
 
 def test_a_procedure_named_outright_in_another_field_answers_over_a_guide_without_it(
         make_tracker: MakeTracker) -> None:
-    # the health-insurance guide ranks first, but the question names the lump-sum social insurance procedure
-    text = "rút bảo hiểm xã hội một lần trên app VssID được không hay phải lên cơ quan bảo hiểm"
+    # the health-insurance guide ranks first, but the question names the lump-sum social insurance procedure by an
+    # everyday phrase of it ("lãnh BHXH một lần")
+    text = "nghỉ làm công ty rồi, muốn lãnh BHXH một lần thì nộp ở đâu"
     ranking = [{"name": "ask_health_insurance", "confidence": 0.95}]
     (message, *_), _ = run(ActionAnswer(), make_tracker(text, "ask_health_insurance", ranking))
     assert message["custom"]["kind"] == "procedure" and message["custom"]["procedure_code"] == "1.001613"

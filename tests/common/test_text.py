@@ -963,7 +963,7 @@ def test_sensitive_request(text: str, reason: str) -> None:
     ("tôi không nhận được tin nhắn OTP", False),  # a text, not doubted
     ("gọi tổng đài 1900 0368 có mất phí không", False),
     # a contact that claims a role, or asks for a secret, money or an install, doubted or not
-    ("Có người gọi xưng công an đòi mã OTP, phải làm sao", True),
+    ("Có ông tự xưng công an gọi xin mã OTP, tính sao đây", True),
     ("sáng nay số lạ gọi nói tài khoản dính vụ án, bảo chuyển tiền vào tài khoản tạm giữ", True),
     ("co tin nhan keu cai vneid theo duong link de nhan qua cua nha nuoc", True),
     ("mot nick tu xung luat su hua lay lai tien bi lua", True),
@@ -1027,10 +1027,10 @@ def test_asks_about_privacy(text: str, asks: bool) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("thế đăng ký thường trú cho cháu mất bao nhiêu tiền", "đăng ký thường trú cho cháu mất bao nhiêu tiền"),
+    ("thế làm tạm trú cho con thì hết bao nhiêu", "làm tạm trú cho con thì hết bao nhiêu"),
     ("Vậy còn hộ chiếu thì sao", "hộ chiếu thì sao"),
     ("Thế thì, nộp ở đâu ạ", "nộp ở đâu ạ"),
-    ("vậy làm hộ chiếu thì mấy ngày có", "làm hộ chiếu thì mấy ngày có"),
+    ("vậy đổi bằng lái thì bao lâu xong", "đổi bằng lái thì bao lâu xong"),
     # words that ask or close, not open: kept
     ("thế nào là hộ kinh doanh", "thế nào là hộ kinh doanh"),
     ("Vậy thôi, cảm ơn", "Vậy thôi, cảm ơn"),

@@ -86,3 +86,19 @@ def test_the_real_questions_option_reads_its_number() -> None:
     for args in (["--real-questions"], ["--real-questions", "many"], ["--real-questions", "--ours-only"]):
         with pytest.raises(SystemExit, match="needs a number"):
             bench.real_questions_asked(args)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, 30), ("10", 10), (" 60 ", 60)])
+def test_script_turns_from_the_environment(monkeypatch: pytest.MonkeyPatch, value: str | None, expected: int) -> None:
+    if value is None:
+        monkeypatch.delenv("BENCH_TURNS", raising=False)
+    else:
+        monkeypatch.setenv("BENCH_TURNS", value)
+    assert bench.script_turns() == expected
+
+
+@pytest.mark.parametrize("value", ["0", "501", "ten", "-5"])
+def test_script_turns_out_of_range(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("BENCH_TURNS", value)
+    with pytest.raises(SystemExit):
+        bench.script_turns()
