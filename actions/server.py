@@ -33,20 +33,19 @@ logger = logging.getLogger(__name__)
 
 
 def _warm() -> None:
-    """Load the index, run one query, learn each guide's part model and load the procedure catalogue, so first-call
+    """Load the index, run one query, ready each guide's part model and load the procedure catalogue, so first-call
     costs are paid now; then settle (common.memory): what was loaded leaves the collector's reach and the heap freed
     while learning goes back."""
     from actions.retrieval.index import get_index
-    from actions.retrieval.sections import part_model
+    from actions.retrieval.sections import ready_part_models
     from procedures.search import get_procedure_index
 
     try:
         index = get_index()
         index.search("kích hoạt tài khoản định danh điện tử")
-        for guide_id in index.guides:
-            part_model(index, guide_id)
+        parts = ready_part_models(index)
         get_procedure_index()
-        logger.info("Retrieval index loaded")
+        logger.info("Retrieval index loaded (part models %s)", parts)
     except Exception:  # noqa: BLE001 - a broken index must not stop the server; the action reports it
         logger.exception("Could not load the retrieval index at start-up")
         return

@@ -21,8 +21,12 @@ def main() -> None:
     started = time.perf_counter()
     encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads, s.embedding_precision)
     index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, progress=True, nlu_dir=s.nlu_dir)
+    from actions.retrieval.sections import ready_part_models
+
+    parts = ready_part_models(index)  # the action server then reads them instead of learning them
     print(f"Index ready: {len(index.guides)} guides, {len(index.passages)} passages, "
-          f"dense={'off' if encoder is None else encoder.name}, {time.perf_counter() - started:.1f}s")
+          f"dense={'off' if encoder is None else encoder.name}, part models {parts}, "
+          f"{time.perf_counter() - started:.1f}s")
     if args.query:
         # ranked as the action server ranks guides (without the intent classifier, which runs inside Rasa)
         from actions.knowledge import fused_scores, signals

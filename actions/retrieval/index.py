@@ -90,8 +90,11 @@ class HybridIndex:
     """BM25 + dense index over the guides, with the dense vectors cached on disk."""
 
     def __init__(self, guides: dict[str, Guide], passages: list[Passage], vectors: np.ndarray | None,
-                 encoder: Encoder | None) -> None:
+                 encoder: Encoder | None, cache_dir: Path | None = None) -> None:
         self.guides = guides
+        # where what is learned from these passages is stored, and the key naming this index's passages and encoder
+        self.cache_dir = cache_dir
+        self.cache_key = cache_key(passages, encoder)
         self.passages = passages
         self.vectors = vectors
         self.encoder = encoder
@@ -147,7 +150,7 @@ class HybridIndex:
         vectors = None
         if encoder is not None:
             vectors = _cached_vectors(cache_dir, encoder, passages, progress)
-        return cls(guides, passages, vectors, encoder)
+        return cls(guides, passages, vectors, encoder, cache_dir)
 
     def search(self, query: str, top: int = 5, use_dense: bool = True) -> list[GuideHit]:
         """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings (BM25 alone if asked)."""
@@ -193,14 +196,22 @@ class HybridIndex:
         return (1.0 + dense_weight) / (RRF_K + 1)
 
 
-def _cached_vectors(cache_dir: Path, encoder: Encoder, passages: list[Passage],
-                    progress: bool) -> np.ndarray:
-    # keyed on the passages themselves (not only the files), so a change in how passages are cut rebuilds too; and on
-    # what the model folder holds when the encoder says (a model rebuilt in the same folder rebuilds the vectors)
+def cache_key(passages: list[Passage], encoder: Encoder | None) -> str:
+    """What the cached vectors (and the part models learned with them) are keyed on: the passages themselves (not only
+    the files), so a change in how passages are cut rebuilds too; and the encoder with what its model folder holds,
+    when it says (a model rebuilt in the same folder rebuilds the vectors)."""
     content = "\x1e".join(f"{p.guide_id}\x1f{p.kind}\x1f{p.text}" for p in passages)
+    if encoder is None:
+        return hashlib.sha256(f"{content}|none".encode()).hexdigest()[:16]
     fingerprint = str(getattr(encoder, "fingerprint", ""))
     model = f"{encoder.name}|{fingerprint}" if fingerprint else encoder.name
-    key = hashlib.sha256(f"{content}|{model}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{content}|{model}".encode()).hexdigest()[:16]
+
+
+def _cached_vectors(cache_dir: Path, encoder: Encoder, passages: list[Passage],
+                    progress: bool) -> np.ndarray:
+    key = cache_key(passages, encoder)
+    fingerprint = str(getattr(encoder, "fingerprint", ""))
     path = cache_dir / f"dense-{key}.npy"
     meta = cache_dir / f"dense-{key}.json"
     if path.exists() and meta.exists():

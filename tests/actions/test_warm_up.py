@@ -25,7 +25,8 @@ def test_the_server_settles_after_everything_is_loaded(monkeypatch: pytest.Monke
     events: list[str] = []
     index = FakeIndex(events)
     monkeypatch.setattr("actions.retrieval.index.get_index", lambda: index)
-    monkeypatch.setattr("actions.retrieval.sections.part_model", lambda _, guide: events.append(f"parts {guide}"))
+    monkeypatch.setattr("actions.retrieval.sections.ready_part_models",
+                        lambda index: events.extend(f"parts {guide}" for guide in index.guides) or "stored")
     monkeypatch.setattr("procedures.search.get_procedure_index", lambda: events.append("catalogue"))
     monkeypatch.setattr(server, "settle", lambda process: events.append(f"settle {process}"))
     server._warm()
