@@ -10,15 +10,22 @@ Nothing of the left-out library can run, and using it fails loudly with the grou
 was asked for: instantiating a class that subclasses a stand-in always raises; calling a stand-in itself raises
 too, unless the group is `lenient` (TensorFlow: Rasa's modules call `tf.constant(…)`-like things at import time, and
 every TensorFlow class is refused when instantiated anyway). Stdlib only, and importable on Rasa's Python 3.10.
+
+`imported_when_called` is the gentler kind, for a module a library imports for a function this process almost never
+calls: while the library is imported the module is a stand-in whose names are functions that import the real module
+on their first call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
 import importlib.abc
 import importlib.machinery
 import sys
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 
@@ -137,3 +144,34 @@ class StandIns:
 def is_stand_in(value: object) -> bool:
     """True for a stand-in module or class."""
     return isinstance(value, (_StandInModule, _StandInType))
+
+
+@contextlib.contextmanager
+def imported_when_called(modules: Sequence[str]) -> Iterator[None]:
+    """While a library is imported, each module in `modules` not imported yet is a stand-in: every name taken from it
+    is a function that imports the real module and calls its namesake when first called. Afterwards the stand-ins
+    leave `sys.modules`, so any later import of those modules gets the real ones."""
+    placed: dict[str, types.ModuleType] = {}
+    for name in modules:
+        if name not in sys.modules:
+            stand_in = types.ModuleType(name, f"{name}, imported when one of its functions is first called")
+            stand_in.__dict__["__getattr__"] = functools.partial(_called_later, name)  # PEP 562: names not defined
+            sys.modules[name] = placed[name] = stand_in
+    try:
+        yield
+    finally:
+        for name, stand_in in placed.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+def _called_later(module: str, attribute: str) -> Callable[..., Any]:
+    """A function that imports `module` and calls its `attribute` (for `imported_when_called`)."""
+    if attribute.startswith("__"):
+        raise AttributeError(attribute)  # the import machinery's own questions (__path__, __file__…)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = attribute
+    return call

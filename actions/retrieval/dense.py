@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
-import importlib
 import logging
 import os
-import sys
 import threading
-import types
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from common.standins import imported_when_called
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +81,7 @@ class SentenceTransformerEncoder:
                 os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
                 import torch
 
-                with imported_when_called(IMPORTED_WHEN_CALLED):
+                with imported_when_called(IMPORTED_WHEN_CALLED):  # common/standins.py
                     from sentence_transformers import SentenceTransformer
 
                 torch.set_num_threads(self.threads)
@@ -130,37 +127,6 @@ class SentenceTransformerEncoder:
         with torch.inference_mode():
             vector = model(features)["sentence_embedding"]
         return torch.nn.functional.normalize(vector.float(), p=2, dim=1).numpy()
-
-
-@contextlib.contextmanager
-def imported_when_called(modules: Sequence[str]) -> Iterator[None]:
-    """While a library is imported, each module in `modules` not imported yet is a stand-in: every name taken from it
-    is a function that imports the real module and calls its namesake when first called. Afterwards the stand-ins
-    leave `sys.modules`, so any later import of those modules gets the real ones."""
-    placed: dict[str, types.ModuleType] = {}
-    for name in modules:
-        if name not in sys.modules:
-            stand_in = types.ModuleType(name, f"{name}, imported when one of its functions is first called")
-            stand_in.__dict__["__getattr__"] = functools.partial(_called_later, name)  # PEP 562: names not defined
-            sys.modules[name] = placed[name] = stand_in
-    try:
-        yield
-    finally:
-        for name, stand_in in placed.items():
-            if sys.modules.get(name) is stand_in:
-                del sys.modules[name]
-
-
-def _called_later(module: str, attribute: str) -> Callable[..., Any]:
-    """A function that imports `module` and calls its `attribute` (for `imported_when_called`)."""
-    if attribute.startswith("__"):
-        raise AttributeError(attribute)  # the import machinery's own questions (__path__, __file__…)
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return getattr(importlib.import_module(module), attribute)(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = attribute
-    return call
 
 
 def padded(features: dict[str, Any], multiple: int, pad_id: int, limit: int = 0) -> dict[str, Any]:

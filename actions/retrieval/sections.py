@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,9 +201,13 @@ def stored_part_models(index: HybridIndex) -> dict[str, PartModel]:
             path = part_models_file(index)
             models: dict[str, PartModel] = {}
             if path is not None and path.exists():
-                with np.load(path, allow_pickle=False) as arrays:
-                    guides = [str(g) for g in arrays["guides"]]
-                    models = {g: PartModel.from_arrays(arrays, g) for g in guides}
+                try:
+                    with np.load(path, allow_pickle=False) as arrays:
+                        guides = [str(g) for g in arrays["guides"]]
+                        models = {g: PartModel.from_arrays(arrays, g) for g in guides}
+                except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:  # a torn or foreign file
+                    logger.warning("Ignoring the stored part models in %s (%s): learning them", path, error)
+                    models = {}
             index.derived[STORED] = models
         return index.derived[STORED]  # type: ignore[no-any-return]
 

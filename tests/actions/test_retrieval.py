@@ -427,7 +427,6 @@ def test_an_int8_encoder_keeps_its_own_passage_vectors(tmp_path: Path) -> None:
 
 
 def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from actions.retrieval import dense
 
     for native, expected in ((True, "bfloat16"), (False, "float32")):
         monkeypatch.setattr(dense, "native_bfloat16", lambda n=native: n)
@@ -639,35 +638,6 @@ def test_retrieval_quality_floor(real_index: HybridIndex, record_property: Calla
     print(report)
     assert at1 >= MIN_RECALL_AT_1, report
     assert at3 >= MIN_RECALL_AT_3, report
-
-
-def test_a_module_imported_when_called_is_not_imported_by_the_library(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    (tmp_path / "heavy_for_test.py").write_text("import os\nos.environ['HEAVY_RAN'] = '1'\n"
-                                                "def double(x):\n    return 2 * x\n")
-    (tmp_path / "library_for_test.py").write_text("from heavy_for_test import double\n"
-                                                  "def twice(x):\n    return double(x)\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delenv("HEAVY_RAN", raising=False)
-    for name in ("heavy_for_test", "library_for_test"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-
-    with dense.imported_when_called(["heavy_for_test"]):
-        import library_for_test
-    assert "HEAVY_RAN" not in os.environ and "heavy_for_test" not in sys.modules  # the stand-in has left
-    assert library_for_test.twice(21) == 42  # the first call imports the real module
-    assert os.environ.get("HEAVY_RAN") == "1" and sys.modules["heavy_for_test"].double(2) == 4
-
-
-def test_a_module_already_imported_is_left_alone() -> None:
-    import sys
-
-    real = sys.modules["json"]
-    with dense.imported_when_called(["json"]):
-        assert sys.modules["json"] is real
-    assert sys.modules["json"] is real
 
 
 @pytest.mark.real_model

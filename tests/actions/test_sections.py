@@ -241,3 +241,14 @@ def test_a_read_only_cache_still_learns_the_part_models(tmp_path: Path, bm25_ind
     assert ready_part_models(index) == "learned"
     assert "Could not store the part models" in caplog.text
     assert part_model(index, "can-cuoc").classes  # learned, usable
+
+
+def test_a_torn_stored_file_is_ignored_and_the_part_models_learned(tmp_path: Path, bm25_index: HybridIndex,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    index = stored_index(tmp_path, bm25_index)
+    path = part_models_file(index)
+    assert path is not None
+    path.write_bytes(b"PK\x03\x04 not a whole archive")
+    assert stored_part_models(index) == {}
+    assert "Ignoring the stored part models" in caplog.text
+    assert part_model(index, "can-cuoc").classes

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from common.standins import NotLoaded, StandIns, is_stand_in
+from common.standins import NotLoaded, StandIns, imported_when_called, is_stand_in
 
 
 class LeftOut(NotLoaded):
@@ -65,3 +67,28 @@ def test_a_package_already_imported_is_left_alone() -> None:
     group = StandIns(("json",), refuse)
     assert group.imported() == ["json"] and not group.install() and not group.installed()
     assert not is_stand_in(importlib.import_module("json"))
+
+
+def test_a_module_imported_when_called_is_not_imported_by_the_library(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "heavy_for_test.py").write_text("import os\nos.environ['HEAVY_RAN'] = '1'\n"
+                                                "def double(x):\n    return 2 * x\n")
+    (tmp_path / "library_for_test.py").write_text("from heavy_for_test import double\n"
+                                                  "def twice(x):\n    return double(x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("HEAVY_RAN", raising=False)
+    for name in ("heavy_for_test", "library_for_test"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+
+    with imported_when_called(["heavy_for_test"]):
+        import library_for_test
+    assert "HEAVY_RAN" not in os.environ and "heavy_for_test" not in sys.modules  # the stand-in has left
+    assert library_for_test.twice(21) == 42  # the first call imports the real module
+    assert os.environ.get("HEAVY_RAN") == "1" and sys.modules["heavy_for_test"].double(2) == 4
+
+
+def test_a_module_already_imported_is_left_alone() -> None:
+    real = sys.modules["json"]
+    with imported_when_called(["json"]):
+        assert sys.modules["json"] is real
+    assert sys.modules["json"] is real
