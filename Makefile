@@ -15,7 +15,7 @@ setup:  ## Create both venvs (Rasa on 3.10, our code on 3.11) and build the loca
 lock:  ## Resolve both environments afresh and write requirements/{app,rasa}.lock (then commit them)
 	@tools/stack.sh lock
 
-index: setup  ## Build the retrieval index over knowledge/ and the intents' examples (cached; rebuilt when either changes)
+index: setup  ## Build the retrieval index over knowledge/ and the intents' examples, and the guides' part models (cached; rebuilt when either changes)
 	@tools/stack.sh index
 
 train: setup  ## Train the Rasa model if it is missing or stale

@@ -1,4 +1,5 @@
-"""`python -m actions.retrieval`: build (or refresh) the cached index, with a progress bar; then a quick query."""
+"""`python -m actions.retrieval`: build (or refresh) the cached index and the guides' part models, with a progress
+bar; then a quick query."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 from actions.retrieval.dense import make_encoder
 from actions.retrieval.index import HybridIndex
+from actions.retrieval.sections import ready_part_models
 from actions.settings import get_settings
 
 
@@ -21,8 +23,6 @@ def main() -> None:
     started = time.perf_counter()
     encoder = make_encoder(s.embedding_backend, s.embedding_model, s.torch_threads, s.embedding_precision)
     index = HybridIndex.build(s.knowledge_dir, s.index_dir, encoder, progress=True, nlu_dir=s.nlu_dir)
-    from actions.retrieval.sections import ready_part_models
-
     parts = ready_part_models(index)  # the action server then reads them instead of learning them
     print(f"Index ready: {len(index.guides)} guides, {len(index.passages)} passages, "
           f"dense={'off' if encoder is None else encoder.name}, part models {parts}, "
