@@ -78,7 +78,7 @@ def answer_buttons(guide: Guide, heading: str) -> list[dict[str, str]]:
 
 def focused(body: str, question: str, limit: int) -> str:
     """A part too long for one screen, cut to its lines that share the most telling words with the question, in the
-    guide's order, rather than to its first lines: "gia hạn tạm trú trước bao nhiêu ngày" keeps the line about
+    guide's order, rather than to its first lines: "khi nào thì đi gia hạn tạm trú" keeps the line about
     extending a stay even when the fee lines before it fill the screen. A word counts by how few of the part's lines
     hold it (a word every line holds tells nothing). A part that fits, or that shares no word with the question, is
     cut as before (`truncate`); lines left out show as one "…" where they were."""
