@@ -90,11 +90,11 @@ class HybridIndex:
     """BM25 + dense index over the guides, with the dense vectors cached on disk."""
 
     def __init__(self, guides: dict[str, Guide], passages: list[Passage], vectors: np.ndarray | None,
-                 encoder: Encoder | None, cache_dir: Path | None = None) -> None:
+                 encoder: Encoder | None, cache_dir: Path | None = None, key: str | None = None) -> None:
         self.guides = guides
         # where what is learned from these passages is stored, and the key naming this index's passages and encoder
         self.cache_dir = cache_dir
-        self.cache_key = cache_key(passages, encoder)
+        self.cache_key = key if key is not None else cache_key(passages, encoder)
         self.passages = passages
         self.vectors = vectors
         self.encoder = encoder
@@ -147,10 +147,11 @@ class HybridIndex:
         guides = load_guides(knowledge_dir)
         examples = training_examples(nlu_dir)
         passages = [p for g in guides.values() for p in passages_of(g, examples.get(g.id, ()))]
+        key = cache_key(passages, encoder)  # hashed once: names the vectors and the part models learned with them
         vectors = None
         if encoder is not None:
-            vectors = _cached_vectors(cache_dir, encoder, passages, progress)
-        return cls(guides, passages, vectors, encoder, cache_dir)
+            vectors = _cached_vectors(cache_dir, encoder, passages, progress, key)
+        return cls(guides, passages, vectors, encoder, cache_dir, key)
 
     def search(self, query: str, top: int = 5, use_dense: bool = True) -> list[GuideHit]:
         """Guides ranked by reciprocal-rank fusion of BM25 and dense passage rankings (BM25 alone if asked)."""
@@ -209,8 +210,7 @@ def cache_key(passages: list[Passage], encoder: Encoder | None) -> str:
 
 
 def _cached_vectors(cache_dir: Path, encoder: Encoder, passages: list[Passage],
-                    progress: bool) -> np.ndarray:
-    key = cache_key(passages, encoder)
+                    progress: bool, key: str) -> np.ndarray:
     fingerprint = str(getattr(encoder, "fingerprint", ""))
     path = cache_dir / f"dense-{key}.npy"
     meta = cache_dir / f"dense-{key}.json"
